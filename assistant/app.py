@@ -1,0 +1,51 @@
+"""The library API: one object per process that owns the loaded store, model and indexes.
+
+CLI commands, the Streamlit UI and the eval harness all go through an `App`, so a question takes
+the same path everywhere, and heavy objects (embedding model, Chroma client, BM25 index) are
+built once and reused.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from .config import Settings
+from .embeddings import Embedder
+from .ingest import ingest
+from .retrieval import Filters, RetrievalResult, Retriever
+from .store import Store
+from .types import IngestReport, Paper
+
+
+class App:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.settings, self.store, self.embedder)
+
+    def ingest(self, paths: list[Path], digest_date: str | None = None, progress: Callable | None = None) -> IngestReport:
+        report = ingest(paths, self.settings, self.embedder, digest_date, progress)
+        self.__dict__.pop("store", None)  # reopen: the catalogue changed
+        self.__dict__.pop("retriever", None)
+        return report
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid") -> RetrievalResult:
+        return self.retriever.search(query, k, filters, mode)
+
+    def papers(self, filters: Filters | None = None) -> list[Paper]:
+        papers = [p for p in self.store.papers().values() if filters is None or filters.matches(p)]
+        return sorted(papers, key=lambda p: (p.category, p.id))
+
+    def stats(self) -> dict:
+        return self.store.stats()

@@ -1,0 +1,111 @@
+"""Paper -> chunks that lose nothing and never exceed the embedding model's input window.
+
+Each section (title, abstract, the five Chinese summary sections) is split into sentences and
+packed greedily into chunks. The embedded text of a chunk is "title: <title>\n\n<passage>" (the
+title gives every passage its context), and the whole of that is counted with the model's own
+tokenizer, so no chunk is silently truncated by the model.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Callable
+
+from llama_index.core.schema import MetadataMode, TextNode
+
+from .text import has_cjk, split_sentences
+from .types import SUMMARY_SECTIONS, Chunk, Paper
+
+CHUNKED_SECTIONS = ("title", "abstract") + SUMMARY_SECTIONS
+MAX_TITLE_CHARS_IN_HEADER = 300  # an absurdly long title must not eat a chunk's whole window
+_EMBED_ONLY = ("title",)  # metadata keys that go into the embedded text
+
+
+def chunk_id(paper_id: str, section: str, text: str) -> str:
+    digest = hashlib.sha1(f"{paper_id}\x1f{section}\x1f{text}".encode()).hexdigest()[:16]
+    return f"{paper_id}#{section}#{digest}"
+
+
+def header_title(paper: Paper) -> str:
+    title = " ".join(paper.title.split())
+    return title if len(title) <= MAX_TITLE_CHARS_IN_HEADER else title[:MAX_TITLE_CHARS_IN_HEADER] + "…"
+
+
+def embed_text(title: str, passage: str) -> str:
+    """What the embedding model sees; mirrors the TextNode EMBED rendering (tested)."""
+    return f"title: {title}\n\n{passage}"
+
+
+def chunk_paper(paper: Paper, count_tokens: Callable[[str], int], max_tokens: int) -> list[Chunk]:
+    title = header_title(paper)
+    fits = lambda passage: count_tokens(embed_text(title, passage)) <= max_tokens  # noqa: E731
+    chunks: list[Chunk] = []
+    for section in CHUNKED_SECTIONS:
+        text = paper.section(section).strip()
+        if not text:
+            continue
+        seen = set()
+        for passage in _pack(split_sentences(text), fits):
+            if passage not in seen:
+                seen.add(passage)
+                chunks.append(Chunk(chunk_id(paper.id, section, passage), paper.id, section, passage))
+    return chunks
+
+
+def _pack(sentences: list[str], fits: Callable[[str], bool]) -> list[str]:
+    passages, current = [], ""
+    for sentence in sentences:
+        candidate = f"{current} {sentence}".strip() if current else sentence
+        if fits(candidate):
+            current = candidate
+            continue
+        if current:
+            passages.append(current)
+        if fits(sentence):
+            current = sentence
+        else:
+            pieces = _split_oversized(sentence, fits)
+            passages.extend(pieces[:-1])
+            current = pieces[-1]
+    if current:
+        passages.append(current)
+    return passages
+
+
+def _split_oversized(sentence: str, fits: Callable[[str], bool]) -> list[str]:
+    """A sentence longer than the window is cut at word (or CJK character) boundaries."""
+    units = list(sentence) if has_cjk(sentence) and " " not in sentence else re.findall(r"\S+\s*", sentence)
+    pieces, current = [], ""
+    for unit in units:
+        if current and not fits(current + unit):
+            pieces.append(current.strip())
+            current = ""
+        current += unit
+        if not fits(current):  # one unbroken token run larger than the window: hard cut
+            while current and not fits(current):
+                cut = max(1, len(current) // 2)
+                pieces.append(current[:cut].strip())
+                current = current[cut:]
+    if current.strip():
+        pieces.append(current.strip())
+    return [p for p in pieces if p]
+
+
+def chunk_to_node(chunk: Chunk, paper: Paper) -> TextNode:
+    """A llama-index node carrying the chunk text and the paper's metadata for filtering."""
+    metadata = {
+        "paper_id": paper.id,
+        "title": header_title(paper),
+        "category": paper.category,
+        "section": chunk.section,
+        "digests": list(paper.digests) or [""],
+        "dates": list(paper.dates) or [""],
+    }
+    excluded = [key for key in metadata if key not in _EMBED_ONLY]
+    return TextNode(id_=chunk.id, text=chunk.text, metadata=metadata,
+                    excluded_embed_metadata_keys=excluded, excluded_llm_metadata_keys=excluded,
+                    metadata_template="{key}: {value}", text_template="{metadata_str}\n\n{content}")
+
+
+def node_embed_text(node: TextNode) -> str:
+    return node.get_content(metadata_mode=MetadataMode.EMBED)

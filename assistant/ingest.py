@@ -1,0 +1,173 @@
+"""Digest files -> papers -> chunks -> embeddings -> store, idempotently and resumably.
+
+- A paper is identified by its arXiv id; its content hash decides 'changed'. Appearing in a new
+  digest with the same content only updates where it appeared (its embeddings are reused).
+- Papers are embedded and written in small groups, each paper written in the store's
+  crash-safe order, so Ctrl-C or kill -9 loses at most the group in flight; the next run resumes.
+- One ingest at a time per store: a second one fails at once with a clear message.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from filelock import FileLock, Timeout
+
+from .chunking import chunk_paper
+from .config import Settings
+from .embeddings import Embedder
+from .errors import InputError, StoreError
+from .parser import ParsedDigest, discover_digest_files, parse_digest_file
+from .store import Store
+from .types import IngestReport, Paper, ParseProblem
+
+GROUP_SIZE = 16  # papers embedded per model call group; small enough to lose little on a kill
+
+
+@dataclass
+class _Planned:
+    paper: Paper
+    kind: str  # added | changed | relisted
+
+
+def collect_papers(paths: list[Path], digest_date: str | None = None) -> tuple[list[Paper], list[ParseProblem], list[ParsedDigest]]:
+    """Parse every digest under `paths` and merge them: one paper, every digest it appeared in."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InputError(f"no such file or folder: {', '.join(missing)}")
+    files = discover_digest_files(paths)
+    if not files:
+        raise InputError(f"no digest files (.md, .txt) in {', '.join(map(str, paths))}")
+    parsed: list[ParsedDigest] = []
+    problems: list[ParseProblem] = []
+    for file in files:
+        try:
+            parsed.append(parse_digest_file(file, digest_date))
+        except OSError as exc:
+            problems.append(ParseProblem(str(file), 0, f"cannot read file: {exc.strerror or exc}"))
+    # Later digests win when the same paper's text differs (a replacement entry).
+    parsed.sort(key=lambda d: (d.digest.date or "", d.digest.name))
+    merged: dict[str, Paper] = {}
+    origin: dict[str, str] = {}
+    for digest in parsed:
+        problems.extend(digest.problems)
+        for paper in digest.papers:
+            earlier = merged.get(paper.id)
+            if earlier is None:
+                merged[paper.id] = paper
+            else:
+                if earlier.content_hash() != paper.content_hash():
+                    problems.append(ParseProblem(str(digest.path), 0, f"{paper.id} differs from its entry in "
+                                                 f"{origin[paper.id]}; kept this later version", paper.id, False))
+                    paper.digests, paper.dates = earlier.digests, earlier.dates
+                    merged[paper.id] = paper
+                _add_membership(merged[paper.id], digest.digest.name, digest.digest.date)
+            origin[paper.id] = str(digest.path)
+    return list(merged.values()), problems, parsed
+
+
+def _add_membership(paper: Paper, name: str, date: str | None) -> None:
+    if name not in paper.digests:
+        paper.digests.append(name)
+    if date and date not in paper.dates:
+        paper.dates.append(date)
+        paper.dates.sort()
+
+
+def ingest_lock(settings: Settings) -> FileLock:
+    if settings.uses_server:
+        key = hashlib.sha1(f"{settings.chroma_host}:{settings.chroma_port}/{settings.collection}".encode()).hexdigest()[:12]
+        lock_dir = Path.home() / ".cache" / "digestqa"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(lock_dir / f"ingest-{key}.lock"))
+    Path(settings.store).mkdir(parents=True, exist_ok=True)
+    return FileLock(str(Path(settings.store) / ".ingest.lock"))
+
+
+def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_date: str | None = None,
+           progress: Callable | None = None) -> IngestReport:
+    """Ingest digests into the configured store. `progress(total)` returns a tqdm-like bar."""
+    started = time.perf_counter()
+    papers, problems, parsed = collect_papers(paths, digest_date)
+    report = IngestReport(digests=[d.digest.name for d in parsed])
+    report.skipped = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if p.skipped]
+    report.partial = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if not p.skipped]
+    lock = ingest_lock(settings)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise StoreError(f"another ingest is writing to {settings.store_label}; wait for it to finish") from None
+    try:
+        store = Store(settings, create=True)
+        plan = _plan(papers, store, report)
+        _clean_orphans(store, keep={p.paper.id for p in plan})
+        bar = progress(len(plan)) if progress and plan else None
+        for start in range(0, len(plan), GROUP_SIZE):
+            group = plan[start:start + GROUP_SIZE]
+            report.chunks_written += _write_group(group, store, embedder)
+            if bar is not None:
+                bar.update(len(group))
+        if bar is not None:
+            bar.close()
+        if plan or store.state().get("generation", 0) == 0:
+            store.bump_generation()
+        report.papers_total = store.papers_collection.count()
+    finally:
+        lock.release()
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _plan(papers: list[Paper], store: Store, report: IngestReport) -> list[_Planned]:
+    states = store.paper_states()
+    stored = store.papers() if states else {}
+    plan = []
+    for paper in papers:
+        state = states.get(paper.id)
+        if state is None:
+            plan.append(_Planned(paper, "added"))
+            report.added += 1
+            continue
+        old = stored[paper.id]
+        merged_digests = list(dict.fromkeys(old.digests + paper.digests))
+        merged_dates = sorted(set(old.dates) | set(paper.dates))
+        relisted = merged_digests != old.digests or merged_dates != old.dates
+        paper.digests, paper.dates = merged_digests, merged_dates
+        if state[0] != paper.content_hash():
+            plan.append(_Planned(paper, "changed"))
+            report.changed += 1
+        else:
+            report.unchanged += 1
+            if relisted:
+                plan.append(_Planned(paper, "relisted"))
+    return plan
+
+
+def _clean_orphans(store: Store, keep: set[str]) -> None:
+    """Remove chunks left by an ingest killed before it wrote their paper's record."""
+    if store.state().get("generation", 0) == 0 and store.chunks.count() == 0:
+        return
+    if store.chunks.count() == 0:
+        return
+    orphans = [cid for cid in store.orphan_chunk_ids() if cid.split("#", 1)[0] not in keep]
+    store.delete_chunks(orphans)
+
+
+def _write_group(group: list[_Planned], store: Store, embedder: Embedder) -> int:
+    chunked = [(item.paper, chunk_paper(item.paper, embedder.count_tokens, embedder.settings.embed_max_tokens))
+               for item in group]
+    # Reuse stored vectors for chunks whose text did not change (relisted papers, small edits).
+    known = store.chunk_embeddings([c.id for _, chunks in chunked for c in chunks])
+    todo = [c for _, chunks in chunked for c in chunks if c.id not in known]
+    if todo:
+        from .chunking import embed_text, header_title
+
+        titles = {item.paper.id: header_title(item.paper) for item in group}
+        vectors = embedder.embed_texts([embed_text(titles[c.paper_id], c.text) for c in todo])
+        known.update({c.id: v for c, v in zip(todo, vectors)})
+    for paper, chunks in chunked:
+        store.write_paper(paper, chunks, [known[c.id] for c in chunks])
+    return len(todo)

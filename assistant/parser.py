@@ -1,0 +1,204 @@
+"""Read one digest file into Paper records, reporting every entry it skipped or kept partially.
+
+One bad entry never aborts the file: the parser resynchronises on the next `### [N]` heading.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .types import Digest, Paper, ParseProblem
+
+DIGEST_SUFFIXES = (".md", ".markdown", ".txt")
+
+_HEADING = re.compile(r"^###\s*\[(\d+)\]\s*(.*)$")
+_TITLE_LINK = re.compile(r"^\[(?P<title>.*)\]\((?P<url>[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)\s*$")
+_ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/(?P<id>[^\s?#]+?)(?:\.pdf)?/?$", re.I)
+NEW_ID = r"\d{4}\.\d{4,5}"
+OLD_ID = r"[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7}"
+_ID = re.compile(rf"^(?P<id>{NEW_ID}|{OLD_ID})(?:v\d+)?$")
+_FIELD = re.compile(r"^(Main category|TL;DR|Motivation|Method|Result|Conclusion|Abstract)\s*[:：]\s*(.*)$")
+_FIELD_NAMES = {"Main category": "category", "TL;DR": "tldr", "Motivation": "motivation", "Method": "method",
+                "Result": "result", "Conclusion": "conclusion", "Abstract": "abstract"}
+_CATEGORY_HEADING = re.compile(r"^#\s+(\S+)\s+\[\[Back\]\]")
+# What the digest generator writes when its AI summary failed: not content, so not indexed.
+_GENERATOR_PLACEHOLDER = re.compile(r"^(summary generation failed|\w+ (analysis unavailable|extraction failed))\.?$", re.I)
+_DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+_MARKUP_LINE = re.compile(r"^\s*(<details>|</details>|<summary>.*</summary>|<div\b.*</div>)\s*$", re.I)
+
+
+@dataclass
+class ParsedDigest:
+    """The papers of one digest file and the problems met on the way."""
+
+    digest: Digest
+    path: Path
+    papers: list[Paper] = field(default_factory=list)
+    problems: list[ParseProblem] = field(default_factory=list)
+
+
+def normalize_arxiv_id(raw: str) -> str | None:
+    """'2601.15561v2' -> '2601.15561'; 'hep-th/9901001v1' -> 'hep-th/9901001'; junk -> None."""
+    match = _ID.match(raw.strip().strip("[]"))
+    return match.group("id") if match else None
+
+
+def digest_date_from_name(path: Path) -> str | None:
+    match = _DATE_IN_NAME.search(path.stem)
+    if not match:
+        return None
+    try:
+        return date.fromisoformat(match.group(1)).isoformat()
+    except ValueError:
+        return None
+
+
+def read_digest_text(path: Path) -> tuple[str, list[ParseProblem]]:
+    """Decode a digest file. Binary files are refused; invalid UTF-8 is replaced and reported."""
+    data = path.read_bytes()
+    if b"\x00" in data[:65536]:
+        return "", [ParseProblem(str(path), 0, "binary file, not a text digest")]
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problem = ParseProblem(str(path), line, "not valid UTF-8: undecodable bytes were replaced", skipped=False)
+        return data.decode("utf-8", errors="replace"), [problem]
+
+
+def parse_digest_file(path: Path, digest_date: str | None = None) -> ParsedDigest:
+    text, problems = read_digest_text(path)
+    parsed = parse_digest_text(text, str(path), Digest(path.stem, digest_date or digest_date_from_name(path)))
+    parsed.path = path
+    parsed.problems[:0] = problems
+    return parsed
+
+
+def parse_digest_text(text: str, file: str, digest: Digest) -> ParsedDigest:
+    parsed = ParsedDigest(digest=digest, path=Path(file))
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if _HEADING.match(line)]
+    if not starts:
+        if text.strip():
+            parsed.problems.append(ParseProblem(file, 1, "no digest entries found ('### [N] [Title](arXiv link)' headings)"))
+        else:
+            parsed.problems.append(ParseProblem(file, 1, "empty file"))
+        return parsed
+    heading_category = _category_headings(lines)
+    seen: dict[str, Paper] = {}
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        is_last = n + 1 == len(starts)
+        paper, problems = _parse_entry(lines, start, end, file, heading_category.get(start), is_last)
+        if paper is not None:
+            paper.digests = [digest.name]
+            paper.dates = [digest.date] if digest.date else []
+            earlier = seen.get(paper.id)
+            if earlier is not None:
+                reason = ("same paper listed twice (cross-list); kept once" if earlier.content_hash() == paper.content_hash()
+                          else "same arXiv id appears twice with different content; kept the first entry")
+                problems.append(ParseProblem(file, start + 1, reason, paper.id, skipped=True))
+                paper = None
+            else:
+                seen[paper.id] = paper
+                parsed.papers.append(paper)
+        parsed.problems.extend(p for p in problems if not (p.reason.startswith("same paper listed twice")))
+    return parsed
+
+
+def _category_headings(lines: list[str]) -> dict[int, str]:
+    """Map each entry's start line to the category heading it sits under (a fallback only)."""
+    current, out = None, {}
+    for i, line in enumerate(lines):
+        match = _CATEGORY_HEADING.match(line)
+        if match:
+            current = match.group(1)
+        elif _HEADING.match(line):
+            out[i] = current
+    return out
+
+
+def _parse_entry(lines, start, end, file, heading_category, is_last):
+    line_no = start + 1
+    rest = _HEADING.match(lines[start]).group(2).strip()
+    link = _TITLE_LINK.match(rest)
+    if not link:
+        return None, [ParseProblem(file, line_no, "entry heading has no '[Title](arXiv link)'")]
+    title = link.group("title").strip()
+    url_match = _ARXIV_URL.search(link.group("url"))
+    paper_id = normalize_arxiv_id(url_match.group("id")) if url_match else None
+    if not paper_id:
+        return None, [ParseProblem(file, line_no, f"link is not an arXiv abstract URL: {link.group('url')[:80]}")]
+    if not title:
+        return None, [ParseProblem(file, line_no, "entry has an empty title", paper_id)]
+
+    values: dict[str, list[str]] = {}
+    authors: list[str] = []
+    current = None
+    saw_details_open = saw_details_close = False
+    for line in lines[start + 1:end]:
+        stripped = line.strip()
+        if _CATEGORY_HEADING.match(line) or stripped.startswith("<div id="):
+            break  # the next category section begins; nothing after it belongs to this entry
+        lowered = stripped.lower()
+        if lowered == "<details>":
+            saw_details_open = True
+        if lowered == "</details>":
+            saw_details_close = True
+            current = None
+            continue
+        if _MARKUP_LINE.match(line):
+            continue
+        field_match = _FIELD.match(stripped)
+        if field_match:
+            current = _FIELD_NAMES[field_match.group(1)]
+            values.setdefault(current, []).append(field_match.group(2))
+        elif current is None and not authors and stripped.startswith("*") and stripped.endswith("*") and len(stripped) > 2:
+            authors = [a.strip() for a in re.split(r"[,，]", stripped.strip("*")) if a.strip()]
+        elif current is not None:
+            values[current].append(line.rstrip())
+
+    fields = {name: _join_paragraphs(parts) for name, parts in values.items()}
+    problems = []
+    placeholders = [name for name, text in fields.items() if _GENERATOR_PLACEHOLDER.match(text)]
+    for name in placeholders:
+        fields[name] = ""
+    if placeholders:
+        problems.append(ParseProblem(file, line_no, "the digest's AI summary failed (placeholder text in "
+                                     f"{', '.join(placeholders)}); only the title and abstract are indexed", paper_id, False))
+    category = fields.pop("category", "").split()[0] if fields.get("category") else ""
+    if not category:
+        category = heading_category or "unknown"
+        problems.append(ParseProblem(file, line_no, f"no 'Main category' line; used the section heading ({category})", paper_id, False))
+    if saw_details_open and not saw_details_close and is_last:
+        problems.append(ParseProblem(file, line_no, "entry is cut off at the end of the file; kept what was there", paper_id, False))
+    missing = [label for label, key in (("TL;DR", "tldr"), ("abstract", "abstract"))
+               if not fields.get(key) and key not in placeholders]
+    if missing:
+        problems.append(ParseProblem(file, line_no, f"entry has no {' and no '.join(missing)}", paper_id, False))
+    if not authors:
+        problems.append(ParseProblem(file, line_no, "entry has no author line", paper_id, False))
+    paper = Paper(id=paper_id, title=title, authors=authors, category=category, **fields)
+    return paper, problems
+
+
+def _join_paragraphs(parts: list[str]) -> str:
+    """Join a field's lines into paragraphs separated by a blank line.
+
+    Digests start a field's second paragraph on a new (often indented) line, or after a blank line.
+    """
+    return "\n\n".join(" ".join(line.split()) for line in parts if line.strip())
+
+
+def discover_digest_files(paths: list[Path]) -> list[Path]:
+    """Expand folders into digest files (.md/.txt, recursively), in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DIGEST_SUFFIXES
+                                and not p.name.lower().startswith("readme")))
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))

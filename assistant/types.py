@@ -1,0 +1,124 @@
+"""The records that cross module boundaries, defined once.
+
+Data flows one way: digest file -> Paper -> Chunk -> index -> Source -> Answer (with Citation)
+-> CLI / UI / eval. Every type here is a plain frozen-ish dataclass so it can be logged,
+compared in tests and turned into JSON with `dataclasses.asdict`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+# The Chinese summary sections the digest generator writes, in file order.
+SUMMARY_SECTIONS = ("tldr", "motivation", "method", "result", "conclusion")
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One digest file: its name (file stem) and its day when known."""
+
+    name: str
+    date: str | None = None  # ISO YYYY-MM-DD
+
+    @property
+    def label(self) -> str:
+        return self.date or self.name
+
+
+@dataclass
+class Paper:
+    """One arXiv paper as read from one or more digests (one paper, one record)."""
+
+    id: str  # arXiv id without version, e.g. "2601.16032" or "hep-th/9901001"
+    title: str
+    authors: list[str]
+    category: str
+    tldr: str = ""
+    motivation: str = ""
+    method: str = ""
+    result: str = ""
+    conclusion: str = ""
+    abstract: str = ""
+    digests: list[str] = field(default_factory=list)  # digest names it appeared in
+    dates: list[str] = field(default_factory=list)  # ISO dates of those digests, when known
+
+    @property
+    def url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+    def content_hash(self) -> str:
+        """Hash of what the paper says (not where it appeared): decides 'changed'."""
+        content = [self.title, self.authors, self.category, self.tldr, self.motivation,
+                   self.method, self.result, self.conclusion, self.abstract]
+        return hashlib.sha1(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
+
+    def section(self, name: str) -> str:
+        return getattr(self, name) if name != "title" else self.title
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Paper":
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True)
+class ParseProblem:
+    """An entry that was skipped or ingested partially, and why (shown to the user)."""
+
+    file: str
+    line: int
+    reason: str
+    paper_id: str | None = None
+    skipped: bool = True  # False: the entry was kept with some fields missing
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A searchable passage of one paper's section; `id` is stable across re-ingests."""
+
+    id: str
+    paper_id: str
+    section: str  # title | abstract | tldr | motivation | method | result | conclusion
+    text: str
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with the scores that found it."""
+
+    chunk_id: str
+    section: str
+    text: str
+    score: float
+
+
+@dataclass
+class Source:
+    """A retrieved paper with its best passages, in rank order (what answers cite)."""
+
+    paper: Paper
+    score: float
+    passages: list[Passage] = field(default_factory=list)
+    matched_by: list[str] = field(default_factory=list)  # dense | lexical | id | metadata
+
+    @property
+    def id(self) -> str:
+        return self.paper.id
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; `--json` prints exactly these fields (stable interface)."""
+
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    skipped: list[dict] = field(default_factory=list)  # {file, line, reason}
+    papers_total: int = 0
+    seconds: float = 0.0
+    partial: list[dict] = field(default_factory=list)  # {file, line, reason} kept with gaps
+    digests: list[str] = field(default_factory=list)
+    chunks_written: int = 0

@@ -1,0 +1,54 @@
+from assistant.chunking import chunk_paper, chunk_to_node, embed_text, header_title, node_embed_text
+from assistant.parser import parse_digest_file
+from assistant.text import split_sentences
+from assistant.types import Paper
+from conftest import FIXTURES, SHARED_DIGESTS, needs_shared
+
+SECTIONS = ("title", "abstract", "tldr", "motivation", "method", "result", "conclusion")
+
+
+def _all_papers():
+    return [p for path in sorted(SHARED_DIGESTS.glob("*")) for p in parse_digest_file(path).papers]
+
+
+@needs_shared
+def test_no_chunk_exceeds_the_model_window_and_no_sentence_is_lost(embedder):
+    limit = embedder.settings.embed_max_tokens
+    for paper in _all_papers():
+        chunks = chunk_paper(paper, embedder.count_tokens, limit)
+        for chunk in chunks:
+            assert embedder.count_tokens(embed_text(header_title(paper), chunk.text)) <= limit
+        for section in SECTIONS:
+            joined = " ".join(c.text for c in chunks if c.section == section)
+            for sentence in split_sentences(paper.section(section)):
+                assert sentence in joined, (paper.id, section, sentence[:60])
+
+
+def test_node_embed_text_matches_what_is_embedded(embedder):
+    paper = parse_digest_file(FIXTURES / "2026-01-20.md").papers[0]
+    for chunk in chunk_paper(paper, embedder.count_tokens, 256):
+        assert node_embed_text(chunk_to_node(chunk, paper)) == embed_text(header_title(paper), chunk.text)
+
+
+def test_chunk_ids_are_stable_and_change_with_content(embedder):
+    paper = parse_digest_file(FIXTURES / "2026-01-20.md").papers[0]
+    first = [c.id for c in chunk_paper(paper, embedder.count_tokens, 256)]
+    again = [c.id for c in chunk_paper(paper, embedder.count_tokens, 256)]
+    assert first == again
+    paper.abstract = paper.abstract.replace("4.2x", "5.0x")
+    edited = [c.id for c in chunk_paper(paper, embedder.count_tokens, 256)]
+    assert set(first) != set(edited)
+    assert {i for i in first if "#title#" in i} == {i for i in edited if "#title#" in i}
+
+
+def test_a_huge_title_and_run_on_sentence_still_fit(embedder):
+    paper = Paper(id="2601.99999", title="Deep " * 400, authors=["A"], category="cs.LG",
+                  abstract=("word" * 30 + " ") * 300 + "end.")
+    chunks = chunk_paper(paper, embedder.count_tokens, 256)
+    assert all(embedder.count_tokens(embed_text(header_title(paper), c.text)) <= 256 for c in chunks)
+    assert "end." in " ".join(c.text for c in chunks)
+
+
+def test_sentence_splitter_handles_english_chinese_and_abbreviations():
+    text = "We use e.g. transformers. Results improve by 3.5%. 本文提出方法。结果提升了50%！"
+    assert split_sentences(text) == ["We use e.g. transformers.", "Results improve by 3.5%.", "本文提出方法。", "结果提升了50%！"]

@@ -1,0 +1,108 @@
+import pytest
+
+from assistant.errors import InputError, StoreError
+from assistant.ingest import ingest_lock
+from assistant.store import Store
+from conftest import FIXTURES
+
+
+def test_first_ingest_adds_and_second_changes_nothing(fresh_app):
+    first = fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    assert (first.added, first.changed, first.unchanged) == (6, 0, 0)
+    chunks_before = fresh_app.stats()["chunks"]
+    again = fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    assert (again.added, again.changed, again.unchanged) == (0, 0, 6)
+    assert again.chunks_written == 0
+    assert fresh_app.stats()["chunks"] == chunks_before
+
+
+def test_paper_in_two_digests_is_one_paper_remembering_both(fresh_app):
+    fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    report = fresh_app.ingest([FIXTURES / "2026-01-21.md"])
+    assert (report.added, report.changed, report.unchanged) == (3, 0, 1)
+    paper = fresh_app.store.papers()["2601.90001"]
+    assert paper.digests == ["2026-01-20", "2026-01-21"] and paper.dates == ["2026-01-20", "2026-01-21"]
+    assert paper.category == "cs.LG"  # its own Main category line, not the cs.CL heading it sat under
+    chunk_digests = {tuple(m["digests"]) for m in fresh_app.store.chunks.get(where={"paper_id": "2601.90001"})["metadatas"]}
+    assert chunk_digests == {("2026-01-20", "2026-01-21")}
+    assert fresh_app.stats()["papers"] == 9
+
+
+def test_edited_entry_replaces_its_old_chunks(fresh_app, copy_fixture):
+    fresh_app.ingest([FIXTURES / "2026-01-21.md"])
+    before = {c.id for c in fresh_app.store.chunks_of(["2601.90007"])}
+    edited = copy_fixture("2026-01-21_edited.md", "2026-01-21.md")
+    report = fresh_app.ingest([edited])
+    assert (report.added, report.changed, report.unchanged) == (0, 1, 3)
+    after = fresh_app.store.chunks_of(["2601.90007"])
+    assert {c.id for c in after} != before
+    abstract = " ".join(c.text for c in after if c.section == "abstract")
+    assert "6.3x" in abstract and "5.6x" not in abstract
+    assert len({c.id for c in after}) == len(after)
+    assert fresh_app.store.orphan_chunk_ids() == []
+
+
+def test_skipped_and_partial_entries_are_reported_and_good_ones_stored(fresh_app):
+    report = fresh_app.ingest([FIXTURES / "malformed.md", FIXTURES / "empty.md", FIXTURES / "not_a_digest.md"])
+    assert report.added == 6
+    reasons = {(item["file"].rsplit("/", 1)[-1], item["reason"].split(" (")[0]) for item in report.skipped}
+    assert ("empty.md", "empty file") in reasons
+    assert any(f == "not_a_digest.md" for f, _ in reasons)
+    assert any(f == "malformed.md" and "arXiv link" in r for f, r in reasons)
+    assert all({"file", "line", "reason"} <= set(item) for item in report.skipped)
+
+
+def test_a_killed_ingest_leaves_a_usable_store_and_the_rerun_completes(fresh_app, embedder):
+    # Simulate kill -9 after a paper's chunks were written but before its record was:
+    fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    store = Store(fresh_app.settings)
+    from assistant.chunking import chunk_paper
+    from assistant.parser import parse_digest_file
+
+    paper = parse_digest_file(FIXTURES / "2026-01-21.md").papers[1]  # 2601.90008, not yet stored
+    chunks = chunk_paper(paper, embedder.count_tokens, 256)
+    from assistant.chunking import chunk_to_node
+    from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+    nodes = [chunk_to_node(c, paper) for c in chunks]
+    store.chunks.upsert(ids=[n.node_id for n in nodes], embeddings=[[0.1] * 384 for _ in nodes],
+                        documents=[n.text for n in nodes],
+                        metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=False) for n in nodes])
+    assert store.orphan_chunk_ids()  # the half-written paper
+    assert fresh_app.search("KVSqueeze KV cache").sources  # still usable
+    report = fresh_app.ingest([FIXTURES / "2026-01-21.md"])
+    assert report.added == 3
+    check = Store(fresh_app.settings)
+    assert check.orphan_chunk_ids() == []
+    assert len(check.papers()) == len({c.paper_id for c in check.iter_chunks()}) == 9
+
+
+def test_orphans_of_papers_not_in_the_rerun_are_removed(fresh_app):
+    fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    store = Store(fresh_app.settings)
+    store.chunks.upsert(ids=["2601.99998#abstract#x"], embeddings=[[0.1] * 384], documents=["orphan"],
+                        metadatas=[{"paper_id": "2601.99998", "section": "abstract"}])
+    fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    assert Store(fresh_app.settings).orphan_chunk_ids() == []
+
+
+def test_two_ingests_at_once_the_second_fails_clearly(fresh_app):
+    lock = ingest_lock(fresh_app.settings)
+    with lock:
+        with pytest.raises(StoreError, match="another ingest"):
+            fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+
+
+def test_missing_path_and_empty_folder_are_user_errors(fresh_app, tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        fresh_app.ingest([tmp_path / "nope"])
+    (tmp_path / "empty-dir").mkdir()
+    with pytest.raises(InputError, match="no digest files"):
+        fresh_app.ingest([tmp_path / "empty-dir"])
+
+
+def test_reading_a_missing_store_is_a_clear_error(tmp_path, embedder):
+    from conftest import make_app
+
+    with pytest.raises(StoreError, match="no store at"):
+        make_app(tmp_path / "missing", embedder).stats()
