@@ -34,10 +34,30 @@ class App:
     def retriever(self) -> Retriever:
         return Retriever(self.settings, self.store, self.embedder)
 
+    @cached_property
+    def chain(self):
+        from .chain import AnswerChain
+
+        answerer = None
+        if self.settings.uses_llm:
+            from .answerers.llm import LLMAnswerer
+
+            answerer = LLMAnswerer(self.settings)
+        return AnswerChain(self.retriever, answerer)
+
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None):
+        return self.chain.ask(question, filters, k)
+
+    def chat_session(self, filters: Filters | None = None):
+        from .chat import ChatSession
+
+        return ChatSession(self.chain, filters)
+
     def ingest(self, paths: list[Path], digest_date: str | None = None, progress: Callable | None = None) -> IngestReport:
         report = ingest(paths, self.settings, self.embedder, digest_date, progress)
         self.__dict__.pop("store", None)  # reopen: the catalogue changed
         self.__dict__.pop("retriever", None)
+        self.__dict__.pop("chain", None)
         return report
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid") -> RetrievalResult:

@@ -25,7 +25,9 @@ whom why will with within without would you your about across after against all 
 further here just no nor not only other out own same so some too very between before during does doing once
 propose proposed proposes present presents study studies show shows shown work works approach method methods
 based new novel use used uses digest digests""".split())
-ZH_STOPWORDS = frozenset("的 了 和 是 在 与 及 或 对 中 为 以 等 并 将 该 其 这 那 哪 哪些 哪篇 什么 如何 怎么 论文 研究 本文 一种 一个 通过 进行 提出 方法 使用 基于 吗 呢 了吗 有 有没有 篇 些 个 ？ 。 ，".split())
+ZH_STOPWORDS = frozenset("""的 了 和 是 在 与 及 或 对 中 为 以 等 并 将 该 其 这 那 哪 哪些 哪篇 什么 如何 怎么 论文 研究 本文 一种 一个 通过 进行 提出 方法 使用 基于 吗 呢 了吗 有 有没有 篇 些 个 ？ 。 ，
+把 被 给 让 从 到 多少 几 怎样 怎么样 是否 能否 可以 能 会 为什么 是什么 介绍 一下 请 关于 哪个 哪种 多大 多快 了多少 主要 哪一篇
+讲 讲了 说 说了 做 做了 用 用了 得到 结果 效果 论文中 文中""".split())
 
 
 @lru_cache(maxsize=1)
@@ -78,6 +80,14 @@ class LexicalIndex:
         if corpus:
             self._bm25.index(corpus, show_progress=False)
 
+    def document_frequencies(self) -> dict[str, int]:
+        """Chunks containing each term (read off the BM25 matrix's token columns)."""
+        if not self.chunks:
+            return {}
+        indptr = self._bm25.scores["indptr"]
+        # bm25s adds an empty-string token past the matrix's last column; it has no documents.
+        return {term: int(indptr[i + 1] - indptr[i]) for term, i in self._bm25.vocab_dict.items() if i + 1 < len(indptr)}
+
     def search(self, query: str, n: int, paper_ids: set[str] | None = None) -> list[LexicalHit]:
         terms = tokenize(query)
         if not terms or not self.chunks:
@@ -91,7 +101,7 @@ class LexicalIndex:
         return [LexicalHit(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
 
 
-LEXICAL_FORMAT = 1  # bump when tokenize() or the index layout changes: old caches are ignored
+LEXICAL_FORMAT = 2  # bump when tokenize() or the index layout changes: old caches are ignored
 
 
 def lexical_cache_path(store: Store, generation) -> Path:

@@ -36,12 +36,16 @@ class Filters:
     until: str | None = None
     authors: tuple[str, ...] = ()
     digests: tuple[str, ...] = ()
+    paper_ids: tuple[str, ...] = ()  # restrict to these papers (a chat follow-up about earlier answers)
 
     @property
     def active(self) -> bool:
-        return bool(self.categories or self.dates or self.since or self.until or self.authors or self.digests)
+        return bool(self.categories or self.dates or self.since or self.until or self.authors or self.digests
+                    or self.paper_ids)
 
     def matches(self, paper: Paper) -> bool:
+        if self.paper_ids and paper.id not in self.paper_ids:
+            return False
         if self.categories and paper.category.lower() not in {c.lower() for c in self.categories}:
             return False
         if self.digests and not set(self.digests) & set(paper.digests):
@@ -115,7 +119,7 @@ class Retriever:
         n = max(self.settings.candidates, k * 4)
         # The embedding model reads English only: a Chinese query's dense ranking is noise,
         # so its vote shrinks with the share of Chinese characters in the query.
-        weights = {"dense": 1.0 - 0.9 * cjk_ratio(query), "lexical": 1.0}
+        weights = {"dense": max(0.0, 1.0 - 1.5 * cjk_ratio(query)), "lexical": 1.0}
         if mode == "hybrid" and weights["dense"] < 0.2:
             mode = "lexical"
         if mode in ("hybrid", "dense"):

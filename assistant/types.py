@@ -122,3 +122,52 @@ class IngestReport:
     partial: list[dict] = field(default_factory=list)  # {file, line, reason} kept with gaps
     digests: list[str] = field(default_factory=list)
     chunks_written: int = 0
+
+
+@dataclass
+class Citation:
+    """One cited sentence of an answer and whether the cited papers support it."""
+
+    sentence: str
+    paper_ids: list[str]
+    supported: bool = True
+    reason: str = ""  # why it was flagged, e.g. "number 73% not in 2601.16032"
+
+
+@dataclass
+class Answer:
+    """What `ask` returns; `--json` prints these fields (stable interface)."""
+
+    question: str
+    text: str
+    cited_ids: list[str]
+    sources: list[Source]
+    refused: bool
+    backend: str  # "extractive" or "llm:<model>"
+    timings: dict[str, float] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # fallbacks, removed citations, flagged claims
+    removed_ids: list[str] = field(default_factory=list)  # citations dropped: not among the sources
+    citations: list[Citation] = field(default_factory=list)
+    standalone_question: str | None = None  # a chat follow-up rewritten to stand alone
+
+    @property
+    def unsupported(self) -> list[Citation]:
+        return [c for c in self.citations if not c.supported]
+
+    def to_json_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "cited_ids": self.cited_ids,
+            "sources": [{"id": s.id, "title": s.paper.title, "category": s.paper.category,
+                         "digest_dates": s.paper.dates, "digests": s.paper.digests,
+                         "passage": s.passages[0].text if s.passages else "", "score": s.score,
+                         "matched_by": s.matched_by} for s in self.sources],
+            "refused": self.refused,
+            "backend": self.backend,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "notices": self.notices,
+            "removed_citations": self.removed_ids,
+            "unsupported_claims": [asdict(c) for c in self.unsupported],
+            "standalone_question": self.standalone_question,
+        }

@@ -1,0 +1,250 @@
+"""The embedded default answerer: composes answers from the papers' own sentences.
+
+No model is asked to write anything, so nothing can be invented: every sentence shown is a
+sentence of a retrieved paper, and every citation is attached in code to the paper the sentence
+came from. Sentences are chosen by IDF-weighted overlap with the question plus dense similarity
+(English); a Chinese question is answered from the Chinese summary sections, with the English
+abstract's own sentence added when the answer hinges on a number.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from ..embeddings import Embedder
+from ..evidence import TermWeights, clean_latex, numbers_in, paper_terms
+from ..lexical import tokenize
+from ..question import Analysis
+from ..text import split_sentences
+from ..types import Paper, Source
+from . import Draft
+
+# Below both thresholds the digests are taken not to answer the question (calibrated on the
+# dev set's answerable and unanswerable questions; see evals/README.md).
+MIN_COVERAGE = 0.50
+MIN_COVERAGE_ZH = 0.35  # Chinese questions have no dense signal (English-only model) to back them up
+MIN_DENSE = 0.50
+STRONG_COVERAGE = 0.80
+OVERVIEW_LIMIT = 25  # papers listed one per line before pointing at `digestqa brief`
+LIST_LIMIT = 8
+
+_NUMERIC_Q = re.compile(r"\b(how (much|many|fast|large|big|well|long)|what (accuracy|speedup|percentage|fraction|"
+                        r"improvement|reduction|score|error)|by what|number|rate|percent|%)|多少|提升|降低|减少|提高|倍", re.I)
+_CONTRIBUTION = re.compile(r"\b(we|this (paper|work|study)|our)\b.{0,60}\b(propose|present|introduce|develop|design|"
+                           r"build|show|study|investigate|analy[sz]e)", re.I)
+
+
+@dataclass
+class _Scored:
+    paper: Paper
+    sentence: str
+    section: str
+    score: float
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, embedder: Embedder, weights: TermWeights):
+        self.embedder = embedder
+        self.weights = weights
+
+    # -- public interface -------------------------------------------------------------------
+    def answer(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
+        if analysis.kind == "id":
+            return self._answer_ids(analysis, sources)
+        if analysis.kind in ("author", "category"):
+            return self._answer_overview(question, analysis, sources)
+        if not sources:
+            return self._refuse(analysis, sources, "no stored paper matches the question")
+        strength = self.evidence(analysis, sources[0])
+        if not self.is_answerable(strength, sources[0], analysis.language):
+            return self._refuse(analysis, sources)
+        if analysis.kind == "list":
+            return self._answer_list(question, analysis, sources)
+        return self._answer_fact(question, analysis, sources)
+
+    def stream(self, question: str, analysis: Analysis, sources: list[Source]) -> Iterator[str | Draft]:
+        draft = self.answer(question, analysis, sources)
+        yield draft.text
+        yield draft
+
+    # -- evidence -----------------------------------------------------------------------------
+    def evidence(self, analysis: Analysis, source: Source) -> float:
+        return self.weights.coverage(analysis.content_terms, paper_terms(source.paper))
+
+    def is_answerable(self, coverage: float, source: Source, language: str = "en") -> bool:
+        dense = getattr(source, "evidence", {}).get("dense", 0.0)
+        floor = MIN_COVERAGE_ZH if language == "zh" else MIN_COVERAGE
+        return coverage >= floor or dense >= MIN_DENSE or "id" in source.matched_by
+
+    # -- answer shapes ------------------------------------------------------------------------
+    def _answer_fact(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
+        top_coverage = self.evidence(analysis, sources[0])
+        contenders = [s for s in sources[:3] if self.evidence(analysis, s) >= max(MIN_COVERAGE, 0.85 * top_coverage)
+                      or s is sources[0]]
+        scored = self._rank_sentences(question, analysis, contenders)
+        if not scored:
+            return self._refuse(analysis, sources)
+        best = scored[0]
+        lines = [self._lead(best.paper, analysis) + self._quote([s for s in scored if s.paper.id == best.paper.id][:2], analysis)]
+        if analysis.language == "zh" and _NUMERIC_Q.search(question):
+            english = self._rank_sentences(question, analysis, [sources_for(best.paper, sources)], force_english=True)
+            if english and numbers_in(english[0].sentence):
+                lines.append(f"摘要原文：“{clean_latex(english[0].sentence)}” [{best.paper.id}]")
+        for other in scored[1:]:
+            if other.paper.id != best.paper.id and other.score >= 0.85 * best.score:
+                label = "另见" if analysis.language == "zh" else "Also relevant"
+                lines.append(f"{label}: *{_title(other.paper)}* [{other.paper.id}]: {clean_latex(other.sentence)}")
+                break
+        return Draft("\n\n".join(lines), backend=self.name)
+
+    def _answer_list(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
+        top_coverage = self.evidence(analysis, sources[0])
+        keep = [s for s in sources[:LIST_LIMIT]
+                if self.evidence(analysis, s) >= max(MIN_COVERAGE * 0.9, 0.7 * top_coverage) or s is sources[0]]
+        lines = []
+        for source in keep:
+            scored = self._rank_sentences(question, analysis, [source])
+            gist = scored[0].sentence if scored else contribution_sentence(source.paper, analysis.language)
+            lines.append(f"- *{_title(source.paper)}* [{source.id}]: {_trim(clean_latex(gist))}")
+        head = (f"找到 {len(keep)} 篇相关论文：" if analysis.language == "zh"
+                else f"{len(keep)} paper{'s' if len(keep) != 1 else ''} in the digests match{'es' if len(keep) == 1 else ''}:")
+        return Draft(head + "\n" + "\n".join(lines), backend=self.name)
+
+    def _answer_ids(self, analysis: Analysis, sources: list[Source]) -> Draft:
+        by_id = {s.id: s for s in sources}
+        lines, notices = [], []
+        for pid in analysis.ids:
+            source = by_id.get(pid)
+            if source is None:
+                continue
+            paper = source.paper
+            if analysis.language == "zh" and paper.tldr:
+                body = clean_latex(paper.tldr)
+            else:
+                picks = [contribution_sentence(paper, "en")]
+                result = _result_sentence(paper)
+                if result and result not in picks:
+                    picks.append(result)
+                body = " ".join(clean_latex(s) for s in picks)
+            meta = f"{paper.category}; {', '.join(paper.authors[:3])}{' et al.' if len(paper.authors) > 3 else ''}"
+            lines.append(f"*{_title(paper)}* [{pid}] ({meta}): {body}")
+        for pid in analysis.unknown_ids:
+            notices.append(f"{pid} is not in the stored digests")
+            lines.append((f"{pid} 不在已导入的摘要中。" if analysis.language == "zh"
+                          else f"{pid} is not in the stored digests."))
+        refused = not any(pid in by_id for pid in analysis.ids)
+        return Draft("\n\n".join(lines), refused=refused, notices=notices, backend=self.name)
+
+    def _answer_overview(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
+        subject = ", ".join(analysis.authors or analysis.categories)
+        if not sources:
+            return self._refuse(analysis, sources, f"no stored paper for {subject}")
+        zh = analysis.language == "zh"
+        shown = sources[:OVERVIEW_LIMIT]
+        lines = [f"- *{_title(s.paper)}* [{s.id}] ({s.paper.category}): {_trim(clean_latex(contribution_sentence(s.paper, analysis.language)))}"
+                 for s in shown]
+        if analysis.authors:
+            head = (f"{subject} 在这些摘要中有 {len(sources)} 篇论文：" if zh
+                    else f"{subject} appears on {len(sources)} paper{'s' if len(sources) != 1 else ''} in these digests:")
+        else:
+            head = (f"{subject} 类别共有 {len(sources)} 篇论文：" if zh
+                    else f"{subject} has {len(sources)} paper{'s' if len(sources) != 1 else ''} in these digests:")
+        text = head + "\n" + "\n".join(lines)
+        if len(sources) > len(shown):
+            text += (f"\n\n（仅列出前 {len(shown)} 篇；按主题归纳请用 `digestqa brief --category {subject}`）" if zh
+                     else f"\n\n(Showing {len(shown)} of {len(sources)}; for all of them grouped by theme run "
+                          f"`digestqa brief --category {subject}`.)")
+        return Draft(text, backend=self.name)
+
+    def _refuse(self, analysis: Analysis, sources: list[Source], why: str = "") -> Draft:
+        nearest = "\n".join(f"- {_title(s.paper)} (arXiv {s.id})" for s in sources[:3])
+        if analysis.language == "zh":
+            text = "已导入的摘要中没有能回答这个问题的论文，我不做猜测。"
+            if nearest:
+                text += "\n最接近的论文：\n" + nearest
+        else:
+            text = "The digests do not cover this question, so I won't guess."
+            if nearest:
+                text += "\nNearest papers, which do not answer it:\n" + nearest
+        return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
+
+    # -- sentence selection -------------------------------------------------------------------
+    def _rank_sentences(self, question: str, analysis: Analysis, sources: list[Source],
+                        force_english: bool = False) -> list[_Scored]:
+        zh = analysis.language == "zh" and not force_english
+        candidates: list[tuple[Paper, str, str]] = []
+        for source in sources:
+            paper = source.paper
+            sections = (("tldr", "result", "method", "conclusion", "motivation") if zh and paper.tldr else ("abstract",))
+            for section in sections:
+                for sentence in split_sentences(paper.section(section)):
+                    if len(sentence) > 12:
+                        candidates.append((paper, section, sentence))
+        if not candidates:
+            return []
+        terms = list(dict.fromkeys(analysis.content_terms or tokenize(question)))
+        total_idf = sum(self.weights.idf(t) for t in terms) or 1.0
+        lexical = np.array([sum(self.weights.idf(t) for t in terms if t in set(tokenize(s))) / total_idf
+                            for _, _, s in candidates])
+        if not zh and analysis.language == "en":
+            vectors = np.asarray(self.embedder.embed_texts([question] + [s for _, _, s in candidates]))
+            dense = vectors[1:] @ vectors[0]
+        else:
+            dense = np.zeros(len(candidates))
+        numeric = bool(_NUMERIC_Q.search(question))
+        rank_of = {s.id: i for i, s in enumerate(sources)}
+        scored = []
+        for (paper, section, sentence), lex, den in zip(candidates, lexical, dense):
+            score = 0.55 * lex + 0.45 * float(den) - 0.04 * rank_of[paper.id]
+            if numeric and numbers_in(sentence):
+                score += 0.1
+            if zh and section == "tldr":
+                score += 0.05  # the TL;DR is the generator's own one-line answer to "what is this"
+            scored.append(_Scored(paper, sentence, section, score))
+        scored.sort(key=lambda s: -s.score)
+        return scored
+
+    def _lead(self, paper: Paper, analysis: Analysis) -> str:
+        return f"*{_title(paper)}* [{paper.id}]" + ("：" if analysis.language == "zh" else ": ")
+
+    def _quote(self, picks: list[_Scored], analysis: Analysis) -> str:
+        # Keep the paper's own order so two sentences read naturally.
+        order = {s: i for i, s in enumerate(split_sentences(picks[0].paper.section(picks[0].section)))}
+        picks = sorted(picks, key=lambda p: (p.section != picks[0].section, order.get(p.sentence, 99)))
+        joiner = "" if analysis.language == "zh" else " "
+        return joiner.join(clean_latex(p.sentence) for p in picks)
+
+
+def sources_for(paper: Paper, sources: list[Source]) -> Source:
+    return next(s for s in sources if s.id == paper.id)
+
+
+def contribution_sentence(paper: Paper, language: str = "en") -> str:
+    """The sentence that says what the paper does: its TL;DR in Chinese, else the abstract's 'we propose'."""
+    if language == "zh" and paper.tldr:
+        return paper.tldr
+    sentences = split_sentences(paper.abstract)
+    for sentence in sentences:
+        if _CONTRIBUTION.search(sentence):
+            return sentence
+    return sentences[0] if sentences else (paper.tldr or paper.title)
+
+
+def _result_sentence(paper: Paper) -> str | None:
+    for sentence in split_sentences(paper.abstract):
+        if numbers_in(sentence) and re.search(r"\b(improv|reduc|outperform|achiev|speed|faster|accura|gain|lower|higher|up to)", sentence, re.I):
+            return sentence
+    return None
+
+
+def _title(paper: Paper) -> str:
+    return " ".join(paper.title.split())
+
+
+def _trim(text: str, width: int = 260) -> str:
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"

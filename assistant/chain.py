@@ -1,0 +1,119 @@
+"""The question-answering chain: question -> analysis -> retrieval -> answerer -> verified citations.
+
+`ask`, `chat`, the UI and the eval harness all call `AnswerChain.ask` / `.stream`; nothing answers
+questions any other way. When the LLM backend fails, the extractive answer is returned with a notice.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from functools import cached_property
+from typing import Iterator
+
+from .answerers import Answerer, Draft
+from .answerers.extractive import ExtractiveAnswerer, contribution_sentence
+from .citations import verify_citations
+from .errors import BackendError, InputError
+from .evidence import TermWeights
+from .question import Analysis, QuestionAnalyzer
+from .retrieval import Filters, Retriever
+from .types import Answer, Passage, Source
+
+MAX_QUESTION_CHARS = 2000
+
+
+class AnswerChain:
+    def __init__(self, retriever: Retriever, answerer: Answerer | None = None):
+        self.retriever = retriever
+        self.settings = retriever.settings
+        self._answerer = answerer
+
+    @cached_property
+    def weights(self) -> TermWeights:
+        return TermWeights(self.retriever.lexical())
+
+    @cached_property
+    def analyzer(self) -> QuestionAnalyzer:
+        return QuestionAnalyzer(self.retriever.catalog)
+
+    @cached_property
+    def extractive(self) -> ExtractiveAnswerer:
+        return ExtractiveAnswerer(self.retriever.embedder, self.weights)
+
+    @property
+    def answerer(self) -> Answerer:
+        return self._answerer or self.extractive
+
+    # -- the steps ------------------------------------------------------------------------------
+    def prepare(self, question: str) -> tuple[str, list[str]]:
+        question = " ".join((question or "").split())
+        if not question:
+            raise InputError("the question is empty: ask something about the papers, e.g. "
+                             "\"Which papers study KV cache compression?\"")
+        notices = []
+        if len(question) > MAX_QUESTION_CHARS:
+            question = question[:MAX_QUESTION_CHARS]
+            notices.append(f"the question was cut to its first {MAX_QUESTION_CHARS} characters")
+        return question, notices
+
+    def retrieve(self, question: str, analysis: Analysis, filters: Filters | None, k: int | None) -> tuple[list[Source], dict]:
+        k = k or self.settings.top_k
+        filters = filters or Filters()
+        if analysis.kind in ("author", "category"):
+            papers = (sum((self.analyzer.papers_by_author(a) for a in analysis.authors), []) if analysis.kind == "author"
+                      else sum((self.analyzer.papers_in_category(c) for c in analysis.categories), []))
+            papers = [p for p in dict((p.id, p) for p in papers).values() if filters.matches(p)]
+            if len(papers) > k:  # order a large set by relevance to whatever else the question says
+                ranked = self.retriever.search(question, len(papers), dataclasses.replace(filters, paper_ids=tuple(p.id for p in papers)))
+                order = {s.id: i for i, s in enumerate(ranked.sources)}
+                papers.sort(key=lambda p: (order.get(p.id, len(order)), p.id))
+            sources = [Source(p, 1.0, [Passage(f"{p.id}#meta", "abstract", contribution_sentence(p, analysis.language), 1.0)],
+                              ["metadata"]) for p in papers]
+            return sources, {}
+        if analysis.authors and not analysis.overview:
+            filters = dataclasses.replace(filters, authors=filters.authors + tuple(analysis.authors))
+        if analysis.categories and not analysis.overview:
+            filters = dataclasses.replace(filters, categories=filters.categories + tuple(analysis.categories))
+        result = self.retriever.search(question, max(k, len(analysis.ids)), filters)
+        return result.sources, result.timings
+
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
+        answer = None
+        for item in self.stream(question, filters, k):
+            if isinstance(item, Answer):
+                answer = item
+        return answer
+
+    def stream(self, question: str, filters: Filters | None = None, k: int | None = None,
+               analysis: Analysis | None = None) -> Iterator[str | Answer]:
+        """Yield answer text as it is produced, then the verified Answer (whose text may differ:
+        invalid citations removed, unsupported claims flagged)."""
+        started = time.perf_counter()
+        question, notices = self.prepare(question)
+        analysis = analysis or self.analyzer.analyze(question)
+        sources, timings = self.retrieve(question, analysis, filters, k)
+        timings["retrieve_s"] = time.perf_counter() - started
+        answer_started = time.perf_counter()
+        draft: Draft | None = None
+        answerer = self.answerer
+        try:
+            for piece in answerer.stream(question, analysis, sources):
+                if isinstance(piece, Draft):
+                    draft = piece
+                else:
+                    yield piece
+        except BackendError as exc:
+            draft = self.extractive.answer(question, analysis, sources)
+            draft.notices.insert(0, f"the LLM backend failed ({exc}); this is the extractive answer from the sources")
+            yield "\n\n" + draft.text
+        if draft.refused and answerer is not self.extractive and not draft.text.strip():
+            draft = self.extractive.answer(question, analysis, sources)
+        timings["answer_s"] = time.perf_counter() - answer_started
+        verify_started = time.perf_counter()
+        verified = verify_citations(draft.text, sources, self.weights)
+        timings["verify_s"] = time.perf_counter() - verify_started
+        timings["total_s"] = time.perf_counter() - started
+        yield Answer(question=question, text=verified.text, cited_ids=[] if draft.refused else verified.cited_ids,
+                     sources=sources, refused=draft.refused, backend=draft.backend or answerer.name,
+                     timings=timings, notices=notices + draft.notices + verified.notices,
+                     removed_ids=verified.removed_ids, citations=verified.citations)

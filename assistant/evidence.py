@@ -1,0 +1,58 @@
+"""How well retrieved papers cover a question, measured the same way for every answerer and eval.
+
+Coverage is the IDF-weighted share of the question's content terms found in a paper's text: rare
+terms ('sawtooth', 'GB10') count for much more than common ones ('model', 'learning').
+"""
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+from .lexical import LexicalIndex, tokenize
+from .types import Paper
+
+# A number standing on its own ("50%", "4.2x", "1,024"), not digits inside a name ("L2", "GB10", "H100").
+_NUMBER = re.compile(r"(?<![\w.\-/])\d+(?:[.,]\d+)*(?=%|x\b|×|倍|\b|[\u4e00-\u9fff]|$)")
+
+
+def clean_latex(text: str) -> str:
+    """Display form of digest text: escaped percent and dollar signs, doubled spaces."""
+    return " ".join(text.replace("\\%", "%").replace("\\$", "$").replace("\\&", "&").split())
+
+
+def paper_text(paper: Paper) -> str:
+    return "\n".join([paper.title, paper.abstract, paper.tldr, paper.motivation, paper.method, paper.result,
+                      paper.conclusion, " ".join(paper.authors)])
+
+
+@lru_cache(maxsize=20000)
+def _paper_terms(paper_id: str, text: str) -> frozenset[str]:
+    return frozenset(tokenize(text))
+
+
+def paper_terms(paper: Paper) -> frozenset[str]:
+    return _paper_terms(paper.id, paper_text(paper))
+
+
+def numbers_in(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(clean_latex(text))}
+
+
+class TermWeights:
+    """Inverse document frequency of terms over the store's chunks (from the BM25 index)."""
+
+    def __init__(self, lexical: LexicalIndex):
+        self.total = max(1, len(lexical.chunks))
+        self._df = lexical.document_frequencies()
+
+    def idf(self, term: str) -> float:
+        df = self._df.get(term, 0)
+        return math.log(1 + (self.total - df + 0.5) / (df + 0.5))
+
+    def coverage(self, terms: list[str], available: frozenset[str] | set[str]) -> float:
+        unique = list(dict.fromkeys(terms))
+        if not unique:
+            return 0.0
+        total = sum(self.idf(t) for t in unique)
+        return sum(self.idf(t) for t in unique if t in available) / total if total else 0.0
