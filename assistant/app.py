@@ -55,6 +55,7 @@ class App:
 
     def ingest(self, paths: list[Path], digest_date: str | None = None, progress: Callable | None = None) -> IngestReport:
         report = ingest(paths, self.settings, self.embedder, digest_date, progress)
+        self.embedder.onnx  # export the question-time model now, while torch is loaded anyway
         self.__dict__.pop("store", None)  # reopen: the catalogue changed
         self.__dict__.pop("retriever", None)
         self.__dict__.pop("chain", None)

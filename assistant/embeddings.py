@@ -56,11 +56,93 @@ class Embedder:
         """Tokens the model sees for `text`, special tokens included."""
         return len(self.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
-    def embed_texts(self, texts: list[str]) -> list[list[float]]:
+    def embed_texts(self, texts: list[str], bulk: bool = False) -> list[list[float]]:
+        """Embed passages. `bulk` (ingest) uses torch, fastest for large batches; small batches
+        at question time use the ONNX export, which starts ~10x faster (same vectors, tested)."""
+        if not bulk and self.onnx is not None:
+            return self.onnx.embed(texts).tolist()
         return self.model.get_text_embedding_batch(texts)
 
     def embed_query(self, text: str) -> list[float]:
-        return self.model.get_query_embedding(text)
+        return self.embed_texts([text])[0]
+
+    @cached_property
+    def onnx(self) -> "OnnxEncoder | None":
+        try:
+            return OnnxEncoder.load_or_export(self.path, self.settings)
+        except Exception:  # no onnx/onnxruntime, or export failed: torch still works
+            return None
+
+
+class OnnxEncoder:
+    """The same model exported once to ONNX (from the packaged weights, locally) and run with
+    onnxruntime: question-time embedding without importing torch."""
+
+    def __init__(self, session, tokenizer):
+        self.session = session
+        self.tokenizer = tokenizer
+
+    @classmethod
+    def load_or_export(cls, model_dir: Path, settings: Settings) -> "OnnxEncoder":
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        path = onnx_cache_path(model_dir, settings)
+        if not path.exists():
+            export_onnx(model_dir, path)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        tokenizer.enable_truncation(settings.embed_max_tokens)
+        tokenizer.enable_padding()
+        return cls(session, tokenizer)
+
+    def embed(self, texts: list[str]):
+        import numpy as np
+
+        encoded = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        pooled = (hidden * mask[..., None]).sum(1) / np.clip(mask.sum(1, keepdims=True), 1e-9, None)
+        return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+
+def onnx_cache_path(model_dir: Path, settings: Settings) -> Path:
+    import hashlib
+
+    weights = model_dir / "model.safetensors"
+    stamp = f"{weights.stat().st_size}-{weights.stat().st_mtime_ns}" if weights.exists() else str(model_dir)
+    key = hashlib.sha1(f"{model_dir}|{stamp}|{settings.embed_max_tokens}".encode()).hexdigest()[:12]
+    return Path(settings.cache_dir).expanduser() / "models" / f"{settings.embed_package}-{key}.onnx"
+
+
+def export_onnx(model_dir: Path, target: Path) -> None:
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    class _LastHiddenState(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    model = AutoModel.from_pretrained(str(model_dir)).eval()
+    sample = AutoTokenizer.from_pretrained(str(model_dir))(["an example", "a second, longer example"], padding=True,
+                                                           return_tensors="pt")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    axes = {0: "batch", 1: "tokens"}
+    torch.onnx.export(_LastHiddenState(model), (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+                      str(tmp), input_names=["input_ids", "attention_mask", "token_type_ids"],
+                      output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                      dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
+                                    "last_hidden_state": axes})
+    tmp.replace(target)  # atomic: a concurrent process never sees half a file
 
 
 def _make_embedding_class():

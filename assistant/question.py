@@ -23,6 +23,8 @@ _OVERVIEW_WORDS = frozenset("""what which about are is the papers paper in on do
 summary overview topics topic cover covers covered published publish publishes wrote write written did have has
 list show all tell me give any""".split())
 _AUTHOR_CUE = re.compile(r"\b(publish\w*|wrote|written|author\w*|by)\b|发表|作者|写了", re.I)
+_ID_QUESTION_WORDS = frozenset("report reports say says summarize summarise summary about tell explain describe find "
+                               "finding findings result results contribution contributions main do does 讲 介绍 总结 内容 贡献".split())
 _CATEGORY_CUE = re.compile(r"\b(main )?categor(y|ies)\b|\boverview\b|\bsummari[sz]e\b|\bpapers (are )?(in|under)\b|类别|分类|概览|综述", re.I)
 # Follow-ups that point back at the previous answer's papers.
 _FOLLOW_UP_EN = re.compile(r"^\s*(and|also|what about|how about)\b|\b(those|these|them|they|their|its|it|that paper|this paper|"
@@ -46,6 +48,11 @@ class Analysis:
     overview: bool = False  # about an author/category as a whole -> every matching paper
     content_terms: list[str] = field(default_factory=list)  # what is left once names are removed
     follow_up: bool = False
+
+    @property
+    def content_terms_beyond_ids(self) -> bool:
+        """True when the question asks about more than the ids it names ("what does X report" does not)."""
+        return len([t for t in self.content_terms if t not in _ID_QUESTION_WORDS]) > 0
 
     @property
     def kind(self) -> str:

@@ -54,7 +54,7 @@ class ExtractiveAnswerer:
 
     # -- public interface -------------------------------------------------------------------
     def answer(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
-        if analysis.kind == "id":
+        if analysis.kind == "id" or (analysis.unknown_ids and not analysis.content_terms_beyond_ids):
             return self._answer_ids(analysis, sources)
         if analysis.kind in ("author", "category"):
             return self._answer_overview(question, analysis, sources)
@@ -104,8 +104,15 @@ class ExtractiveAnswerer:
 
     def _answer_list(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
         top_coverage = self.evidence(analysis, sources[0])
-        keep = [s for s in sources[:LIST_LIMIT]
-                if self.evidence(analysis, s) >= max(MIN_COVERAGE * 0.9, 0.7 * top_coverage) or s is sources[0]]
+        top_score = sources[0].score
+
+        def belongs(source: Source) -> bool:
+            coverage = self.evidence(analysis, source)
+            # Clear term coverage, or retrieval ranks it with the top paper and it shares a good part of the terms.
+            return (coverage >= max(MIN_COVERAGE * 0.9, 0.7 * top_coverage)
+                    or (source.score >= 0.85 * top_score and coverage >= 0.6 * top_coverage))
+
+        keep = [s for s in sources[:LIST_LIMIT] if s is sources[0] or belongs(s)]
         lines = []
         for source in keep:
             scored = self._rank_sentences(question, analysis, [source])
@@ -160,6 +167,9 @@ class ExtractiveAnswerer:
                      else f"\n\n(Showing {len(shown)} of {len(sources)}; for all of them grouped by theme run "
                           f"`digestqa brief --category {subject}`.)")
         return Draft(text, backend=self.name)
+
+    def refusal(self, analysis: Analysis, sources: list[Source], why: str = "") -> Draft:
+        return self._refuse(analysis, sources, why)
 
     def _refuse(self, analysis: Analysis, sources: list[Source], why: str = "") -> Draft:
         nearest = "\n".join(f"- {_title(s.paper)} (arXiv {s.id})" for s in sources[:3])
