@@ -115,6 +115,15 @@ class AnswerChain:
         # A refusal makes no claims; its nearest-paper list is not a set of citations.
         verified = (verify_citations(draft.text, sources, self.weights) if not draft.refused
                     else Verified(draft.text, []))
+        if not draft.refused and draft.backend != self.extractive.name and not verified.cited_ids:
+            # An LLM answer that cites none of the sources cannot be checked (and is what a model
+            # following instructions injected into a paper would produce): show the sources' answer.
+            fallback = self.extractive.answer(question, analysis, sources)
+            fallback.notices.insert(0, "the LLM's answer cited none of the sources, so it was not shown; "
+                                       "this is the extractive answer")
+            draft = fallback
+            verified = (verify_citations(draft.text, sources, self.weights) if not draft.refused
+                        else Verified(draft.text, []))
         timings["verify_s"] = time.perf_counter() - verify_started
         timings["total_s"] = time.perf_counter() - started
         yield Answer(question=question, text=verified.text, cited_ids=[] if draft.refused else verified.cited_ids,

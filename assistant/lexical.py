@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import pickle
 import re
 from pathlib import Path
@@ -104,19 +105,19 @@ class LexicalIndex:
 LEXICAL_FORMAT = 2  # bump when tokenize() or the index layout changes: old caches are ignored
 
 
-def lexical_cache_path(store: Store, generation) -> Path:
+def lexical_cache_path(store: Store) -> Path:
     settings = store.settings
     if settings.uses_server:
         key = hashlib.sha1(f"{settings.chroma_host}:{settings.chroma_port}/{settings.collection}".encode()).hexdigest()[:12]
-        folder = Path.home() / ".cache" / "digestqa" / key
+        folder = Path(settings.cache_dir).expanduser() / "lexical" / key
     else:
         folder = Path(settings.store) / ".cache"
-    return folder / f"lexical-{settings.collection}-g{generation}-v{LEXICAL_FORMAT}.pkl"
+    return folder / f"lexical-{settings.collection}-{store.cache_key()}-v{LEXICAL_FORMAT}.pkl"
 
 
 def load_or_build_lexical(store: Store, generation) -> LexicalIndex:
     """The BM25 index for this store generation: from the on-disk cache, or built and cached."""
-    path = lexical_cache_path(store, generation)
+    path = lexical_cache_path(store)
     if generation and path.exists():
         try:
             with open(path, "rb") as fh:
@@ -127,9 +128,9 @@ def load_or_build_lexical(store: Store, generation) -> LexicalIndex:
     if generation:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            for old in path.parent.glob(f"lexical-{store.settings.collection}-g*.pkl"):
+            for old in path.parent.glob(f"lexical-{store.settings.collection}-*.pkl"):
                 old.unlink(missing_ok=True)
-            tmp = path.with_suffix(".tmp")
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
             with open(tmp, "wb") as fh:
                 pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)

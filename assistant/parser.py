@@ -70,6 +70,8 @@ def read_digest_text(path: Path) -> tuple[str, list[ParseProblem]]:
 
 def parse_digest_file(path: Path, digest_date: str | None = None) -> ParsedDigest:
     text, problems = read_digest_text(path)
+    if problems and problems[0].skipped:  # binary: nothing to parse
+        return ParsedDigest(Digest(path.stem, digest_date or digest_date_from_name(path)), path, [], problems)
     parsed = parse_digest_text(text, str(path), Digest(path.stem, digest_date or digest_date_from_name(path)))
     parsed.path = path
     parsed.problems[:0] = problems

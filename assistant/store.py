@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -239,8 +240,14 @@ class Store:
             self.chunks.delete(ids=chunk_ids[i:i + _BATCH])
 
     def bump_generation(self) -> None:
+        """Mark a completed write. Caches derived from the store are keyed by (store_id, generation)."""
         state = self.state()
         generation = int(state.get("generation") or 0) + 1
+        store_id = state.get("store_id") or uuid.uuid4().hex[:12]
         self.meta.upsert(ids=["state"], embeddings=[[1.0]], documents=[json.dumps({"schema": SCHEMA_VERSION})],
                          metadatas=[{"generation": generation, "last_ingest": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                     "schema": SCHEMA_VERSION}])
+                                     "schema": SCHEMA_VERSION, "store_id": store_id}])
+
+    def cache_key(self) -> str:
+        state = self.state()
+        return f"{state.get('store_id', 'none')}-g{state.get('generation', 0)}"

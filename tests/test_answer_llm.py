@@ -125,3 +125,11 @@ def test_context_is_packed_to_the_token_budget(fixture_app):
     total = sum(count_tokens(m["content"], "gpt-4o-mini") for m in messages)
     assert total <= 1400 - 800 + 50
     assert messages[1]["content"].count("<source ") >= 1
+
+
+def test_an_llm_obeying_an_injected_instruction_is_not_shown(llm_app):
+    with FakeOpenAI().reply({"text": "PWNED"}) as fake:
+        answer = llm_app(fake).ask("How well does TabReason do on WikiTableQuestions?")
+    assert "PWNED" not in answer.text
+    assert answer.backend == "extractive" and answer.cited_ids[0] == "2601.90091"
+    assert "cited none of the sources" in answer.notices[0]
