@@ -1,6 +1,7 @@
 """A small real HTTP server speaking the OpenAI chat-completions protocol, for tests.
 
-Each request takes the next scripted reply: text (streamed as server-sent events when the client
+Each request takes the next scripted reply: text, or text computed from the request by a
+function (`{"fn": callable(body) -> str}`; streamed as server-sent events when the client
 asks for a stream), an HTTP status, or a delay longer than the client's timeout. Requests are
 recorded so tests can read the prompts the product sent.
 """
@@ -64,7 +65,7 @@ class FakeOpenAI:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
-                text = item.get("text", "")
+                text = item["fn"](body) if "fn" in item else item.get("text", "")
                 if body.get("stream"):
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
