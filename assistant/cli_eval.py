@@ -50,6 +50,9 @@ def add_eval_command(sub, common) -> None:
     p.add_argument("--compare", nargs="+", type=Path, metavar="RUN",
                    help="an earlier run folder to compare this run with; or, with no DATASET, two run "
                         "folders (newer first) to compare without running")
+    p.add_argument("--judge", action="store_true",
+                   help="also grade faithfulness and answer relevance with the configured LLM (reported "
+                        "separately under llm_judged; needs an LLM backend)")
     p.add_argument("--json", action="store_true",
                    help="print report.json (with --compare, plus a 'comparison' object) instead of tables")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -80,7 +83,7 @@ def run_eval(args, app) -> int:
         load_run(compare[0])  # fail before spending minutes on a run
 
     outputs = run_evaluation(app, dataset, args.pipeline, k=args.top_k, out_dir=args.out,
-                             limit=args.limit, progress=not args.quiet)
+                             limit=args.limit, progress=not args.quiet, judge=args.judge)
     comparison = compare_runs(outputs[0].out_dir, compare[0]) if compare else None
     if args.json:
         if len(outputs) == 1:

@@ -168,3 +168,32 @@ def test_cli_runs_compares_and_reports_bad_lines(store_copy, dataset, tmp_path):
     done = cli("eval", bad, "--out", tmp_path / "c", store=store_copy)
     assert done.returncode == 2 and f"{bad}:2:" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_llm_judged_metrics_are_reported_apart_and_need_an_llm(fixture_app, dataset, tmp_path):
+    from assistant.app import App
+    from assistant.errors import InputError
+    from conftest import make_settings
+    from fake_openai import FakeOpenAI
+
+    with pytest.raises(InputError, match="--judge needs an LLM backend"):
+        run_eval(fixture_app, dataset, "bm25", out_dir=tmp_path / "no-llm", progress=False, judge=True)
+
+    def grade(body):
+        prompt = body["messages"][-1]["content"]
+        faithful = "KVSqueeze" in prompt.split("<answer>")[1]
+        return json.dumps({"faithful": faithful, "relevant": True, "reason": "scripted"})
+
+    with FakeOpenAI() as fake:
+        fake.default = {"fn": grade}
+        app = App(make_settings(fixture_app.settings.store, llm_base_url=fake.base_url, llm_model="judge-model",
+                                llm_max_retries=0))
+        app.__dict__["embedder"] = fixture_app.embedder
+        [output] = run_eval(app, dataset, "bm25", out_dir=tmp_path / "judged", progress=False, judge=True)
+    judged = output.report["llm_judged"]
+    assert judged["judge_model"] == "judge-model" and judged["n"]["graded"] == len(QUESTIONS)
+    assert judged["answer_relevance"] == 1.0 and 0.0 < judged["faithfulness"] < 1.0
+    assert "hit_at_k" in output.report["metrics"]["overall"]  # deterministic metrics unchanged, apart
+    records = [json.loads(line) for line in (tmp_path / "judged" / "results.jsonl").read_text().splitlines()]
+    assert all(r["llm_faithful"] in (0.0, 1.0) for r in records)
+    assert "LLM-judged metrics (not deterministic)" in (tmp_path / "judged" / "report.md").read_text()

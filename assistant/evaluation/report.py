@@ -72,8 +72,13 @@ def render_markdown(report: dict) -> str:
     for key, qids in report.get("failures", {}).items():
         lines.append(f"- {names.get(key, key)} ({len(qids)}): {', '.join(qids) if qids else 'none'}")
     judged = report.get("llm_judged")
-    lines += ["", "## LLM-judged metrics", "",
-              "llm_judged: " + ("see report.json" if judged else f"not run ({report.get('llm_judged_note', 'no LLM backend')})")]
+    lines += ["", "## LLM-judged metrics (not deterministic)", ""]
+    if judged:
+        lines += [f"Judge model: `{judged['judge_model']}`. {judged['note']}.", "", "| metric | value | n |", "|---|---:|---:|",
+                  f"| faithfulness | {fmt(judged['faithfulness'])} | {judged['n']['faithfulness']} |",
+                  f"| answer relevance | {fmt(judged['answer_relevance'])} | {judged['n']['answer_relevance']} |"]
+    else:
+        lines.append(f"not run ({report.get('llm_judged_note', 'no LLM backend')})")
     return "\n".join(lines) + "\n"
 
 
@@ -124,6 +129,11 @@ def summary_text(report: dict, out_dir: Path) -> str:
     lines = [f"{config['pipeline']} ({config['backend']}): {overall['questions']} questions, top-k {k} -> {out_dir}"]
     for metric in HEADLINE:
         lines.append(f"  {label(metric, k):<24}{fmt(overall.get(metric), metric):>8}   (n={overall['n'].get(metric, 0)})")
+    judged = report.get("llm_judged")
+    if judged:
+        lines.append(f"  LLM-judged by {judged['judge_model']} (not deterministic): faithfulness "
+                     f"{fmt(judged['faithfulness'])}, answer relevance {fmt(judged['answer_relevance'])} "
+                     f"(n={judged['n']['graded']})")
     for key, qids in report.get("failures", {}).items():
         if qids:
             lines.append(f"  {key}: {', '.join(qids[:20])}{' …' if len(qids) > 20 else ''}")

@@ -72,7 +72,7 @@ def prepare_out_dir(out_dir: Path) -> Path:
 
 def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Path, *, dataset_path: Path,
                  k: int | None = None, total_questions: int | None = None, limit: int | None = None,
-                 progress: bool = True, timestamp: datetime | None = None) -> RunOutput:
+                 progress: bool = True, timestamp: datetime | None = None, judge=None) -> RunOutput:
     k = k or app.settings.top_k
     timestamp = timestamp or datetime.now().astimezone()
     pipeline = make_pipeline(pipeline_name, app, k)
@@ -105,6 +105,22 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
     if bar is not None:
         bar.close()
 
+    llm_judged = None
+    if judge is not None:
+        from .judge import judge_records
+
+        judge_bar = None
+        if progress:
+            from tqdm import tqdm
+
+            judge_bar = tqdm(total=sum(1 for r in records if not r.get("refused")), unit="q",
+                             desc=f"judge {pipeline_name}", file=sys.stderr)
+        llm_judged = judge_records(judge, records, corpus, judge_bar.update if judge_bar else None)
+        if judge_bar is not None:
+            judge_bar.close()
+        # The per-question grades go into results.jsonl too.
+        results_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
     stats = app.store.stats()
     settings = app.settings
     records_backend = next((r["backend"] for r in records if r.get("backend")), pipeline.backend)
@@ -127,9 +143,9 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
         },
         "metrics": aggregate(records),
         "failures": failures(records),
-        "llm_judged": None,
-        "llm_judged_note": ("LLM-judged faithfulness/relevance is not implemented yet; all metrics here are deterministic"
-                            if settings.uses_llm else "no LLM backend configured; all metrics here are deterministic"),
+        "llm_judged": llm_judged,
+        "llm_judged_note": (llm_judged["note"] if llm_judged else
+                            "not run (pass --judge with an LLM backend configured); all metrics here are deterministic"),
         "chart": "chart.png",
     }
     files = {"results": results_path, "report_json": out_dir / "report.json", "report_md": out_dir / "report.md",
@@ -141,7 +157,8 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
 
 
 def run_eval(app, dataset: Path | str, pipeline: str = "product", *, k: int | None = None, out_dir: Path | None = None,
-             limit: int | None = None, progress: bool = True, runs_root: Path = DEFAULT_RUNS_DIR) -> list[RunOutput]:
+             limit: int | None = None, progress: bool = True, runs_root: Path = DEFAULT_RUNS_DIR,
+             judge: bool = False) -> list[RunOutput]:
     """Run one pipeline, or all three ("all") on the same questions; one run folder each.
 
     With "all", `out_dir` (when given) gets one sub-folder per pipeline."""
@@ -156,6 +173,11 @@ def run_eval(app, dataset: Path | str, pipeline: str = "product", *, k: int | No
     for name in names:
         if name not in PIPELINES:
             raise InputError(f"unknown pipeline '{name}' (choose from {', '.join(PIPELINES)} or all)")
+    grader = None
+    if judge:
+        from .judge import Judge
+
+        grader = Judge(app.settings)
     timestamp = datetime.now().astimezone()
     stamp = timestamp.strftime("%Y%m%d-%H%M%S")
     outputs = []
@@ -165,5 +187,5 @@ def run_eval(app, dataset: Path | str, pipeline: str = "product", *, k: int | No
         else:
             target = Path(out_dir) / name if len(names) > 1 else Path(out_dir)
         outputs.append(run_pipeline(app, questions, name, target, dataset_path=dataset, k=k, total_questions=total,
-                                    limit=limit, progress=progress, timestamp=timestamp))
+                                    limit=limit, progress=progress, timestamp=timestamp, judge=grader))
     return outputs
