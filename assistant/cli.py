@@ -120,11 +120,23 @@ def run_ingest(args, app) -> int:
         return 0
     print(f"{report.added} added, {report.changed} changed, {report.unchanged} unchanged "
           f"from {len(report.digests)} digest(s) in {report.seconds:.1f}s; the store holds {report.papers_total} papers.")
-    for item in report.skipped:
-        print(f"  skipped  {item['file']}:{item['line']}: {item['reason']}")
-    for item in report.partial:
-        print(f"  partial  {item['file']}:{item['line']}: {item['reason']}")
+    _print_problems("skipped", report.skipped)
+    _print_problems("partial", report.partial)
     return 0
+
+
+def _print_problems(kind: str, items: list[dict], limit: int = 5) -> None:
+    """One line per problem; a reason shared by many entries is one line with the first places."""
+    by_reason: dict[str, list[str]] = {}
+    for item in items:
+        by_reason.setdefault(item["reason"], []).append(f"{item['file']}:{item['line']}")
+    for reason, places in by_reason.items():
+        if len(places) <= limit:
+            for place in places:
+                print(f"  {kind}  {place}: {reason}")
+        else:
+            print(f"  {kind}  {len(places)} entries: {reason}")
+            print(f"           first at {', '.join(places[:3])}, … (ingest --json lists every one)")
 
 
 def run_papers(args, app) -> int:

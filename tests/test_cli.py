@@ -93,3 +93,13 @@ def test_help_teaches():
     result = run("--help")
     assert result.returncode == 0 and "examples:" in result.stdout and "ingest" in result.stdout
     assert "--category" in run("search", "--help").stdout
+
+
+def test_many_problems_with_one_reason_print_as_one_line(capsys):
+    from assistant.cli import _print_problems
+
+    items = [{"file": "d.md", "line": n, "reason": "the digest's AI summary failed"} for n in range(10, 80, 10)]
+    _print_problems("partial", items + [{"file": "d.md", "line": 3, "reason": "no abstract"}])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "  partial  7 entries: the digest's AI summary failed"
+    assert "d.md:10, d.md:20, d.md:30" in out[1] and out[2] == "  partial  d.md:3: no abstract"
