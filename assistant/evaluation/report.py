@@ -78,7 +78,7 @@ def render_markdown(report: dict) -> str:
                   f"| faithfulness | {fmt(judged['faithfulness'])} | {judged['n']['faithfulness']} |",
                   f"| answer relevance | {fmt(judged['answer_relevance'])} | {judged['n']['answer_relevance']} |"]
     else:
-        lines.append(f"not run ({report.get('llm_judged_note', 'no LLM backend')})")
+        lines.append(report.get("llm_judged_note") or "not run")
     return "\n".join(lines) + "\n"
 
 
