@@ -12,7 +12,6 @@ from typing import Callable
 
 from .config import Settings
 from .embeddings import Embedder
-from .ingest import ingest
 from .retrieval import Filters, RetrievalResult, Retriever
 from .store import Store
 from .types import IngestReport, Paper
@@ -54,6 +53,8 @@ class App:
         return ChatSession(self.chain, filters)
 
     def ingest(self, paths: list[Path], digest_date: str | None = None, progress: Callable | None = None) -> IngestReport:
+        from .ingest import ingest  # imported here: it pulls in llama-index, which questions never need
+
         report = ingest(paths, self.settings, self.embedder, digest_date, progress)
         self.embedder.onnx  # export the question-time model now, while torch is loaded anyway
         self.__dict__.pop("store", None)  # reopen: the catalogue changed

@@ -118,8 +118,9 @@ def run_ingest(args, app) -> int:
     if args.json:
         print(json.dumps(asdict(report), ensure_ascii=False))
         return 0
-    print(f"{report.added} added, {report.changed} changed, {report.unchanged} unchanged "
-          f"from {len(report.digests)} digest(s) in {report.seconds:.1f}s; the store holds {report.papers_total} papers.")
+    from .ui_support.uploads import headline  # the same sentence the web UI shows after an upload
+
+    print(headline(report))
     _print_problems("skipped", report.skipped)
     _print_problems("partial", report.partial)
     return 0

@@ -27,7 +27,8 @@ def add_commands(sub, common, add_filters) -> None:
     p.add_argument("-k", "--top-k", type=_positive_int, default=None, help="papers to retrieve per question")
     add_filters(p)
 
-    for module, adder in (("cli_eval", "add_eval_command"), ("cli_brief", "add_brief_command")):
+    for module, adder in (("cli_eval", "add_eval_command"), ("cli_brief", "add_brief_command"),
+                           ("cli_ui", "add_ui_command")):
         try:
             mod = __import__(f"assistant.{module}", fromlist=[adder])
         except ImportError:

@@ -6,13 +6,14 @@ own TIKTOKEN_CACHE_DIR) and never touch the network.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
 
-import llama_index.core
-
-BUNDLED_TIKTOKEN_CACHE = Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"
+# Located without importing llama-index (a 2-3 s import that answering a question does not need).
+BUNDLED_TIKTOKEN_CACHE = (Path(importlib.util.find_spec("llama_index.core").submodule_search_locations[0])
+                          / "_static" / "tiktoken_cache")
 
 
 @lru_cache(maxsize=4)

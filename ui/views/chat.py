@@ -1,0 +1,86 @@
+"""Chat: questions and follow-ups, answers streamed in with linked citations, sources underneath."""
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+import frame
+from assistant.types import Answer
+from assistant.ui_support.chatting import ask_in_chat, chat_for, clear_chat
+from assistant.ui_support.overview import backend_info, describe_filters
+from assistant.ui_support.render import escape_markdown, link_citations, notice_level, source_cards
+
+CURSOR = " ▌"
+
+app, overview = frame.start_page()
+filters, top_k = frame.sidebar_filters(app, overview)
+
+st.title("Ask the digests")
+st.caption(f"{overview.papers} papers from {overview.digests} digest(s) · {backend_info(app.settings).label} "
+           f"· {describe_filters(filters)} · top-{top_k}")
+frame.require_papers(overview)
+session = chat_for(st.session_state, app, filters)
+
+
+def render_details(answer: Answer) -> None:
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        st.caption(f"Read as: {escape_markdown(answer.standalone_question)}")
+    for notice in answer.notices:
+        (st.warning if notice_level(notice) == "warning" else st.info)(escape_markdown(notice))
+    if answer.unsupported:
+        st.warning("Claims not found in the cited papers (marked ⚠ above):\n\n"
+                   + "\n".join(f"- {escape_markdown(c.reason)}" for c in answer.unsupported))
+    if answer.sources:
+        st.markdown("**Sources** (★ cited in the answer)")
+        for card in source_cards(answer):
+            with st.expander(card.label):
+                st.markdown(f"[{card.id}]({card.url}) · {card.category} · digests: {escape_markdown(card.when)} "
+                            f"· found by {card.matched_by} · score {card.score:.3f}")
+                for section, text in card.passages:
+                    st.caption(section)
+                    st.markdown("> " + escape_markdown(text))
+    total = answer.timings.get("total_s")
+    st.caption(f"{answer.backend}" + (f" · {total:.1f} s" if total is not None else ""))
+
+
+def render_turn(answer: Answer) -> None:
+    with st.chat_message("user"):
+        st.markdown(escape_markdown(answer.question))
+    with st.chat_message("assistant"):
+        st.markdown(link_citations(answer.text))
+        render_details(answer)
+
+
+intro = st.empty()
+if not session.turns:
+    intro.info("Ask about the papers in English or Chinese, e.g. *Which papers speed up LLM inference?* "
+               "Follow-ups such as *and which of those use quantization?* refer to the previous answer.")
+for turn in session.turns:
+    render_turn(turn)
+
+question = st.chat_input("Ask about the papers, in English or Chinese…")
+if question:
+    intro.empty()
+    with st.chat_message("user"):
+        st.markdown(escape_markdown(question))
+    with st.chat_message("assistant"):
+        placeholder = st.empty()
+        placeholder.markdown("_Searching the papers…_")
+        try:
+            stream = ask_in_chat(session, question, top_k)
+            shown = ""
+            for word, wait_s in stream:
+                shown += word
+                placeholder.markdown(link_citations(shown) + CURSOR)
+                if wait_s:
+                    time.sleep(wait_s)
+            placeholder.markdown(link_citations(stream.answer.text))
+            render_details(stream.answer)
+        except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+            placeholder.empty()
+            frame.show_error(exc)
+
+# Last, so that it is enabled as soon as the first answer is in; the callback runs before the rerun.
+st.sidebar.button("Clear conversation", icon=":material/delete_sweep:", disabled=not session.turns,
+                  on_click=clear_chat, args=(st.session_state,), width="stretch")
