@@ -15,6 +15,10 @@ EPILOG = """examples:
   digestqa ingest ../shared/digests            store every paper of a folder of digests
   digestqa search "KV cache eviction" -k 5     ranked papers, no LLM involved
   digestqa ask "Which papers reduce L2 cache misses in attention kernels?"
+  digestqa chat                                terminal chat with follow-up questions
+  digestqa brief --category cs.LG              briefing of the latest digest's cs.LG papers
+  digestqa eval evals/datasets/dev.jsonl       score answer quality offline
+  digestqa ui                                  the web app in your browser
   digestqa stats
 
 configuration: DIGESTQA_* environment variables or digestqa.toml (see README)."""
