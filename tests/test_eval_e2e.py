@@ -5,10 +5,10 @@ import os
 import shutil
 import subprocess
 import sys
-from argparse import Namespace
 
 import pytest
 
+from assistant.cli import build_parser
 from assistant.cli_eval import run_eval as cli_run_eval
 from assistant.evaluation import run_eval
 from assistant.evaluation.compare import compare_runs
@@ -115,8 +115,9 @@ def test_compare_of_two_identical_runs_has_zero_deltas(product_run, fixture_app,
 
 
 def test_run_eval_command_with_a_namespace(product_run, fixture_app, dataset, tmp_path, capsys):
-    args = Namespace(dataset=dataset, pipeline="bm25", top_k=3, out=tmp_path / "bm25", limit=4,
-                     compare=None, json=True, quiet=True)
+    # Parsed by the real parser, so the test sees exactly the namespace the CLI builds.
+    args = build_parser().parse_args(["eval", str(dataset), "--pipeline", "bm25", "-k", "3",
+                                      "--out", str(tmp_path / "bm25"), "--limit", "4", "--json", "--quiet"])
     assert cli_run_eval(args, fixture_app) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["config"]["pipeline"] == "bm25" and report["config"]["top_k"] == 3
