@@ -60,6 +60,10 @@ class App:
         self.__dict__.pop("store", None)  # reopen: the catalogue changed
         self.__dict__.pop("retriever", None)
         self.__dict__.pop("chain", None)
+        if report.added or report.changed:
+            # Build the keyword index now, while the user expects ingest to take time, rather than
+            # inside the first question after it (minutes at 50k papers; see benchmarks/RESULTS.md).
+            self.retriever.lexical()
         return report
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid") -> RetrievalResult:

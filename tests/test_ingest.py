@@ -2,6 +2,7 @@ import pytest
 
 from assistant.errors import InputError, StoreError
 from assistant.ingest import ingest_lock
+from assistant.lexical import lexical_cache_path
 from assistant.store import Store
 from conftest import FIXTURES
 
@@ -14,6 +15,16 @@ def test_first_ingest_adds_and_second_changes_nothing(fresh_app):
     assert (again.added, again.changed, again.unchanged) == (0, 0, 6)
     assert again.chunks_written == 0
     assert fresh_app.stats()["chunks"] == chunks_before
+
+
+def test_ingest_leaves_the_keyword_index_built_for_the_new_store_generation(fresh_app):
+    fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    cache = lexical_cache_path(fresh_app.store)
+    assert cache.is_file() and f"-g{fresh_app.store.state()['generation']}-" in cache.name  # built, no query yet
+    fresh_app.ingest([FIXTURES / "2026-01-21.md"])
+    rebuilt = lexical_cache_path(fresh_app.store)
+    assert rebuilt.is_file() and rebuilt != cache and not cache.exists()
+    assert "2601.90007" in {c.paper_id for c in fresh_app.retriever.lexical().chunks}
 
 
 def test_paper_in_two_digests_is_one_paper_remembering_both(fresh_app):
