@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from assistant.parser import parse_digest_file
@@ -89,8 +90,9 @@ def write_synthetic_digests(out_dir: Path, n: int, seed: int = 7, per_file: int 
     papers, questions = synthetic_papers(n, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     for start in range(0, n, per_file):
-        day = start // per_file
-        (out_dir / f"2027-{1 + day // 28:02d}-{1 + day % 28:02d}.md").write_text(render_digest(papers[start:start + per_file]))
+        # One digest per calendar day (real dates: the parser reads a digest's date from its name).
+        day = date(2027, 1, 1) + timedelta(days=start // per_file)
+        (out_dir / f"{day.isoformat()}.md").write_text(render_digest(papers[start:start + per_file]))
     (out_dir / "planted_questions.jsonl").write_text("\n".join(json.dumps(q.__dict__) for q in questions) + "\n")
     return questions
 
@@ -102,6 +104,7 @@ if __name__ == "__main__":
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("-n", type=int, default=350)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--per-file", type=int, default=70, help="papers per digest file")
     args = parser.parse_args()
-    write_synthetic_digests(args.out_dir, args.n, args.seed)
+    write_synthetic_digests(args.out_dir, args.n, args.seed, args.per_file)
     print(f"wrote {args.n} papers to {args.out_dir}")
