@@ -174,6 +174,5 @@ def _write_group(group: list[_Planned], store: Store, embedder: Embedder) -> int
         titles = {item.paper.id: header_title(item.paper) for item in group}
         vectors = embedder.embed_texts([embed_text(titles[c.paper_id], c.text) for c in todo], bulk=True)
         known.update({c.id: v for c, v in zip(todo, vectors)})
-    for paper, chunks in chunked:
-        store.write_paper(paper, chunks, [known[c.id] for c in chunks])
+    store.write_papers([(paper, chunks, [known[c.id] for c in chunks]) for paper, chunks in chunked])
     return len(todo)

@@ -170,7 +170,8 @@ def _parse_entry(lines, start, end, file, heading_category, is_last):
     if placeholders:
         problems.append(ParseProblem(file, line_no, "the digest's AI summary failed (placeholder text in "
                                      f"{', '.join(placeholders)}); only the title and abstract are indexed", paper_id, False))
-    category = fields.pop("category", "").split()[0] if fields.get("category") else ""
+    category_words = fields.pop("category", "").split()  # popped even when blank ("Main category:")
+    category = category_words[0] if category_words else ""
     if not category:
         category = heading_category or "unknown"
         problems.append(ParseProblem(file, line_no, f"no 'Main category' line; used the section heading ({category})", paper_id, False))

@@ -10,7 +10,7 @@ a prefix of every larger one and the same papers keep the same text.
    (benchmarks/vectors.py). Then a re-run of the unchanged largest step.
 2. Larger stores (5k, 50k), each grown from a copy of the previous one, get the remaining papers
    through the product's parser and chunker and a batched writer of the product's records
-   (benchmarks/bulk_store.py): papers of the real steps and every paper a sampled planted question
+   (Store.write_papers, 100 papers a call): papers of the real steps and every paper a sampled planted question
    targets have real vectors, the rest pool vectors (see vectors.py). The BM25 side always indexes
    the real text of every paper.
 3. At each size, in a fresh process: BM25 build (first query after ingest), search latency per
@@ -106,13 +106,13 @@ BULK_PAPERS = 100  # papers per batched upsert (~700 chunks; Chroma accepts ~5k 
 
 def phase_bulk_build(store: str, corpus: str, n: int, mode: str, vectors: str, must_be_real: list[str] | None = None) -> dict:
     """Like phase_ingest (same parser, chunker, embedder stand-in and record format) but writes
-    new papers in batches (benchmarks/bulk_store.py) instead of paper by paper."""
+    new papers 100 at a time (Store.write_papers) instead of ingest's groups of 16, and skips
+    ingest's bookkeeping for changed and relisted papers (every paper here is new)."""
     from assistant.chunking import chunk_paper, embed_text, header_title
     from assistant.embeddings import Embedder
     from assistant.ingest import collect_papers, ingest_lock
     from assistant.store import Store
 
-    from .bulk_store import write_papers
     from .vectors import CachingEmbedder, Pool, VectorCache, split_embed_text
 
     settings = _settings(store)
@@ -146,7 +146,7 @@ def phase_bulk_build(store: str, corpus: str, n: int, mode: str, vectors: str, m
             for paper, chunks in chunked:
                 batch.append((paper, chunks, flat[i:i + len(chunks)]))
                 i += len(chunks)
-            write_papers(db, batch)
+            db.write_papers(batch)
             timings["write_s"] += time.perf_counter() - t
             chunks_written += len(flat)
         db.bump_generation()

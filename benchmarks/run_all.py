@@ -133,9 +133,9 @@ def _findings(core: dict | None, scale: dict | None) -> list[str]:
     if steps:
         per_paper = [(s["ingest_s"] - s["embed_s"]) / s["added"] * 1000 for s in steps]
         out.append(f"- **Ingest spends {min(per_paper):.0f}–{max(per_paper):.0f} ms a paper outside the model** "
-                   "(parse, chunk, and `Store.write_paper`'s two Chroma upserts plus one get per paper; each upsert "
-                   "costs ~33 ms on this disk whatever its size, ~8 ms on tmpfs). Writing a whole group's chunks and "
-                   "paper records in one upsert each (as benchmarks/bulk_store.py does) would cut most of it.")
+                   "(parse, chunk, and the Chroma writes: `Store.write_papers` makes one chunk upsert, one get and "
+                   "one paper upsert per group of 16 papers; each Chroma call costs ~33 ms on this disk whatever "
+                   "its size, ~8 ms on tmpfs).")
     return (["## Findings", "", *out, ""] if out else [])
 
 
@@ -288,11 +288,9 @@ def _method(scale: dict | None) -> list[str]:
             "picked by a stable hash of the text, jittered (σ=0.01 per dimension, cosine ≈0.98 to its source) and "
             "re-normalised so the HNSW index holds distinct points. The 'Real vectors' column gives the share of "
             "chunks with a real vector of their own text.",
-            "3. The stores beyond the real steps are written by `benchmarks/bulk_store.py` (parser, chunker and "
-            "record format are the product's; only the batching differs), which writes the same records "
-            "(ids, documents, metadata, vectors; tested equal in tests/test_benchmarks_smoke.py) 100 papers per Chroma "
-            "call, because the per-paper path costs two Chroma upserts of ~33 ms each on this disk (fsync), i.e. "
-            "over an hour for 45k papers regardless of embeddings.",
+            "3. The stores beyond the real steps are written by the product's `Store.write_papers` 100 papers per "
+            "Chroma call (ingest uses groups of 16; the records are the same, tested in "
+            "tests/test_benchmarks_smoke.py), skipping ingest's bookkeeping for changed papers since all are new.",
             "4. The BM25 index always indexes the real text of every chunk, and the paper catalogue is the real one; "
             "queries, the query model (ONNX) and the answerer are the product's own code paths.", "",
             "What this means for the figures: latency, memory and disk at 50k are those of a real store of that size. "

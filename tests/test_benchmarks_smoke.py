@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_scale  # noqa: E402
-from benchmarks.bulk_store import write_papers  # noqa: E402
 from benchmarks.synthetic import write_synthetic_digests  # noqa: E402
 from benchmarks.vectors import VectorCache  # noqa: E402
 
@@ -53,7 +52,7 @@ def test_tiny_scale_run(tmp_path):
     assert result["search"]["lexical"]["hit_at_5"] == 1.0  # each planted name is unique to its paper
 
 
-def test_bulk_writer_writes_what_write_paper_writes(tmp_path):
+def test_a_batched_write_stores_what_paper_by_paper_writes_store(tmp_path):
     from assistant.chunking import chunk_paper
     from assistant.embeddings import Embedder
     from assistant.store import Store
@@ -72,7 +71,7 @@ def test_bulk_writer_writes_what_write_paper_writes(tmp_path):
     real, bulk = Store(settings_a, create=True), Store(settings_b, create=True)
     for paper, chunks, vectors in batch:
         real.write_paper(paper, chunks, vectors)
-    write_papers(bulk, batch)
+    bulk.write_papers(batch)
     for name in ("chunks", "papers_collection"):
         a = getattr(real, name).get(include=["documents", "metadatas", "embeddings"])
         b = getattr(bulk, name).get(include=["documents", "metadatas", "embeddings"])

@@ -77,6 +77,14 @@ def test_same_id_twice_with_different_content_keeps_first_and_says_so():
     assert any("different content" in p.reason and p.paper_id == "2601.90001" for p in parsed.problems)
 
 
+def test_blank_main_category_line_falls_back_to_the_section_heading():
+    # Found by the hypothesis fuzz test: an empty "Main category:" used to raise a TypeError.
+    text = "# cs.DB [[Back]](#toc)\n### [3] [A title](https://arxiv.org/abs/2601.90042v2)\nMain category:\n"
+    parsed = parse_digest_text(text, "blank.md", Digest("blank"))
+    assert [(p.id, p.category) for p in parsed.papers] == [("2601.90042", "cs.DB")]
+    assert any("no 'Main category' line" in p.reason and p.line == 2 for p in parsed.problems)
+
+
 def test_non_utf8_bytes_are_replaced_and_reported(tmp_path):
     data = (FIXTURES / "2026-01-20.md").read_bytes().replace("KVSqueeze".encode(), b"KVSq\xff\xfeueeze", 1)
     path = tmp_path / "latin.md"
