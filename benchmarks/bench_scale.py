@@ -4,7 +4,7 @@ One synthetic corpus (benchmarks/synthetic.py; 50 papers per daily digest) is ge
 the largest size; a corpus of N papers is its first N/50 digest files, so every smaller corpus is
 a prefix of every larger one and the same papers keep the same text.
 
-1. Real ingest, in steps (default 350 -> 1000): each step ingests the next digests into the same
+1. Real ingest, in steps (default 350 -> 1000 -> 5000): each step ingests the next digests into the same
    store with the real model and `assistant.ingest.ingest` (every vector computed, nothing reused),
    so each step's time is a true cold-ingest throughput at that store size; every vector is cached
    (benchmarks/vectors.py). Then a re-run of the unchanged largest step.
@@ -404,7 +404,7 @@ def _measure(store: Path, questions: list[dict], ask_n: int, modes: list[str], v
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="350,5000,50000", help="corpus sizes to measure queries at")
-    parser.add_argument("--real-steps", default="350,1000", help="sizes up to which to ingest with the real model")
+    parser.add_argument("--real-steps", default="350,1000,5000", help="sizes up to which to ingest with the real model")
     parser.add_argument("--questions", type=int, default=100, help="planted questions per size")
     parser.add_argument("--ask", type=int, default=30, help="questions also asked (extractive) per size")
     parser.add_argument("--modes", default="hybrid,dense,lexical")
