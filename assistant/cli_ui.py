@@ -58,14 +58,16 @@ def add_ui_command(sub, common) -> None:
 
 
 def find_ui_script() -> Path:
-    """ui/app.py sits next to the `assistant` package in the source tree (an editable install)."""
-    candidates = [Path(__file__).resolve().parent.parent / "ui" / "app.py", Path.cwd() / "ui" / "app.py"]
+    """ui/app.py beside the `assistant` package in a source checkout (an editable install), else the
+    copy a regular (wheel) install carries as `assistant/bundled_ui/` (see pyproject.toml)."""
+    package = Path(__file__).resolve().parent
+    candidates = [package.parent / "ui" / "app.py", package / "bundled_ui" / "app.py", Path.cwd() / "ui" / "app.py"]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise InputError("the web UI files (ui/app.py) were not found next to the assistant package "
-                     f"(looked at {', '.join(str(c) for c in dict.fromkeys(candidates))}); install digestqa from "
-                     "its source tree with `pip install -e .`, or run this from the repository root")
+    raise InputError("the web UI files (ui/app.py) were not found "
+                     f"(looked at {', '.join(str(c) for c in dict.fromkeys(candidates))}); reinstall digestqa, "
+                     "or run this from the repository root")
 
 
 def ui_environment(settings: Settings, base: dict[str, str]) -> dict[str, str]:

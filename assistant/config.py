@@ -2,14 +2,19 @@
 
 Precedence, lowest first: built-in defaults -> a named preset (`assistant/presets/NAME.toml`)
 -> a TOML file (`DIGESTQA_CONFIG`, else `./digestqa.toml` when present) -> `DIGESTQA_*`
-environment variables -> explicit overrides (CLI flags). Nothing else reads the environment.
+environment variables -> explicit overrides (CLI flags). Nothing else reads the environment, except
+`DIGESTQA_PROMPTS_DIR` (assistant/prompts.py: templates are loaded where no Settings is at hand).
 """
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 from .errors import ConfigError
 
