@@ -297,6 +297,9 @@ def run_real(sizes: list[int], real_steps: list[int], n_questions: int, ask_n: i
     """Stage 1: real ingest in steps into one store (every vector computed and cached)."""
     corpus, vectors, real_store = work / "corpus", work / "vectors", work / "stores" / "real"
     results = _prepare(sizes, real_steps, n_questions, work, out_json)
+    # A new real stage starts a new run: its machine/commit/date and load, and no figures of an older store.
+    results.update({"machine": machine(), "loadavg_start": loadavg(), "stores": {}})
+    results.pop("bm25_breakdown", None)
     planted = _planted(str(corpus))
     shutil.rmtree(real_store, ignore_errors=True)
     results["real_ingest"] = []

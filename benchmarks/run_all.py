@@ -57,9 +57,9 @@ def render(core: dict | None, scale: dict | None) -> str:
     loads = [run.get(key) for run in (core, scale) if run for key in ("loadavg_start", "loadavg_end")]
     busiest = max((load[0] for load in loads if load), default=0.0)
     if busiest > 1.5:
-        lines += ["", f"**The 2 cores were shared with other jobs during these runs** (1-minute load average up to "
-                  f"{busiest}): above 2, our process got only part of the CPU, so timings are pessimistic and noisy. "
-                  "Each phase records its own load average in results.json.", ""]
+        lines += ["", f"1-minute load average during these runs: up to {busiest} (2 = both cores busy, the benchmark's "
+                  "own work included; more means other jobs competed and timings are pessimistic). Each phase "
+                  "records its own load average in results.json.", ""]
     else:
         lines += ["", "Each phase records its own load average in results.json (above 2 on these 2 cores means "
                   "other work competed for the CPU).", ""]
