@@ -28,6 +28,10 @@ from .errors import StoreError
 from .types import Chunk, Paper
 
 _BATCH = 1000  # ids per Chroma get/delete call (keeps request sizes sane on a server)
+# Records per page when reading a whole collection. Chroma pays for an offset by skipping rows, so
+# small pages make a full scan quadratic: at 50k papers, 1,000-record pages took 8.8 s to read the
+# catalogue and 5,000-record pages 1.3 s (a page of chunks is ~10 MB over HTTP).
+_PAGE = 5000
 SCHEMA_VERSION = 1
 
 
@@ -119,8 +123,8 @@ class Store:
         """Every stored paper by id (cached for the life of this Store; writes invalidate it)."""
         if self._papers_cache is None:
             out: dict[str, Paper] = {}
-            for offset in range(0, self.papers_collection.count(), _BATCH):
-                got = self.papers_collection.get(include=["documents"], limit=_BATCH, offset=offset)
+            for offset in range(0, self.papers_collection.count(), _PAGE):
+                got = self.papers_collection.get(include=["documents"], limit=_PAGE, offset=offset)
                 for doc in got["documents"]:
                     paper = Paper.from_json(doc)
                     out[paper.id] = paper
@@ -130,8 +134,8 @@ class Store:
     def paper_states(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         """id -> (content hash, digests) as recorded: what ingest compares against."""
         states = {}
-        for offset in range(0, self.papers_collection.count(), _BATCH):
-            got = self.papers_collection.get(include=["metadatas"], limit=_BATCH, offset=offset)
+        for offset in range(0, self.papers_collection.count(), _PAGE):
+            got = self.papers_collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
             for pid, meta in zip(got["ids"], got["metadatas"]):
                 states[pid] = (meta.get("content_hash", ""), tuple(meta.get("digests") or ()))
         return states
@@ -145,8 +149,8 @@ class Store:
         return out
 
     def iter_chunks(self) -> Iterator[StoredChunk]:
-        for offset in range(0, self.chunks.count(), _BATCH):
-            got = self.chunks.get(include=["documents", "metadatas"], limit=_BATCH, offset=offset)
+        for offset in range(0, self.chunks.count(), _PAGE):
+            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                 yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or "")
 
