@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from functools import cached_property
 from pathlib import Path
 
@@ -139,11 +140,15 @@ def export_onnx(model_dir: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     axes = {0: "batch", 1: "tokens"}
-    torch.onnx.export(_LastHiddenState(model), (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
-                      str(tmp), input_names=["input_ids", "attention_mask", "token_type_ids"],
-                      output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                      dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                                    "last_hidden_state": axes})
+    with warnings.catch_warnings():
+        # The tracer's warnings (legacy exporter, traced conditionals) are about export internals,
+        # not the user's data: an ingest should not end with a page of them.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_LastHiddenState(model), (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+                          str(tmp), input_names=["input_ids", "attention_mask", "token_type_ids"],
+                          output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                          dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
+                                        "last_hidden_state": axes})
     tmp.replace(target)  # atomic: a concurrent process never sees half a file
 
 
