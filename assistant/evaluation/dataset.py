@@ -110,7 +110,8 @@ def parse_line(raw: str, where: str) -> Question:
     ok = id_list("ok_ids", "ok")
     both = [pid for pid in ok if pid in gold]
     if both:
-        raise InputError(f"{where}: {', '.join(both)} listed in both gold_ids and ok_ids (a paper is required or optional, not both)")
+        raise InputError(f"{where}: {', '.join(both)} listed in both gold_ids and ok_ids "
+                         "(a paper is required or optional, not both)")
     answerable = data.get("answerable", True)
     if not isinstance(answerable, bool):
         raise InputError(f"{where}: 'answerable' must be true or false, got {answerable!r}")
