@@ -110,7 +110,7 @@ class PaperTools:
         return papers
 
     def filters(self, app: App, category: str | None = None, since: str | None = None, until: str | None = None,
-                author: str | None = None, dates: tuple[str, ...] = ()) -> Filters:
+                author: str | None = None) -> Filters:
         catalog = self.catalog(app)
         since, until = parse_date(since, "since"), parse_date(until, "until")
         if since and until and since > until:
@@ -131,7 +131,7 @@ class PaperTools:
                 raise InputError(f"no stored paper has an author matching '{author}' "
                                  "(give a surname, or 'First Last')")
             authors = (author.strip(),)
-        return Filters(categories=categories, dates=dates, since=since, until=until, authors=authors)
+        return Filters(categories=categories, since=since, until=until, authors=authors)
 
     @staticmethod
     def check_k(k: int) -> int:
@@ -153,12 +153,12 @@ class PaperTools:
 
         def work(app: App) -> dict:
             result = app.search(query, k, self.filters(app, category, since, until, author))
-            return {"query": query, "papers": [
-                {**paper_brief(s.paper), "dates": s.paper.dates or s.paper.digests, "score": s.score,
-                 "passage": _trim(s.passages[0].text, PASSAGE_CHARS) if s.passages else ""}
-                for s in result.sources],
-                "note": "no matching papers" + (" (the filters left none)" if result.filtered_to == 0 else "")
-                if not result.sources else ""}
+            papers = [{**paper_brief(s.paper), "dates": s.paper.dates or s.paper.digests, "score": s.score,
+                       "passage": _trim(s.passages[0].text, PASSAGE_CHARS) if s.passages else ""}
+                      for s in result.sources]
+            notices = [] if papers else ["no paper matches these filters" if result.filtered_to == 0
+                                         else "no matching papers"]
+            return {"query": query, "papers": papers, "notices": notices}
         return self.run(work)
 
     def get_paper(self, paper_id: str) -> dict:

@@ -18,16 +18,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from mcp import ClientSession, Client, StdioServerParameters, stdio_client
+from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from assistant.app import App
 from assistant.cli import main
+from assistant.errors import InputError
 from assistant.mcp_server import build_server
 from assistant.mcp_tools import new_papers_since, parse_date, parse_paper_id
-from assistant.errors import InputError
 from assistant.retrieval import Filters
+from assistant.store import Store
 from assistant.types import Paper
 
 from conftest import FIXTURES, make_app, make_settings
@@ -304,6 +305,8 @@ def test_paper_resource_and_clean_stdout(stdio, stored):
     assert stored["2601.90004"].tldr in contents.text
     with pytest.raises(MCPError, match="no paper 2601.99999"):
         stdio.read("paper://2601.99999")
+    with pytest.raises(MCPError, match="no paper hep-th/9901001"):  # old-style ids (with a slash) reach the lookup
+        stdio.read("paper://hep-th/9901001")
     assert stdio.stream_errors == []  # every line the server wrote to stdout was protocol
     assert "digestqa MCP server on stdio" in stdio.errlog_path.read_text()
 
@@ -342,15 +345,23 @@ def test_http_refuses_a_foreign_host_header(http):
 
 
 # -- without a server -----------------------------------------------------------------------------
-def test_a_missing_store_is_a_clear_tool_error(tmp_path):
-    server = build_server(lambda: App(make_settings(tmp_path / "none")))
-
+def call_in_process(app: App, name: str, arguments: dict):
     async def call():
-        async with Client(server) as client:
-            return await client.call_tool("search_papers", {"query": "cache"})
+        async with Client(build_server(lambda: app)) as client:
+            return await client.call_tool(name, arguments)
 
-    result = asyncio.run(call())
+    return asyncio.run(call())
+
+
+def test_a_missing_or_empty_store_is_a_clear_tool_error(tmp_path):
+    result = call_in_process(App(make_settings(tmp_path / "none")), "search_papers", {"query": "cache"})
     assert result.is_error and "no store at" in result.content[0].text and "digestqa ingest" in result.content[0].text
+
+    empty = App(make_settings(tmp_path / "empty"))
+    Store(empty.settings, create=True).papers_collection  # a store that exists and holds nothing
+    for name, arguments in (("new_papers", {}), ("list_papers", {"category": "cs.LG"}), ("get_paper", {"id": "2601.16032"})):
+        result = call_in_process(empty, name, arguments)
+        assert result.is_error and "holds no papers" in result.content[0].text, (name, result.content[0].text)
 
 
 def test_argument_parsers():
