@@ -20,12 +20,15 @@ BACKGROUND = re.compile(r"^(while|although|though|despite|however|recent(ly)?|in
                         r"increasing)|as [a-z ]{0,40}(grow|increas|scale)|existing|current|traditional|conventional|"
                         r"many|most|prior|previous|to date|nowadays|today)\b|\b(remains? (a |an )?(significant |major |key |fundamental |"
                         r"critical |long-standing )?(open|challeng|difficult|unclear|limited|bottleneck|problem)|"
-                        r"(is|are) (challenging|difficult|hard|costly|expensive|time-consuming|non-trivial)|ha(s|ve) (been|become|attracted|emerged|gained)|is (essential|crucial|critical|"
+                        r"(is|are) (challenging|difficult|hard|costly|expensive|time-consuming|non-trivial)|emerg(e|es|ed|ing) as|"
+                        r"aims? to|(is|are) (an? )?(crucial|key|promising|popular|powerful|widely|common|emerging)|"
+                        r"ha(s|ve) (achieved|shown|seen|made|demonstrated) (significant|remarkable|impressive|great|"
+                        r"substantial|strong|notable)|ha(s|ve) (been|become|attracted|emerged|gained)|is (essential|crucial|critical|"
                         r"important|fundamental|key|vital|central|increasingly)|are (essential|crucial|critical|important|"
                         r"increasingly)|suffers? from|limited by|bottleneck|lack(s|ing)? |struggle|fall short|"
                         r"poses? (a |significant )?challeng)", re.I)
 # Questions that ask for an effect or a figure: the sentence stating it should lead.
-ASKS_RESULT = re.compile(r"\b(how (much|many|fast|large|big|well|long|accurate)|what (accuracy|speedup|percentage|fraction|"
+ASKS_RESULT = re.compile(r"\b(how (much|many|fast|large|big|well|long|accurate)|(what|which) factor|speed(s|ed)? (it |them )?up|what (accuracy|speedup|percentage|fraction|"
                          r"improvement|reduction|score|error|gain|throughput|latency|performance|result)|by what|best|"
                          r"score[sd]?|speedup|faster|achiev\w*|improv\w*|outperform\w*|reduc\w*|gain|accuracy|"
                          r"result\w*|perform\w*|compare\w*|percent|%|rate)\b|多少|提升|降低|减少|提高|倍|效果|结果|性能|最好|最佳|变化|"
