@@ -208,3 +208,13 @@ def test_a_broader_term_finds_papers_naming_one_of_its_kinds_but_not_the_reverse
     assert "2601.00012" in members("Which papers compress the KV cache?", [quantized, UNRELATED])
     generic = paper("2601.00013", "KV cache compression by merging", "We compress the KV cache by merging tokens.")
     assert "2601.00013" not in members("KV cache quantization papers?", [generic, quantized])
+
+
+def test_a_question_asking_two_things_is_split_into_its_parts():
+    from assistant.answerers.roles import question_parts
+
+    assert question_parts("What AIME 2024 accuracy does it report, and on what hardware were its experiments run?") == [
+        "What AIME 2024 accuracy does it report", "on what hardware were its experiments run?"]
+    assert len(question_parts("QMC 把离群权重放在什么存储器上？相对 FP16 能耗降低多少？")) == 2
+    assert question_parts("How large are the two datasets curated for training TerraFormer?") == [
+        "How large are the two datasets curated for training TerraFormer?"]

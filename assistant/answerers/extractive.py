@@ -33,6 +33,7 @@ STRONG_COVERAGE = 0.80
 OVERVIEW_LIMIT = 25  # papers listed one per line before pointing at `digestqa brief`
 LIST_LIMIT = 8
 DETAIL_LIMIT = 15  # set answers: members shown with a sentence each; the rest by title (all cited)
+FEW_MEMBERS = 3  # set answers this short also quote each paper's headline result
 # Work per paper at question time is bounded whatever an entry holds (a 1 MB abstract once made a
 # question take 84 s): sentences considered per section, characters per sentence.
 MAX_SENTENCES_PER_SECTION = 40
@@ -177,8 +178,14 @@ class ExtractiveAnswerer:
         zh = analysis.language == "zh"
         terms = set(analysis.content_terms or tokenize(question))
         detailed = members if not self.detail_limit else members[: self.detail_limit]
-        lines = [f"- *{_title(s.paper)}* [{s.id}]: {shorten(clean_latex(gist_sentence(s.paper, terms, analysis.language)))}"
-                 for s in detailed]
+        lines = []
+        for s in detailed:
+            gist = gist_sentence(s.paper, terms, analysis.language)
+            line = f"- *{_title(s.paper)}* [{s.id}]: {shorten(clean_latex(gist))}"
+            figure = result_sentence(s.paper) if len(members) <= FEW_MEMBERS and not zh else None
+            if figure and figure != gist and not numbers_in(gist):
+                line += " " + shorten(clean_latex(figure))  # a short list has room for what each paper found
+            lines.append(line)
         n = len(members)
         at_least = "至少 " if zh and n >= SET_CANDIDATES else ("at least " if n >= SET_CANDIDATES else "")
         if zh:
