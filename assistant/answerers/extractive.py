@@ -100,13 +100,14 @@ class ExtractiveAnswerer:
         best = scored[0]
         own = [s for s in scored if s.paper.id == best.paper.id]
         if analysis.wants_single:
-            # "Which paper does X?": what the paper does leads, when it is nearly as relevant.
-            said = [s for s in own[:4] if role(s.sentence) in ("contribution", "result") and s.score >= 0.8 * best.score]
-            if said and said[0] is not own[0]:
-                own.remove(said[0])
-                own.insert(0, said[0])
+            # "Which paper does X?": the answer says what the paper does first.
+            said = next((s for s in own if s.section == "abstract" and role(s.sentence) == "contribution"), None)
+            if said is not None:
+                own.remove(said)
+                own.insert(0, said)
         picks = self._cover_question(question, analysis, own)
-        for part in question_parts(question)[1:]:  # a second question in the same breath gets its own sentence
+        parts = question_parts(question)
+        for part in parts if len(parts) > 1 else []:  # each question asked in the same breath gets its sentence
             part_analysis = dataclasses.replace(analysis, content_terms=tokenize(part))
             ranked = self._rank_sentences(part, part_analysis, [sources_for(best.paper, sources)])
             if ranked and all(r.sentence != ranked[0].sentence for r in picks) and len(picks) < 4:
@@ -140,7 +141,7 @@ class ExtractiveAnswerer:
                 new = (set(tokenize(s.sentence)) & set(terms)) - covered
                 figure = 0.25 if wants_figure and numbers_in(s.sentence) and not any(numbers_in(p.sentence) for p in picks) else 0.0
                 return sum(weight[t] for t in new) / total + figure
-            rest = [s for s in ranked[1:8] if s not in picks]
+            rest = [s for s in ranked[1:8] if s not in picks and role(s.sentence) != "background"]
             if not rest:
                 break
             candidate = max(rest, key=lambda s: (gain(s), s.score))
