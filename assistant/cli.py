@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import available_presets, load_settings
 from .errors import DigestQAError
+from .text import shorten
 
 EPILOG = """examples:
   digestqa ingest ../shared/digests            store every paper of a folder of digests
@@ -146,12 +147,14 @@ def _print_problems(kind: str, items: list[dict], limit: int = 5) -> None:
 
 def run_papers(args, app) -> int:
     papers = app.papers(_filters(args))
+    known = app.digests()
     if args.json:
         print(json.dumps([{"id": p.id, "title": p.title, "category": p.category, "authors": p.authors,
-                           "digests": p.digests, "dates": p.dates} for p in papers], ensure_ascii=False))
+                           "digests": p.digests, "dates": p.dates, "digest_labels": known.paper_labels(p)}
+                          for p in papers], ensure_ascii=False))
         return 0
     for p in papers:
-        print(f"{p.id:<14} {p.category:<9} {_short(p.title, 70):<70}  {', '.join(p.dates or p.digests)}")
+        print(f"{p.id:<14} {p.category:<9} {_short(p.title, 70):<70}  {', '.join(known.paper_labels(p))}")
     print(f"{len(papers)} paper(s)")
     return 0
 
@@ -168,12 +171,14 @@ def run_search(args, app) -> int:
     for rank, s in enumerate(result.sources, 1):
         print(f"{rank:>2}. [{s.id}] {s.paper.title}  ({s.paper.category}, score {s.score:.3f})")
         if s.passages:
-            print(f"      {_short(s.passages[0].text, 150)}")
+            print(f"      {shorten(s.passages[0].text, 150)}")
     return 0
 
 
 def run_stats(args, app) -> int:
     stats = app.stats()
+    known = app.digests()
+    stats["digest_labels"] = {name: known.label(name) for name in stats.get("digest_names", [])}
     if args.json:
         print(json.dumps(stats, ensure_ascii=False))
         return 0
@@ -181,11 +186,15 @@ def run_stats(args, app) -> int:
     print(f"store      {stats['store']} ({size})")
     print(f"papers     {stats['papers']}\nchunks     {stats['chunks']}\ndigests    {stats['digests']}")
     print(f"last ingest {stats['last_ingest']}")
+    if stats["digest_labels"]:
+        order, rule = known.ordered(stats["digest_labels"])
+        print(f"digests    {'; '.join(known.label(n) for n in order)} (oldest first, {known.describe_rule(rule)})")
     print("categories " + ", ".join(f"{k} {v}" for k, v in stats["categories"].items()))
     return 0
 
 
 def _short(text: str, width: int) -> str:
+    """A table cell (a title in `papers`): one line of fixed width, so cut at the width."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
