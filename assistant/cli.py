@@ -52,14 +52,20 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--until", type=_iso_date, metavar="YYYY-MM-DD", help="papers from digests on or before this day")
     group.add_argument("--author", "-a", action="append", default=[], metavar="NAME", help="papers with this author")
     group.add_argument("--digest", action="append", default=[], metavar="NAME",
-                       help="papers from this digest file (its name without extension)")
+                       help="papers from this digest: its file name without extension, or its label "
+                            "as shown ('digest 004', '004')")
 
 
-def _filters(args):
+def _filters(args, app=None):
+    """The filter flags; with the app, `--digest` also takes a digest's label ('digest 004', '004')."""
     from .retrieval import Filters
 
+    digests = tuple(args.digest)
+    if digests and app is not None:
+        known = app.digests()
+        digests = tuple(known.resolve(d) or d for d in digests)
     return Filters(categories=tuple(args.category), dates=tuple(args.date), since=args.since, until=args.until,
-                   authors=tuple(args.author), digests=tuple(args.digest))
+                   authors=tuple(args.author), digests=digests)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,7 +152,7 @@ def _print_problems(kind: str, items: list[dict], limit: int = 5) -> None:
 
 
 def run_papers(args, app) -> int:
-    papers = app.papers(_filters(args))
+    papers = app.papers(_filters(args, app))
     known = app.digests()
     if args.json:
         print(json.dumps([{"id": p.id, "title": p.title, "category": p.category, "authors": p.authors,
@@ -160,7 +166,7 @@ def run_papers(args, app) -> int:
 
 
 def run_search(args, app) -> int:
-    result = app.search(args.query, args.top_k, _filters(args), args.mode)
+    result = app.search(args.query, args.top_k, _filters(args, app), args.mode)
     if args.json:
         print(json.dumps([{"id": s.id, "title": s.paper.title, "category": s.paper.category, "score": s.score}
                           for s in result.sources], ensure_ascii=False))

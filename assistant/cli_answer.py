@@ -46,7 +46,7 @@ def _positive_int(text: str) -> int:
 def run_ask(args, app) -> int:
     from .cli import _filters
 
-    filters = _filters(args)
+    filters = _filters(args, app)
     if args.json:
         answer = app.ask(args.question, filters, args.top_k)
         data, known = answer.to_json_dict(), app.digests()
@@ -62,7 +62,7 @@ def run_ask(args, app) -> int:
 def run_chat(args, app) -> int:
     from .cli import _filters
 
-    session = app.chat_session(_filters(args))
+    session = app.chat_session(_filters(args, app))
     backend = app.chain.answerer.name
     print(f"digestqa chat ({backend}; {app.settings.store_label}). /reset, /sources, /quit.", file=sys.stderr)
     while True:

@@ -116,8 +116,9 @@ class DigestCatalog:
         for label in short.values():
             seen[label] = seen.get(label, 0) + 1
         for name, label in short.items():
-            if seen[label] > 1:  # two digests of one day (or one readable stem): add the stem
-                short[name] = f"{label} ({readable_stem(name) or name})" if label != readable_stem(name) else name
+            if seen[label] > 1:  # two digests of one day (or one readable stem): add the rest of the stem
+                rest = readable_stem(name.replace(label, "", 1))
+                short[name] = f"{label} ({rest})" if rest and rest != label else name
         return short
 
     # -- labels ------------------------------------------------------------------------------
@@ -146,6 +147,17 @@ class DigestCatalog:
         """Short labels of the digests a paper appeared in, oldest first."""
         return [self.short(n) for n in self.ordered(n for n in paper.digests if n)[0]]
 
+    def resolve(self, text: str) -> str | None:
+        """The digest a person means: its file name, or its label ('digest 004', '004', a date)
+        when exactly one digest answers to it."""
+        if text in self.infos:
+            return text
+        wanted = " ".join(text.casefold().split())
+        hits = [name for name in self.infos
+                if wanted in (self.short(name).casefold(), self.label(name).casefold(),
+                              readable_stem(name).casefold())]
+        return hits[0] if len(hits) == 1 else None
+
     # -- order -------------------------------------------------------------------------------
     def ordered(self, names: Iterable[str] | None = None) -> tuple[list[str], str]:
         """The digests (all, or the given ones) oldest first, and the rule used (an ORDER_RULES key)."""
@@ -153,9 +165,10 @@ class DigestCatalog:
         infos = [self.infos.get(n) or DigestInfo(n) for n in chosen]
         if infos and all(i.date for i in infos):
             rule, key = "date", lambda i: (i.date, i.order or 0, i.name)
-        elif infos and all(i.order for i in infos):
+        elif any(i.order for i in infos):
+            # Digests without a record were ingested before records were kept: before the others.
             rule = "ingest-mixed" if any(i.date for i in infos) else "ingest"
-            key = lambda i: (i.order, i.name)  # noqa: E731
+            key = lambda i: (i.order or 0, i.name)  # noqa: E731
         else:
             rule, key = "name", lambda i: i.name
         return [i.name for i in sorted(infos, key=key)], rule

@@ -34,6 +34,8 @@ def test_undated_digests_get_a_short_and_a_descriptive_label():
     assert known.label(SAMPLE, "zh") == "摘要 004 · 2 篇 · 2601.18xxx–2601.19xxx"
     assert SAMPLE in known.hover(SAMPLE)  # the full name stays reachable
     assert known.paper_labels(papers[0]) == ["digest 004"]
+    assert known.resolve("digest 004") == known.resolve("004") == known.resolve(SAMPLE) == SAMPLE
+    assert known.resolve("digest 9") is None
 
 
 def test_a_known_date_is_the_label_from_the_name_the_record_or_the_papers():
@@ -45,8 +47,7 @@ def test_a_known_date_is_the_label_from_the_name_the_record_or_the_papers():
 
 def test_two_digests_of_one_day_stay_distinguishable():
     known = DigestCatalog([DigestInfo("2026-01-22_cs", "2026-01-22", 3), DigestInfo("2026-01-22_math", "2026-01-22", 2)])
-    assert known.short("2026-01-22_cs") != known.short("2026-01-22_math")
-    assert known.short("2026-01-22_cs").startswith("2026-01-22")
+    assert (known.short("2026-01-22_cs"), known.short("2026-01-22_math")) == ("2026-01-22 (cs)", "2026-01-22 (math)")
 
 
 def test_latest_is_by_date_when_every_digest_has_one():
@@ -64,6 +65,9 @@ def test_latest_is_by_ingest_order_otherwise_and_by_name_without_a_record():
     assert "ingest order" in known.describe_rule("ingest") and "not every" in known.describe_rule("ingest-mixed")
     legacy = DigestCatalog([DigestInfo("000_x"), DigestInfo("004_y")])
     assert legacy.latest() == ("004_y", "name")
+    # An old store that then ingested one more digest: the recorded one is the latest.
+    grown = DigestCatalog([DigestInfo("zz_old"), DigestInfo("aa_new", order=1)])
+    assert grown.latest() == ("aa_new", "ingest")
 
 
 def test_a_date_in_the_header_dates_the_digest():
@@ -87,3 +91,23 @@ def test_the_briefing_names_the_latest_undated_digest_and_its_rule():
     db = select(papers, "cs.DB", known=known)
     assert db.label == "digest 004 · 2601.18xxx" and "bb1340" not in db.label
     assert any("latest digest (digest 001" in n for n in db.notices)
+
+
+def test_ingest_records_the_order_and_the_cli_shows_labels(fresh_app, copy_fixture, capsys):
+    """Real stack: two undated digests ingested one after the other; the later one is 'latest'
+    although its name sorts first, and `papers --json` carries the labels beside the names."""
+    import json
+
+    from assistant.cli import main
+
+    fresh_app.ingest([copy_fixture("latex_unicode.md", "zz_later_9f8e7d6c5b4a.md")])
+    fresh_app.ingest([copy_fixture("injection.md", "aa_first_1a2b3c4d5e6f.md")])
+    records = fresh_app.store.digest_records()
+    assert records["zz_later_9f8e7d6c5b4a"]["order"] == 1 and records["aa_first_1a2b3c4d5e6f"]["order"] == 2
+    known = fresh_app.digests()
+    assert known.latest() == ("aa_first_1a2b3c4d5e6f", "ingest")
+    assert known.short("zz_later_9f8e7d6c5b4a") == "zz later"
+    assert main(["papers", "--json", "--store", str(fresh_app.settings.store)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(r["digest_labels"] and "9f8e7d" not in " ".join(r["digest_labels"]) for r in rows)
+    assert all(r["digests"][0] in ("zz_later_9f8e7d6c5b4a", "aa_first_1a2b3c4d5e6f") for r in rows)

@@ -64,7 +64,7 @@ def select(catalog: dict[str, Paper], category: str, dates: list[str] | tuple = 
             counts[p.category] = counts.get(p.category, 0) + 1
         raise InputError(f"no papers in category '{category}'; available categories: {_count_list(counts)}")
     canonical = in_category[0].category
-    dates, digests = list(dates or ()), list(digests or ())
+    dates, digests = list(dates or ()), [known.resolve(d) or d for d in digests or ()]
     notices: list[str] = []
 
     if digests:
