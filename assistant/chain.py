@@ -15,6 +15,8 @@ from .answerers.extractive import ExtractiveAnswerer, contribution_sentence
 from .citations import Verified, verify_citations
 from .errors import BackendError, InputError
 from .evidence import TermWeights
+from .lexical import tokenize
+from .membership import SET_CANDIDATES, judge, topic_concepts
 from .question import Analysis, QuestionAnalyzer
 from .retrieval import Filters, Retriever
 from .types import Answer, Passage, Source
@@ -38,7 +40,7 @@ class AnswerChain:
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
-        return ExtractiveAnswerer(self.retriever.embedder, self.weights)
+        return ExtractiveAnswerer(self.retriever.embedder, self.weights, self.settings.list_detail)
 
     @property
     def answerer(self) -> Answerer:
@@ -59,6 +61,8 @@ class AnswerChain:
     def retrieve(self, question: str, analysis: Analysis, filters: Filters | None, k: int | None) -> tuple[list[Source], dict]:
         k = k or self.settings.top_k
         filters = filters or Filters()
+        if analysis.unknown_ids and not analysis.ids and not analysis.content_terms_beyond_ids:
+            return [], {}  # "what does 2601.99999 report?": nothing stored to show, not five lookalikes
         if analysis.kind in ("author", "category"):
             papers = (sum((self.analyzer.papers_by_author(a) for a in analysis.authors), []) if analysis.kind == "author"
                       else sum((self.analyzer.papers_in_category(c) for c in analysis.categories), []))
@@ -74,8 +78,40 @@ class AnswerChain:
             filters = dataclasses.replace(filters, authors=filters.authors + tuple(analysis.authors))
         if analysis.categories and not analysis.overview:
             filters = dataclasses.replace(filters, categories=filters.categories + tuple(analysis.categories))
+        if analysis.kind == "list" and not analysis.wants_single:
+            found = self.retrieve_set(question, analysis, filters, k)
+            if found is not None:
+                return found
         result = self.retriever.search(question, max(k, len(analysis.ids)), filters)
         return result.sources, result.timings
+
+    def term_weight(self, text: str) -> float:
+        """Rarity of a term (its rarest word's IDF over the store's chunks)."""
+        return max([self.weights.idf(t) for t in tokenize(text)], default=1.0)
+
+    def retrieve_set(self, question: str, analysis: Analysis, filters: Filters, k: int) -> tuple[list[Source], dict] | None:
+        """Every paper a set question is about: many candidates from both retrievers (the lexical
+        one also looks for the other spellings of the question's terms), then membership decided per
+        paper (assistant/membership.py). Members come first, most relevant first; with no member,
+        the nearest candidates follow (for a refusal that names them). None: nothing to judge by."""
+        concepts = topic_concepts(question, self.term_weight, drop=tuple(analysis.names))
+        if not concepts:
+            return None
+        spellings = [s.text for c in concepts for s in c.spellings if s.text.lower() not in question.lower()]
+        result = self.retriever.search(question, SET_CANDIDATES, filters,
+                                       lexical_query=" ".join([question] + spellings))
+        started = time.perf_counter()
+        by_id = {s.id: s for s in result.sources}
+        dense = {s.id: s.evidence["dense"] for s in result.sources if "dense" in s.evidence}
+        judged = judge(concepts, [s.paper for s in result.sources], dense, analysis.language == "zh")
+        sources = []
+        for j in judged:
+            source = by_id[j.paper_id]
+            source.membership, source.member = j.score, j.member
+            sources.append(source)
+        members = [s for s in sources if s.member]
+        result.timings["membership_s"] = time.perf_counter() - started
+        return (members if members else sources[:k]), result.timings
 
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
         answer = None

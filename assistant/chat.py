@@ -65,9 +65,10 @@ class ChatSession:
             except BackendError:
                 pass  # fall back to resolving against the previous papers
         previous = self.turns[-1]
-        ids = previous.cited_ids or [s.id for s in previous.sources]
+        ids = previous.cited_ids  # the papers the previous answer gave, never the nearest ones of a refusal
         if not ids:
-            return question, self.filters, None
+            return question, self.filters, ("follow-up: the previous answer cited no papers, so this question "
+                                            "was searched afresh over all papers")
         restricted = dataclasses.replace(self.filters, paper_ids=tuple(ids))
         return question, restricted, f"follow-up: looked only at the {len(ids)} paper(s) of the previous answer"
 

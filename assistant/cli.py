@@ -116,6 +116,8 @@ def settings_from(args):
     overrides = {}
     if getattr(args, "store", None):
         overrides["store"] = Path(args.store)
+    if getattr(args, "all_detail", False):
+        overrides["list_detail"] = 0
     return load_settings(preset=getattr(args, "preset", None), **overrides)
 
 

@@ -15,6 +15,9 @@ def add_commands(sub, common, add_filters) -> None:
                                    "answerer unless an LLM is configured (DIGESTQA_LLM_MODEL or --preset).")
     p.add_argument("question", help="the question, e.g. \"Which papers reduce L2 cache misses?\"")
     p.add_argument("-k", "--top-k", type=_positive_int, default=None, help="papers to retrieve (default 5)")
+    p.add_argument("--all", action="store_true", dest="all_detail",
+                   help="for \"which papers…\" questions, give every matching paper a sentence (by default the "
+                        "first 15 get one and the rest are listed by title; all are cited either way)")
     add_filters(p)
     p.add_argument("--json", action="store_true",
                    help="print one JSON object: answer, cited_ids, sources, refused, backend, timings, notices")

@@ -17,7 +17,7 @@ EPILOG = """examples:
                                                             run, then show what got better or worse
   digestqa eval --compare evals/runs/NEW evals/runs/OLD    compare two finished runs (no new run)
 
-dataset: one JSON object per line with qid, question, kind, gold_ids, must_mention, answerable.
+dataset: one JSON object per line with qid, question, kind, gold_ids, ok_ids, must_mention, answerable.
 run folder: results.jsonl (one record per question), report.json, report.md, chart.png.
 metric definitions: evals/README.md."""
 

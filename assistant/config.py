@@ -36,6 +36,7 @@ class Settings:
     max_file_mb: float = 20.0  # a digest is ~0.2 MB; anything this large is refused, not embedded for hours
     # Retrieval
     top_k: int = 5
+    list_detail: int = 15  # set answers: papers given a sentence each (the rest listed by title); 0 = all
     candidates: int = 40  # chunks fetched from each retriever before fusion
     rrf_k: int = 60
     # LLM over the OpenAI-compatible protocol (unset base_url and model -> extractive answerer)
@@ -79,6 +80,7 @@ _ENV = {  # environment variable -> field
     "DIGESTQA_COLLECTION": "collection",
     "DIGESTQA_CACHE_DIR": "cache_dir",
     "DIGESTQA_TOP_K": "top_k",
+    "DIGESTQA_LIST_DETAIL": "list_detail",
     "DIGESTQA_MAX_FILE_MB": "max_file_mb",
     "DIGESTQA_LLM_BASE_URL": "llm_base_url",
     "DIGESTQA_LLM_MODEL": "llm_model",

@@ -16,9 +16,38 @@ from .types import Paper
 _NUMBER = re.compile(r"(?<![\w.\-/])\d+(?:[.,]\d+)*(?=%|x\b|×|倍|\b|[\u4e00-\u9fff]|$)")
 
 
+_LATEX_SYMBOLS = {
+    "times": "×", "sim": "~", "approx": "≈", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "neq": "≠", "pm": "±",
+    "rightarrow": "→", "to": "→", "leftarrow": "←", "cdot": "·", "infty": "∞", "ell": "ℓ", "circ": "°",
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε", "varepsilon": "ε",
+    "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "sigma": "σ",
+    "tau": "τ", "phi": "φ", "omega": "ω", "Omega": "Ω", "log": "log", "ln": "ln", "exp": "exp", "min": "min",
+    "max": "max", "mid": "|", "ldots": "…", "dots": "…", "cdots": "⋯", "%": "%", "$": "$", "&": "&", "_": "_",
+    "#": "#", ",": " ", ";": " ", "!": "", "quad": " ", "qquad": " ",
+}
+_STYLE = re.compile(r"\\(?:textbf|textit|texttt|emph|mathbf|mathrm|mathit|mathcal|mathbb|text|operatorname|boldsymbol|"
+                    r"underline|textsc|mathsf)\s*\{([^{}]*)\}")
+_COMMAND = re.compile(r"\\([A-Za-z]+|[%$&_#,;!])\s?")
+_MATH = re.compile(r"(?<!\\)\$([^$]{1,120}?)(?<!\\)\$")
+
+
+def _render_math(body: str) -> str:
+    body = _STYLE.sub(r"\1", body)
+    body = _COMMAND.sub(lambda m: _LATEX_SYMBOLS.get(m.group(1), m.group(1)), body)
+    body = re.sub(r"([\^_])\{([^{}]*)\}", r"\1\2", body)
+    return body.replace("{", "").replace("}", "").strip()
+
+
 def clean_latex(text: str) -> str:
-    """Display form of digest text: escaped percent and dollar signs, doubled spaces."""
-    return " ".join(text.replace("\\%", "%").replace("\\$", "$").replace("\\&", "&").split())
+    """Display form of digest text: LaTeX math and markup rendered for reading ("1.29$\\times$" ->
+    "1.29×", "$\\sim$5" -> "~5", "\\textbf{Foo}" -> "Foo", "\\%" -> "%"), doubled spaces folded.
+    Numbers survive unchanged, so number checks read the same values from either form."""
+    if "\\" not in text and "$" not in text:
+        return " ".join(text.split())
+    text = _MATH.sub(lambda m: _render_math(m.group(1)), text)
+    text = _STYLE.sub(r"\1", text)
+    text = re.sub(r"\\([%$&_#])", r"\1", text)
+    return " ".join(text.split())
 
 
 def paper_text(paper: Paper) -> str:

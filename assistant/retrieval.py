@@ -109,7 +109,9 @@ class Retriever:
         return {pid for pid, paper in self.catalog.items() if filters.matches(paper)}
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
-               mode: str = "hybrid") -> RetrievalResult:
+               mode: str = "hybrid", lexical_query: str | None = None) -> RetrievalResult:
+        """The k best papers for `query`. `lexical_query` (default: the query) is what BM25 looks
+        for, so a set question can add the other spellings of its terms (LoRA -> low-rank adaptation)."""
         k = k or self.settings.top_k
         timings: dict[str, float] = {}
         allowed = self.allowed_ids(filters)
@@ -132,7 +134,7 @@ class Retriever:
             rankings["dense"] = [(h.chunk.paper_id, Passage(h.chunk.id, h.chunk.section, h.chunk.text, h.score)) for h in hits]
         if mode in ("hybrid", "lexical"):
             started = time.perf_counter()
-            lexical_hits = self.lexical().search(query, n, allowed)
+            lexical_hits = self.lexical().search(lexical_query or query, n, allowed)
             timings["lexical_s"] = time.perf_counter() - started
             rankings["lexical"] = [(h.chunk.paper_id, Passage(h.chunk.id, h.chunk.section, h.chunk.text, h.score))
                                    for h in lexical_hits]
@@ -177,7 +179,6 @@ class Retriever:
                 value, how = 1.0, ["id"] + matched.get(pid, [])
             else:
                 value, how = score[pid] / top_possible, matched.get(pid, [])
-            source = Source(paper=paper, score=round(value, 4), passages=ranked_passages[:4], matched_by=how)
-            source.evidence = evidence.get(pid, {})  # raw cosine / BM25 of the best chunk, per retriever
-            sources.append(source)
+            sources.append(Source(paper=paper, score=round(value, 4), passages=ranked_passages[:4], matched_by=how,
+                                  evidence=evidence.get(pid, {})))
         return sources

@@ -8,6 +8,8 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # common abbreviations ("e.g.", "et al.") are protected first.
 _EN_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[$\\\u3400-\u9fff])")
 _ZH_BOUNDARY = re.compile(r"(?<=[。！？；])")
+# Digest text sometimes lost the space after a full stop ("knowledge confusion.To address this").
+_GLUED_BOUNDARY = re.compile(r"(?<=[a-z]{3}[.!?])(?=[A-Z][a-z]{2})")
 _ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|et al|etc|vs|Fig|Eq|cf|resp|approx|Sec|Ref)\.\s", re.I)
 
 
@@ -28,7 +30,7 @@ def split_sentences(text: str) -> list[str]:
         if not paragraph:
             continue
         protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(". ", ".\u0000"), paragraph)
-        for part in _EN_BOUNDARY.split(protected):
+        for part in (p for chunk in _EN_BOUNDARY.split(protected) for p in _GLUED_BOUNDARY.split(chunk)):
             for piece in _ZH_BOUNDARY.split(part):
                 piece = piece.replace("\u0000", " ").strip()
                 if piece:

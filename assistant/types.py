@@ -103,6 +103,9 @@ class Source:
     score: float
     passages: list[Passage] = field(default_factory=list)
     matched_by: list[str] = field(default_factory=list)  # dense | lexical | id | metadata
+    evidence: dict[str, float] = field(default_factory=dict)  # per retriever, the raw score of the best chunk
+    membership: float | None = None  # set questions: weighted presence of the question's concepts
+    member: bool = False  # set questions: judged to belong to the answer (assistant/membership.py)
 
     @property
     def id(self) -> str:

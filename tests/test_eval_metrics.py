@@ -13,8 +13,8 @@ def record(answer="", cited=(), retrieved=(), refused=False, **extra):
     return {"answer": answer, "cited_ids": list(cited), "retrieved_ids": list(retrieved), "refused": refused, **extra}
 
 
-def score(rec, gold=(), mentions=(), answerable=True, k=5, corpus=None):
-    return score_record(rec, list(gold), list(mentions), answerable, k, corpus)
+def score(rec, gold=(), mentions=(), answerable=True, k=5, corpus=None, ok=()):
+    return score_record(rec, list(gold), list(mentions), answerable, k, corpus, list(ok))
 
 
 # -- retrieval -----------------------------------------------------------------------------------
@@ -63,6 +63,43 @@ def test_invalid_citations_not_retrieved_or_not_in_corpus():
     assert score(rec, gold=["2601.00001"])["invalid_citation_rate"] == 0.25  # 00004 was not retrieved
     corpus = {"2601.00001", "2601.00002"}  # 00003 retrieved but not in the corpus
     assert score(rec, gold=["2601.00001"], corpus=corpus)["invalid_citation_rate"] == 0.5
+
+
+# -- ok ids (borderline papers) ---------------------------------------------------------------------
+GOLD = ["2601.00001", "2601.00002"]
+OK = ["2601.00005"]
+
+
+def test_cited_ok_id_is_correct_for_precision_and_neutral_for_recall():
+    rec = record(cited=["2601.00001", "2601.00005v2"], retrieved=["2601.00001", "2601.00005"])
+    with_ok, without = score(rec, gold=GOLD, ok=OK), score(rec, gold=GOLD)
+    assert with_ok["citation_precision"] == 1.0 and without["citation_precision"] == 0.5
+    assert with_ok["citation_recall"] == without["citation_recall"] == 0.5
+    # A wrong citation still costs precision; only ok ids are forgiven.
+    rec = record(cited=["2601.00001", "2601.00005", "2601.00009"], retrieved=["2601.00001", "2601.00005", "2601.00009"])
+    assert score(rec, gold=GOLD, ok=OK)["citation_precision"] == pytest.approx(2 / 3)
+
+
+def test_citing_only_ok_ids_has_full_precision_and_no_recall():
+    s = score(record(cited=["2601.00005"], retrieved=["2601.00005"]), gold=GOLD, ok=OK)
+    assert s["citation_precision"] == 1.0 and s["citation_recall"] == 0.0 and s["uncited_answer"] == 0.0
+
+
+def test_retrieved_ok_ids_are_taken_out_of_the_ranking():
+    # ok paper first, gold second and third: without ok ids the gold papers rank 1 and 2.
+    rec = record(retrieved=["2601.00005", "2601.00001", "2601.00009", "2601.00002"])
+    with_ok, without = score(rec, gold=GOLD, ok=OK, k=2), score(rec, gold=GOLD, k=2)
+    assert with_ok["reciprocal_rank"] == 1.0 and with_ok["recall_at_k"] == 0.5 and with_ok["hit_at_k"] == 1.0
+    assert without["reciprocal_rank"] == 0.5 and without["recall_at_k"] == 0.5
+    # An ok paper alone is not a hit.
+    only_ok = score(record(retrieved=["2601.00005"]), gold=GOLD, ok=OK)
+    assert only_ok["hit_at_k"] == 0.0 and only_ok["recall_at_k"] == 0.0 and only_ok["reciprocal_rank"] == 0.0
+
+
+def test_ok_ids_must_still_be_retrieved_and_in_the_corpus():
+    rec = record(cited=["2601.00001", "2601.00005"], retrieved=["2601.00001"])
+    s = score(rec, gold=GOLD, ok=OK, corpus={"2601.00001", "2601.00005"})
+    assert s["invalid_citation_rate"] == 0.5 and s["citation_precision"] == 1.0
 
 
 # -- must-mention ----------------------------------------------------------------------------------
@@ -124,6 +161,14 @@ GOOD = json.dumps({"qid": "q1", "question": "What is KVSqueeze?", "kind": "fact"
                    "must_mention": ["4.2x"], "answerable": True})
 
 
+def test_dataset_reads_ok_ids_normalised_and_defaults_to_none(tmp_path):
+    line = json.dumps({"qid": "t1", "question": "KV cache papers?", "kind": "topic", "gold_ids": ["2601.90001"],
+                       "ok_ids": ["2601.90002v3", "2601.90002", "2601.90003"]})
+    questions = load_dataset(write(tmp_path, [GOOD, line]))
+    assert questions[0].ok_ids == [] and questions[1].ok_ids == ["2601.90002", "2601.90003"]
+    assert questions[1].extra == {}  # a known field, not an unknown one
+
+
 def test_dataset_keeps_unknown_fields_and_normalises_gold(tmp_path):
     extra = json.dumps({"qid": "q2", "question": "Anything on sourdough?", "kind": "none", "gold_ids": [],
                         "must_mention": [], "answerable": False, "notes": "made up", "difficulty": 3})
@@ -143,6 +188,11 @@ def test_dataset_keeps_unknown_fields_and_normalises_gold(tmp_path):
     ('{"qid": "q9", "question": "x", "answerable": "yes"}', "'answerable' must be true or false"),
     ('{"qid": "q9", "question": "x", "must_mention": [1, 2]}', "'must_mention' must be a list of strings"),
     ('{"qid": "q1", "question": "a duplicate"}', "duplicate qid 'q1'"),
+    ('{"qid": "q9", "question": "x", "gold_ids": ["2601.00001"], "ok_ids": ["junk"]}', "ok id 'junk' is not an arXiv id"),
+    ('{"qid": "q9", "question": "x", "ok_ids": "2601.1 2601.2"}', "ok id '2601.1 2601.2' is not an arXiv id"),
+    ('{"qid": "q9", "question": "x", "ok_ids": [7]}', "'ok_ids' must be a list of strings"),
+    ('{"qid": "q9", "question": "x", "gold_ids": ["2601.00001"], "ok_ids": ["2601.00001v2"]}',
+     "2601.00001 listed in both gold_ids and ok_ids"),
 ])
 def test_malformed_line_is_reported_with_its_line_number(tmp_path, bad, reason):
     path = write(tmp_path, [GOOD, "", bad])

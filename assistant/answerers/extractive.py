@@ -8,7 +8,6 @@ abstract's own sentence added when the answer hinges on a number.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -17,10 +16,12 @@ import numpy as np
 from ..embeddings import Embedder
 from ..evidence import TermWeights, clean_latex, numbers_in, paper_terms
 from ..lexical import tokenize
+from ..membership import SET_CANDIDATES
 from ..question import Analysis
 from ..text import split_sentences
 from ..types import Paper, Source
 from . import Draft
+from .roles import ASKS_RESULT, BACKGROUND, CONTRIBUTION, FINDING, role, shorten
 
 # Below both thresholds the digests are taken not to answer the question (calibrated on the
 # dev set's answerable and unanswerable questions; see evals/README.md).
@@ -30,11 +31,12 @@ MIN_DENSE = 0.50
 STRONG_COVERAGE = 0.80
 OVERVIEW_LIMIT = 25  # papers listed one per line before pointing at `digestqa brief`
 LIST_LIMIT = 8
-
-_NUMERIC_Q = re.compile(r"\b(how (much|many|fast|large|big|well|long)|what (accuracy|speedup|percentage|fraction|"
-                        r"improvement|reduction|score|error)|by what|number|rate|percent|%)|多少|提升|降低|减少|提高|倍", re.I)
-_CONTRIBUTION = re.compile(r"\b(we|this (paper|work|study)|our)\b.{0,60}\b(propose|present|introduce|develop|design|"
-                           r"build|show|study|investigate|analy[sz]e)", re.I)
+DETAIL_LIMIT = 15  # set answers: members shown with a sentence each; the rest by title (all cited)
+# Work per paper at question time is bounded whatever an entry holds (a 1 MB abstract once made a
+# question take 84 s): sentences considered per section, characters per sentence.
+MAX_SENTENCES_PER_SECTION = 40
+MAX_SENTENCE_CHARS = 1500
+ROLE_BONUS = {"result": 0.05, "contribution": 0.03, "background": -0.08, "other": 0.0}
 
 
 @dataclass
@@ -48,9 +50,10 @@ class _Scored:
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, weights: TermWeights):
+    def __init__(self, embedder: Embedder, weights: TermWeights, detail_limit: int = DETAIL_LIMIT):
         self.embedder = embedder
         self.weights = weights
+        self.detail_limit = detail_limit  # 0: every member of a set answer gets its sentence
 
     # -- public interface -------------------------------------------------------------------
     def answer(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
@@ -60,6 +63,9 @@ class ExtractiveAnswerer:
             return self._answer_overview(question, analysis, sources)
         if not sources:
             return self._refuse(analysis, sources, "no stored paper matches the question")
+        if any(s.membership is not None for s in sources):  # a set question, membership already judged
+            members = [s for s in sources if s.member]
+            return self._answer_set(question, analysis, members) if members else self._refuse(analysis, sources)
         strength = self.evidence(analysis, sources[0])
         if not self.is_answerable(strength, sources[0], analysis.language):
             return self._refuse(analysis, sources)
@@ -77,7 +83,7 @@ class ExtractiveAnswerer:
         return self.weights.coverage(analysis.content_terms, paper_terms(source.paper))
 
     def is_answerable(self, coverage: float, source: Source, language: str = "en") -> bool:
-        dense = getattr(source, "evidence", {}).get("dense", 0.0)
+        dense = source.evidence.get("dense", 0.0)
         floor = MIN_COVERAGE_ZH if language == "zh" else MIN_COVERAGE
         return coverage >= floor or dense >= MIN_DENSE or "id" in source.matched_by
 
@@ -90,8 +96,9 @@ class ExtractiveAnswerer:
         if not scored:
             return self._refuse(analysis, sources)
         best = scored[0]
-        lines = [self._lead(best.paper, analysis) + self._quote([s for s in scored if s.paper.id == best.paper.id][:2], analysis)]
-        if analysis.language == "zh" and _NUMERIC_Q.search(question):
+        picks = self._cover_question(question, analysis, [s for s in scored if s.paper.id == best.paper.id])
+        lines = [self._lead(best.paper, analysis) + self._quote(picks, analysis)]
+        if analysis.language == "zh" and ASKS_RESULT.search(question):
             english = self._rank_sentences(question, analysis, [sources_for(best.paper, sources)], force_english=True)
             if english and numbers_in(english[0].sentence):
                 lines.append(f"摘要原文：“{clean_latex(english[0].sentence)}” [{best.paper.id}]")
@@ -101,6 +108,35 @@ class ExtractiveAnswerer:
                 lines.append(f"{label}: *{_title(other.paper)}* [{other.paper.id}]: {clean_latex(other.sentence)}")
                 break
         return Draft("\n\n".join(lines), backend=self.name)
+
+    def _cover_question(self, question: str, analysis: Analysis, ranked: list[_Scored], most: int = 3) -> list[_Scored]:
+        """The best sentence, then the ones that answer what it leaves out: a question with two parts
+        ("which model scored best and with what score") gets a sentence for each. A question about an
+        effect gets the sentence that states a figure when none of the picks does."""
+        if not ranked:
+            return []
+        terms = list(dict.fromkeys(analysis.content_terms or tokenize(question)))
+        weight = {t: self.weights.idf(t) for t in terms}
+        total = sum(weight.values()) or 1.0
+        picks = [ranked[0]]
+        covered = set(tokenize(ranked[0].sentence)) & set(terms)
+        wants_figure = bool(ASKS_RESULT.search(question))
+        for _ in range(most - 1):
+            def gain(s: _Scored) -> float:
+                new = (set(tokenize(s.sentence)) & set(terms)) - covered
+                figure = 0.25 if wants_figure and numbers_in(s.sentence) and not any(numbers_in(p.sentence) for p in picks) else 0.0
+                return sum(weight[t] for t in new) / total + figure
+            rest = [s for s in ranked[1:8] if s not in picks]
+            if not rest:
+                break
+            candidate = max(rest, key=lambda s: (gain(s), s.score))
+            if gain(candidate) < 0.12 and len(picks) >= 2:
+                break
+            if gain(candidate) < 0.12:  # nothing left uncovered: the second best sentence, as before
+                candidate = rest[0]
+            picks.append(candidate)
+            covered |= set(tokenize(candidate.sentence)) & set(terms)
+        return picks
 
     def _answer_list(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
         top_coverage = self.evidence(analysis, sources[0])
@@ -117,10 +153,34 @@ class ExtractiveAnswerer:
         for source in keep:
             scored = self._rank_sentences(question, analysis, [source])
             gist = scored[0].sentence if scored else contribution_sentence(source.paper, analysis.language)
-            lines.append(f"- *{_title(source.paper)}* [{source.id}]: {_trim(clean_latex(gist))}")
+            lines.append(f"- *{_title(source.paper)}* [{source.id}]: {shorten(clean_latex(gist))}")
         head = (f"找到 {len(keep)} 篇相关论文：" if analysis.language == "zh"
                 else f"{len(keep)} paper{'s' if len(keep) != 1 else ''} in the digests match{'es' if len(keep) == 1 else ''}:")
         return Draft(head + "\n" + "\n".join(lines), backend=self.name)
+
+    def _answer_set(self, question: str, analysis: Analysis, members: list[Source]) -> Draft:
+        """Every member of the set, most relevant first: a sentence each for the first ones, then the
+        rest by title, so the list is complete and every listed paper is cited."""
+        zh = analysis.language == "zh"
+        terms = set(analysis.content_terms or tokenize(question))
+        detailed = members if not self.detail_limit else members[: self.detail_limit]
+        lines = [f"- *{_title(s.paper)}* [{s.id}]: {shorten(clean_latex(gist_sentence(s.paper, terms, analysis.language)))}"
+                 for s in detailed]
+        n = len(members)
+        at_least = "至少 " if zh and n >= SET_CANDIDATES else ("at least " if n >= SET_CANDIDATES else "")
+        if zh:
+            head = f"找到 {at_least}{n} 篇相关论文" + ("：" if n == len(detailed) else f"（前 {len(detailed)} 篇附要点）：")
+        else:
+            head = f"{at_least}{n} paper{'s' if n != 1 else ''} in the digests match{'es' if n == 1 else ''}" + (
+                ":" if n == len(detailed) else f" (the first {len(detailed)} with a sentence each):")
+        text = head + "\n" + "\n".join(lines)
+        rest = members[len(detailed):]
+        if rest:
+            listing = "; ".join(f"*{_title(s.paper)}* [{s.id}]" for s in rest)
+            text += ("\n\n其余 {} 篇：".format(len(rest)) if zh else f"\n\nThe other {len(rest)}: ") + listing
+            text += ("\n\n（`digestqa ask --all` 为每篇都给出要点。）" if zh
+                     else "\n\n(`digestqa ask --all` gives every one a sentence.)")
+        return Draft(text, backend=self.name)
 
     def _answer_ids(self, analysis: Analysis, sources: list[Source]) -> Draft:
         by_id = {s.id: s for s in sources}
@@ -134,14 +194,13 @@ class ExtractiveAnswerer:
                 body = clean_latex(paper.tldr)
             else:
                 picks = [contribution_sentence(paper, "en")]
-                result = _result_sentence(paper)
+                result = result_sentence(paper)
                 if result and result not in picks:
                     picks.append(result)
                 body = " ".join(clean_latex(s) for s in picks)
             meta = f"{paper.category}; {', '.join(paper.authors[:3])}{' et al.' if len(paper.authors) > 3 else ''}"
             lines.append(f"*{_title(paper)}* [{pid}] ({meta}): {body}")
         for pid in analysis.unknown_ids:
-            notices.append(f"{pid} is not in the stored digests")
             lines.append((f"{pid} 不在已导入的摘要中。" if analysis.language == "zh"
                           else f"{pid} is not in the stored digests."))
         refused = not any(pid in by_id for pid in analysis.ids)
@@ -153,7 +212,7 @@ class ExtractiveAnswerer:
             return self._refuse(analysis, sources, f"no stored paper for {subject}")
         zh = analysis.language == "zh"
         shown = sources[:OVERVIEW_LIMIT]
-        lines = [f"- *{_title(s.paper)}* [{s.id}] ({s.paper.category}): {_trim(clean_latex(contribution_sentence(s.paper, analysis.language)))}"
+        lines = [f"- *{_title(s.paper)}* [{s.id}] ({s.paper.category}): {shorten(clean_latex(contribution_sentence(s.paper, analysis.language)))}"
                  for s in shown]
         if analysis.authors:
             head = (f"{subject} 在这些摘要中有 {len(sources)} 篇论文：" if zh
@@ -192,9 +251,10 @@ class ExtractiveAnswerer:
             paper = source.paper
             sections = (("tldr", "result", "method", "conclusion", "motivation") if zh and paper.tldr else ("abstract",))
             for section in sections:
-                for sentence in split_sentences(paper.section(section)):
+                text = paper.section(section)[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS]
+                for sentence in split_sentences(text)[:MAX_SENTENCES_PER_SECTION]:
                     if len(sentence) > 12:
-                        candidates.append((paper, section, sentence))
+                        candidates.append((paper, section, sentence[:MAX_SENTENCE_CHARS]))
         if not candidates:
             return []
         terms = list(dict.fromkeys(analysis.content_terms or tokenize(question)))
@@ -206,11 +266,13 @@ class ExtractiveAnswerer:
             dense = vectors[1:] @ vectors[0]
         else:
             dense = np.zeros(len(candidates))
-        numeric = bool(_NUMERIC_Q.search(question))
+        numeric = bool(ASKS_RESULT.search(question))
         rank_of = {s.id: i for i, s in enumerate(sources)}
         scored = []
         for (paper, section, sentence), lex, den in zip(candidates, lexical, dense):
             score = 0.55 * lex + 0.45 * float(den) - 0.04 * rank_of[paper.id]
+            if section == "abstract":
+                score += ROLE_BONUS[role(sentence)]  # findings and contributions before background
             if numeric and numbers_in(sentence):
                 score += 0.1
             if zh and section == "tldr":
@@ -238,23 +300,44 @@ def contribution_sentence(paper: Paper, language: str = "en") -> str:
     """The sentence that says what the paper does: its TL;DR in Chinese, else the abstract's 'we propose'."""
     if language == "zh" and paper.tldr:
         return paper.tldr
-    sentences = split_sentences(paper.abstract)
+    sentences = split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]
     for sentence in sentences:
-        if _CONTRIBUTION.search(sentence):
+        if CONTRIBUTION.search(sentence):
+            return sentence
+    for sentence in sentences:
+        if not BACKGROUND.search(sentence):
             return sentence
     return sentences[0] if sentences else (paper.tldr or paper.title)
 
 
-def _result_sentence(paper: Paper) -> str | None:
-    for sentence in split_sentences(paper.abstract):
-        if numbers_in(sentence) and re.search(r"\b(improv|reduc|outperform|achiev|speed|faster|accura|gain|lower|higher|up to)", sentence, re.I):
+def gist_sentence(paper: Paper, terms: set[str], language: str = "en") -> str:
+    """One sentence for a paper's line in a list: what it does or finds, preferring the sentence that
+    names the question's terms, never its background."""
+    if language == "zh" and paper.tldr:
+        return paper.tldr
+    sentences = split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]
+    if not sentences:
+        return paper.tldr or paper.title
+
+    def score(index: int, sentence: str) -> float:
+        kind = role(sentence)
+        overlap = len(terms & set(tokenize(sentence))) / (len(terms) or 1)
+        return ({"contribution": 0.6, "result": 0.5, "other": 0.1, "background": -0.5}[kind] + overlap
+                - 0.02 * index - (0.2 if len(sentence) > 400 else 0.0))
+
+    return max(enumerate(sentences), key=lambda item: score(*item))[1]
+
+
+def result_sentence(paper: Paper) -> str | None:
+    """The abstract's first sentence that states a figure of what the paper achieves."""
+    for sentence in split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]:
+        if numbers_in(sentence) and FINDING.search(sentence):
             return sentence
     return None
 
 
+_result_sentence = result_sentence  # the briefing's name for it
+
+
 def _title(paper: Paper) -> str:
     return " ".join(paper.title.split())
-
-
-def _trim(text: str, width: int = 260) -> str:
-    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"

@@ -82,7 +82,11 @@ class LLMAnswerer:
         overhead = count_tokens(system + template + question, self.settings.llm_model)
         budget = max(200, self.settings.llm_context_tokens - overhead - ANSWER_RESERVE_TOKENS)
         packed = pack_sources(sources, budget, self.settings.llm_model, analysis.language)
-        user = template.format(sources=packed or "(no sources were found)", question=question, language=language)
+        members = [s for s in sources if s.member]
+        scope = (f"\nThese sources are all {len(members)} papers of the digests judged to match the question's subject: "
+                 "list every one of them, one line each with its citation.\n" if members else "")
+        user = template.format(sources=packed or "(no sources were found)", question=question, language=language,
+                               scope=scope)
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def complete(self, messages: list[dict]) -> str:

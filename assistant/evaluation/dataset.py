@@ -1,7 +1,8 @@
 """Eval datasets: JSON Lines, one question per line.
 
 Fields: qid, question (required); kind (free text, default "other"), gold_ids (arXiv ids, versions
-are dropped), must_mention (case-insensitive substrings), answerable (bool, default true).
+are dropped), ok_ids (borderline papers an answer may cite without being required to; arXiv ids, never
+also gold), must_mention (case-insensitive substrings), answerable (bool, default true).
 Unknown fields are kept in `Question.extra` and otherwise ignored. Blank lines are skipped.
 A malformed line is a user error reported as `file:line: reason`.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..parser import normalize_arxiv_id
 
-KNOWN_FIELDS = ("qid", "question", "kind", "gold_ids", "must_mention", "answerable")
+KNOWN_FIELDS = ("qid", "question", "kind", "gold_ids", "ok_ids", "must_mention", "answerable")
 
 
 @dataclass
@@ -25,6 +26,9 @@ class Question:
     kind: str = "other"
     gold_ids: list[str] = field(default_factory=list)  # normalised: no version suffix, no duplicates
     must_mention: list[str] = field(default_factory=list)
+    # Borderline papers (touch the topic but are not about it): citing one is not an error, and
+    # leaving it out is not a miss. Normalised like gold_ids; disjoint from them.
+    ok_ids: list[str] = field(default_factory=list)
     answerable: bool = True
     extra: dict = field(default_factory=dict)  # fields this harness does not know, kept as read
     line: int = 0  # where it came from, for messages
@@ -92,17 +96,26 @@ def parse_line(raw: str, where: str) -> Question:
             raise InputError(f"{where}: '{name}' must be a list of strings, got {value!r}")
         return [v for v in value if v.strip()]
 
-    gold = []
-    for raw_id in string_list("gold_ids"):
-        pid = normalize_arxiv_id(raw_id)
-        if not pid:
-            raise InputError(f"{where}: gold id {raw_id!r} is not an arXiv id (e.g. 2601.16032 or hep-th/9901001)")
-        if pid not in gold:
-            gold.append(pid)
+    def id_list(name: str, label: str) -> list[str]:
+        ids: list[str] = []
+        for raw_id in string_list(name):
+            pid = normalize_arxiv_id(raw_id)
+            if not pid:
+                raise InputError(f"{where}: {label} id {raw_id!r} is not an arXiv id (e.g. 2601.16032 or hep-th/9901001)")
+            if pid not in ids:
+                ids.append(pid)
+        return ids
+
+    gold = id_list("gold_ids", "gold")
+    ok = id_list("ok_ids", "ok")
+    both = [pid for pid in ok if pid in gold]
+    if both:
+        raise InputError(f"{where}: {', '.join(both)} listed in both gold_ids and ok_ids "
+                         "(a paper is required or optional, not both)")
     answerable = data.get("answerable", True)
     if not isinstance(answerable, bool):
         raise InputError(f"{where}: 'answerable' must be true or false, got {answerable!r}")
     return Question(qid=text_field("qid", True), question=text_field("question", True),
-                    kind=text_field("kind", False, "other"), gold_ids=gold,
+                    kind=text_field("kind", False, "other"), gold_ids=gold, ok_ids=ok,
                     must_mention=string_list("must_mention"), answerable=answerable,
                     extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS})

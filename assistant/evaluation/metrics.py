@@ -65,11 +65,16 @@ def mention_coverage(answer: str, needles: list[str]) -> float | None:
 
 
 def score_record(record: dict, gold_ids: list[str], must_mention: list[str], answerable: bool, k: int,
-                 corpus_ids: set[str] | None = None) -> dict:
-    """The per-question metric values for one pipeline record (see module doc for None)."""
+                 corpus_ids: set[str] | None = None, ok_ids: list[str] | None = None) -> dict:
+    """The per-question metric values for one pipeline record (see module doc for None).
+
+    `ok_ids` are borderline papers: citing one counts as correct for precision and does nothing for
+    recall; the retrieval metrics read the ranking with them taken out, so a retrieved ok paper
+    neither fills a top-k slot a gold paper could have had nor counts as a hit."""
     gold = unique_ids(gold_ids)
+    ok = set(unique_ids(ok_ids)) - set(gold)
     retrieved = unique_ids(record.get("retrieved_ids"))
-    top = retrieved[:k]
+    top = [pid for pid in retrieved if pid not in ok][:k]
     cited = unique_ids(record.get("cited_ids"))
     refused = bool(record.get("refused"))
     scores: dict = {name: None for name in PER_QUESTION}
@@ -81,7 +86,7 @@ def score_record(record: dict, gold_ids: list[str], must_mention: list[str], ans
         scores["reciprocal_rank"] = next((1.0 / rank for rank, pid in enumerate(top, 1) if pid in gold), 0.0)
         scores["citation_recall"] = len([pid for pid in cited if pid in gold]) / len(gold)
         if cited:
-            scores["citation_precision"] = len([pid for pid in cited if pid in gold]) / len(cited)
+            scores["citation_precision"] = len([pid for pid in cited if pid in gold or pid in ok]) / len(cited)
     if cited:
         invalid = [pid for pid in cited if pid not in retrieved or (corpus_ids is not None and pid not in corpus_ids)]
         scores["invalid_citation_rate"] = len(invalid) / len(cited)

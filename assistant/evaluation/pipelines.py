@@ -72,7 +72,7 @@ class Pipeline:
             fields = {"answer": "", "cited_ids": [], "retrieved_ids": [], "refused": False, "backend": self.backend}
         latency = time.perf_counter() - started
         record = {"qid": question.qid, "kind": question.kind, "question": question.question,
-                  "answerable": question.answerable, "gold_ids": question.gold_ids,
+                  "answerable": question.answerable, "gold_ids": question.gold_ids, "ok_ids": question.ok_ids,
                   "must_mention": question.must_mention, **fields,
                   "latency_s": round(latency, 4), "pipeline": self.name}
         if error:

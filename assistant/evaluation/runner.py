@@ -1,7 +1,7 @@
 """Run a dataset through a pipeline, score every answer and write the run folder:
 
     results.jsonl  one record per question (answer, cited_ids, retrieved_ids, refused, latency_s,
-                   pipeline, backend, kind, and the per-question metric values)
+                   pipeline, backend, kind, gold_ids, ok_ids, and the per-question metric values)
     report.json    metrics overall and per kind, plus the configuration that produced them
     report.md      the same as readable tables
     chart.png      per-kind scores
@@ -94,7 +94,7 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
         for question in questions:
             record = pipeline.run(question)
             record.update(score_record(record, question.gold_ids, question.must_mention, question.answerable,
-                                       k, corpus_ids))
+                                       k, corpus_ids, question.ok_ids))
             if question.extra:
                 record["extra"] = question.extra
             records.append(record)

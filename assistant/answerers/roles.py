@@ -1,0 +1,53 @@
+"""What a sentence of an abstract does: set the scene (background), say what the paper does
+(contribution), or report what it found (result). Answers lead with findings, not background.
+
+Plain regular expressions over English abstracts; the Chinese summaries are already split by role
+(TL;DR / Motivation / Method / Result / Conclusion) and need none of this.
+"""
+from __future__ import annotations
+
+import re
+
+from ..evidence import numbers_in
+
+CONTRIBUTION = re.compile(r"\b(we|this (paper|work|study|article)|our|here)\b.{0,60}\b(propose|present|introduce|develop|design|"
+                          r"build|show|study|investigate|analy[sz]e|demonstrate|derive|establish|formulate|release|"
+                          r"construct|prove|provide|offer|report|find|explore|evaluate)", re.I)
+FINDING = re.compile(r"\b(improv|reduc|outperform|achiev|speed|faster|accura|gain|lower|higher|up to|surpass|"
+                     r"state-of-the-art|sota|exceed|boost|cut|save|saving|decreas|increas|match|yield|attain|"
+                     r"we find|we show|results? (show|demonstrate|indicate)|experiments? (show|demonstrate))", re.I)
+BACKGROUND = re.compile(r"^(while|although|though|despite|however|recent(ly)?|in recent years|with the (rapid|growing|"
+                        r"increasing)|as [a-z ]{0,40}(grow|increas|scale)|existing|current|traditional|conventional|"
+                        r"many|most|prior|previous|to date|nowadays|today)\b|\b(remains? (a |an )?(open|challeng|difficult|"
+                        r"unclear|limited)|ha(s|ve) (been|become|attracted|emerged|gained)|is (essential|crucial|critical|"
+                        r"important|fundamental|key|vital|central|increasingly)|are (essential|crucial|critical|important|"
+                        r"increasingly)|suffers? from|limited by|bottleneck|lack(s|ing)? |struggle|fall short|"
+                        r"poses? (a |significant )?challeng)", re.I)
+# Questions that ask for an effect or a figure: the sentence stating it should lead.
+ASKS_RESULT = re.compile(r"\b(how (much|many|fast|large|big|well|long|accurate)|what (accuracy|speedup|percentage|fraction|"
+                         r"improvement|reduction|score|error|gain|throughput|latency|performance|result)|by what|best|"
+                         r"score[sd]?|speedup|faster|achiev\w*|improv\w*|outperform\w*|reduc\w*|gain|accuracy|"
+                         r"result\w*|perform\w*|compare\w*|percent|%|rate)\b|多少|提升|降低|减少|提高|倍|效果|结果|性能|最好|最佳",
+                         re.I)
+
+
+def role(sentence: str) -> str:
+    """'result', 'contribution', 'background' or 'other'."""
+    if numbers_in(sentence) and FINDING.search(sentence):
+        return "result"
+    if CONTRIBUTION.search(sentence):
+        return "contribution"
+    if BACKGROUND.search(sentence):
+        return "background"
+    return "other"
+
+
+def shorten(text: str, width: int = 320) -> str:
+    """Fit `text` in about `width` characters by dropping whole trailing clauses (never mid-clause).
+    A text with no clause boundary early enough is kept whole: a long line beats a broken one."""
+    if len(text) <= width:
+        return text
+    cuts = [m.start() for m in re.finditer(r"[,;:](?=\s)|\s[–—-]\s|，|；|：", text) if 60 <= m.start() <= width]
+    if not cuts:
+        return text
+    return text[: cuts[-1]].rstrip() + " …"

@@ -1,0 +1,269 @@
+"""Set membership: which papers a "which papers…" question is about, decided paper by paper.
+
+A set question ("LoRA papers?", "anything on federated learning?") is turned into concepts, one
+per thing it names (an alias group from assistant/data/aliases.toml, or a content word). Each
+candidate paper gets, per concept, how prominently it states it (title > TL;DR and repeated
+mentions in the abstract > a single mention > the other summary sections), and the concepts are
+weighted by rarity (IDF). A paper belongs when that weighted presence is high enough, or when it is
+fairly high and the dense retriever also ranks the paper close to the question.
+
+Everything here is plain Python over the paper records: no model, no store (unit-tested fast).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+
+from .text import has_cjk
+from .types import Paper
+from .vocabulary import Spelling, alias_groups, find_phrase, spelling, stem, stem_words
+
+# Words that frame a set question rather than name its subject ("which papers study …", "anything on …").
+FRAMING_EN = frozenset(stem(w) for w in """
+a an the and or of in on about for to with by from into at as is are was were be been do does did
+which what who whose any anything some something there here this that these those it its their them they he she his her
+paper papers work works study studies studied studying research researches article articles preprint
+list show find give tell me us i we you please look looking want need know interested
+new recent latest today todays week digest digests collection arxiv stored
+use uses using used apply applies applying applied propose proposes proposed proposing present presents
+address addresses tackle tackles focus focused focusing concern concerning related relate regarding
+deal deals cover covers covered involve involves involving consider considers topic topics area field
+method methods approach approaches technique techniques all other else
+combine combines combining combined rely relies relying tackle tackles tackling analyze analyzes analyse analyses
+investigate investigates explore explores examine examines ways way rather ones one specific kind kinds type types
+such like e g eg i ie etc including include includes without via instead especially particularly mainly various
+several different existing aim aims try tries make makes making get gets help helps
+""".split())
+FRAMING_ZH = ("有哪些", "哪几篇", "哪些", "有没有", "有关于", "关于", "相关的", "相关", "方面的", "方面", "的论文",
+              "论文", "文章", "研究", "工作", "列出", "一下", "请", "吗", "呢", "有", "的", "和", "与", "及",
+              "哪篇", "什么", "是否", "用到", "使用", "采用", "基于", "涉及", "讨论", "篇")
+_STOP_STEMS = frozenset(stem(w) for w in "how why when where whether can could would should will may might not no "
+                        "than then also just only very more most such each other same both between".split())
+
+# Papers a set question considers before deciding membership: far beyond k, so that "which papers
+# study X" can list all of them (each retriever contributes 4x this many chunks).
+SET_CANDIDATES = 60
+# How prominently a paper states a concept: in its title; in its TL;DR (the digest's one-line summary
+# of what the paper is about, where a Chinese spelling counts too); repeatedly or once in the abstract;
+# only in the other summary sections.
+TITLE, TLDR, REPEATED, ONCE, ELSEWHERE = 1.0, 0.9, 0.7, 0.5, 0.4
+MEMBER_SCORE = 0.72  # weighted presence at which a paper belongs on its own
+MEMBER_SCORE_WITH_DENSE = 0.55  # … or at which it belongs when dense retrieval also puts it close
+DENSE_CLOSE = 0.45  # cosine of its best chunk to the question
+# A long question ("which papers propose ways to edit facts in multimodal LLMs without retraining?")
+# is rarely stated word for word by any paper: the papers retrieval ranks first belong when dense
+# retrieval puts them close and they state a good share of what the best candidate states.
+TOP_RANKS = ((3, 0.6), (5, 0.75))  # (within the first n of the fused ranking, share of the best score)
+TOP_RANK_FLOOR = 0.3  # … and never below this weighted presence
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing a set question names: the ways to write it and how much it counts."""
+
+    label: str
+    spellings: tuple[Spelling, ...]
+    weight: float = 1.0
+    parts: tuple["Concept", ...] = ()  # a multi-word term may also be met word by word
+
+
+@dataclass
+class PaperWords:
+    """A paper's text as the stems and strings presence is measured on."""
+
+    title: tuple[str, ...]
+    abstract: tuple[str, ...]
+    tldr: tuple[str, ...]
+    rest: tuple[str, ...]  # the other Chinese summary sections
+    tldr_raw: str
+    rest_raw: str
+
+
+@lru_cache(maxsize=20000)
+def _paper_words(paper_id: str, title: str, abstract: str, tldr: str, rest: str) -> PaperWords:
+    return PaperWords(stem_words(title), stem_words(abstract), stem_words(tldr), stem_words(rest), tldr, rest)
+
+
+def paper_words(paper: Paper) -> PaperWords:
+    rest = "\n".join([paper.motivation, paper.method, paper.result, paper.conclusion])
+    return _paper_words(paper.id, paper.title, paper.abstract, paper.tldr, rest)
+
+
+def _presence_of(s: Spelling, words: PaperWords, chinese_question: bool) -> float:
+    if s.chinese:
+        if s.text in words.tldr_raw:
+            return TLDR
+        # For an English question a Chinese spelling counts only in the TL;DR: elsewhere a word such as
+        # 预测 (prediction) is background, not what the paper is about.
+        return ELSEWHERE if chinese_question and s.text in words.rest_raw else 0.0
+    if find_phrase(words.title, s.words):
+        return TITLE
+    if find_phrase(words.tldr, s.words):
+        return TLDR
+    mentions = len(find_phrase(words.abstract, s.words))
+    if mentions >= 2:
+        return REPEATED
+    if mentions == 1:
+        return ONCE
+    return ELSEWHERE if find_phrase(words.rest, s.words) else 0.0
+
+
+def presence(concept: Concept, words: PaperWords, chinese_question: bool = False) -> float:
+    """How prominently the paper states the concept (0 = not at all, 1 = in its title)."""
+    best = max((_presence_of(s, words, chinese_question) for s in concept.spellings), default=0.0)
+    if concept.parts and best < TITLE:
+        total = sum(p.weight for p in concept.parts) or 1.0
+        by_parts = sum(p.weight * presence(p, words, chinese_question) for p in concept.parts) / total
+        best = max(best, 0.9 * by_parts)  # met word by word, not as the term: slightly less
+    return best
+
+
+def membership_score(concepts: list[Concept], paper: Paper, chinese_question: bool = False) -> float:
+    """IDF-weighted presence of the question's concepts in the paper, in [0, 1]."""
+    total = sum(c.weight for c in concepts)
+    if not total:
+        return 0.0
+    words = paper_words(paper)
+    return sum(c.weight * presence(c, words, chinese_question) for c in concepts) / total
+
+
+# -- from question to concepts --------------------------------------------------------------------
+ASIDE_WEIGHT = 0.35  # words in parentheses or after "such as" are examples, not requirements
+_ASIDE = re.compile(r"\(([^()]*)\)|（([^（）]*)）|\b(?:such as|e\.g\.,?|for example|for instance)\s+([^,;?.]*)", re.I)
+
+
+def topic_concepts(question: str, weight_of: Callable[[str], float], drop: tuple[str, ...] = ()) -> list[Concept]:
+    """The concepts a set question names. `weight_of(text)` gives a term's rarity (IDF);
+    `drop` removes names already handled elsewhere (authors, categories, ids)."""
+    text = question
+    for name in drop:
+        text = re.sub(re.escape(name), " ", text, flags=re.I)
+    asides = " ".join(next(g for g in m.groups() if g is not None) for m in _ASIDE.finditer(text))
+    main = _ASIDE.sub(" ", text)
+    concepts: list[Concept] = []
+    for part, scale in ((main, 1.0), (asides, ASIDE_WEIGHT)):
+        found = _english_concepts(part, weight_of)
+        found += _chinese_concepts(part, weight_of, [c.label for c in found])
+        concepts += [c if scale == 1.0 else Concept(c.label, c.spellings, c.weight * scale, c.parts) for c in found]
+    merged: dict[str, Concept] = {}
+    for concept in concepts:
+        merged.setdefault(concept.label.lower(), concept)
+    return list(merged.values())
+
+
+def _group_of_words(words: tuple[str, ...]):
+    for group in alias_groups():
+        if any(not s.chinese and s.words == words for s in group.spellings):
+            return group
+    return None
+
+
+def _english_concepts(text: str, weight_of) -> list[Concept]:
+    english = re.sub(r"[\u3400-\u9fff]+", " ", text)
+    english = re.sub(r"(?<=[A-Za-z0-9])/(?=[A-Za-z])", " or ", english)  # "knowledge/model editing"
+    raw_words = re.findall(r"[A-Za-z0-9]+", english)
+    stems = tuple(stem(w) for w in raw_words)
+    used = [False] * len(stems)
+    concepts: list[tuple[int, Concept]] = []  # (position of its first word, concept)
+    # Alias phrases first, longest first, so "low-rank adaptation" is one concept, not three words.
+    candidates = sorted(((s, g) for g in alias_groups() for s in g.spellings if not s.chinese),
+                        key=lambda sg: -len(sg[0].words))
+    for s, group in candidates:
+        for start in find_phrase(stems, s.words):
+            span = range(start, start + len(s.words))
+            if any(used[i] for i in span):
+                continue
+            for i in span:
+                used[i] = True
+            label = " ".join(raw_words[i] for i in span)
+            parts = tuple(_word_concept(raw_words[i], stems[i], weight_of) for i in span
+                          if stems[i] not in FRAMING_EN and stems[i] not in _STOP_STEMS) if len(span) > 1 else ()
+            weight = max([weight_of(label)] + [p.weight for p in parts])
+            concepts.append((start, Concept(label, group.spellings, weight, parts)))
+    for i, (raw, st) in enumerate(zip(raw_words, stems)):
+        if used[i] or st in FRAMING_EN or st in _STOP_STEMS or (len(st) < 2 and not st.isdigit()):
+            continue
+        concepts.append((i, _word_concept(raw, st, weight_of)))
+    concepts.sort(key=lambda pc: pc[0])
+    # "compress or evict", "neural or RL solvers": either word satisfies the question.
+    merged: list[tuple[int, Concept]] = []
+    for position, concept in concepts:
+        if merged and _joined_by_or(raw_words, merged[-1], position, concept):
+            first = merged[-1][1]
+            merged[-1] = (merged[-1][0], Concept(f"{first.label} or {concept.label}", first.spellings + concept.spellings,
+                                                  max(first.weight, concept.weight)))
+        else:
+            merged.append((position, concept))
+    return [c for _, c in merged]
+
+
+def _joined_by_or(raw_words: list[str], previous: tuple[int, Concept], position: int, concept: Concept) -> bool:
+    end = previous[0] + len(previous[1].label.split())
+    return end + 1 == position and raw_words[end].lower() == "or"
+
+
+def _word_concept(raw: str, st: str, weight_of) -> Concept:
+    group = _group_of_words((st,))
+    spellings = group.spellings if group else (Spelling(raw, (st,), False),)
+    return Concept(raw, spellings, weight_of(raw))
+
+
+def _chinese_concepts(text: str, weight_of, known: list[str]) -> list[Concept]:
+    chinese = "".join(re.findall(r"[\u3400-\u9fff]+|\s", text))
+    if not has_cjk(chinese):
+        return []
+    concepts = []
+    for group in alias_groups():
+        for s in sorted((s for s in group.spellings if s.chinese), key=lambda s: -len(s.text)):
+            if s.text in chinese:
+                chinese = chinese.replace(s.text, " ")
+                english = next((x.text for x in group.spellings if not x.chinese), s.text)
+                if english.lower() not in (k.lower() for k in known):
+                    concepts.append(Concept(english, group.spellings, max(weight_of(s.text), weight_of(english))))
+                break
+    for phrase in FRAMING_ZH:
+        chinese = chinese.replace(phrase, " ")
+    from .lexical import _jieba, ZH_STOPWORDS
+
+    for segment in chinese.split():
+        for word in _jieba().cut(segment):
+            word = word.strip()
+            if len(word) >= 2 and word not in ZH_STOPWORDS:
+                concepts.append(Concept(word, (spelling(word),), weight_of(word)))
+    return concepts
+
+
+# -- deciding membership ----------------------------------------------------------------------------
+@dataclass
+class Judgement:
+    """Why a candidate paper is (or is not) in the set: kept on the Source for display and tests."""
+
+    paper_id: str
+    score: float  # weighted presence of the question's concepts
+    dense: float | None = None  # cosine of its best chunk to the question, when dense retrieval saw it
+    member: bool = False
+    missing: list[str] = field(default_factory=list)  # concepts the paper does not state
+
+
+def judge(concepts: list[Concept], papers: list[Paper], dense: dict[str, float] | None = None,
+          chinese_question: bool = False) -> list[Judgement]:
+    """Judge every candidate (`papers` in retrieval order, best first); members first, each group by
+    score. Pure function of its inputs."""
+    dense = dense or {}
+    out = []
+    for paper in papers:
+        words = paper_words(paper)
+        score = membership_score(concepts, paper, chinese_question)
+        missing = [c.label for c in concepts if presence(c, words, chinese_question) == 0.0]
+        out.append(Judgement(paper.id, round(score, 4), dense.get(paper.id), False, missing))
+    best = max((j.score for j in out), default=0.0)
+    for rank, j in enumerate(out):
+        close = j.dense is not None and j.dense >= DENSE_CLOSE
+        ranked_first = close and j.score >= TOP_RANK_FLOOR and any(rank < n and j.score >= share * best
+                                                                   for n, share in TOP_RANKS)
+        j.member = j.score > 0 and (j.score >= MEMBER_SCORE or (close and j.score >= MEMBER_SCORE_WITH_DENSE)
+                                    or ranked_first)
+    out.sort(key=lambda j: (not j.member, -j.score, -(j.dense or 0.0)))
+    return out

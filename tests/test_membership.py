@@ -1,0 +1,183 @@
+"""Set membership and question routing, without the embedding model or a store (fast unit layer)."""
+from assistant.answerers.roles import role, shorten
+from assistant.chat import ChatSession
+from assistant.evidence import clean_latex, numbers_in
+from assistant.membership import judge, topic_concepts
+from assistant.question import QuestionAnalyzer
+from assistant.types import Answer, Paper
+from assistant.vocabulary import stem
+
+RARE = {"lora": 5.0, "federated": 4.5, "diffusion": 4.0, "adapters": 4.0, "learning": 0.5, "model": 0.5, "models": 0.5}
+
+
+def weight(text: str) -> float:
+    return max((RARE.get(w, 2.0) for w in text.lower().split()), default=1.0)
+
+
+def paper(pid, title, abstract="", tldr="", category="cs.LG", authors=("Ada Lovelace", "Alan Turing"), method=""):
+    return Paper(id=pid, title=title, authors=list(authors), category=category, abstract=abstract, tldr=tldr,
+                 method=method)
+
+
+LORA_TITLE = paper("2601.00001", "GeoRA: Geometry-Aware Low-Rank Adaptation for RLVR",
+                   "We propose GeoRA, which adapts low-rank updates to the geometry of RL.")
+LORA_ABSTRACT = paper("2601.00002", "Federated training of multimodal models",
+                      "Clients train lightweight LoRA adapters while the backbone stays frozen. The server "
+                      "aggregates only adapter updates.", tldr="客户端只训练LoRA适配器，服务器聚合适配器更新。")
+LORA_PASSING = paper("2601.00003", "A survey of optimisers", "Optimisers matter; LoRA is one fine-tuning method.")
+UNRELATED = paper("2601.00004", "Sawtooth wavefront reordering for attention kernels", "We reduce L2 misses by 50%.")
+FEDERATED = paper("2601.00005", "One-Shot Federated Ridge Regression",
+                  "Federated learning protocols require many rounds. We recover the exact solution in one round.",
+                  tldr="本文提出一种单轮联邦学习的岭回归方法。")
+ZH_ONLY_BACKGROUND = paper("2601.00006", "Forecasting demand with gradient boosting", "We forecast retail demand.",
+                           method="与联邦学习不同，我们集中训练。")
+
+
+def members(question, papers, dense=None, chinese=False):
+    concepts = topic_concepts(question, weight)
+    return [j.paper_id for j in judge(concepts, papers, dense, chinese) if j.member]
+
+
+def test_stemming_joins_inflections_and_acronym_plurals():
+    assert stem("adapters") == stem("adaptation") == stem("adapt")
+    assert stem("LLMs") == stem("llm")
+    assert stem("recommendations") == stem("recommender")
+
+
+def test_an_abbreviation_in_the_question_finds_the_full_form_in_a_title():
+    concepts = topic_concepts("LoRA papers?", weight)
+    assert [c.label for c in concepts] == ["LoRA"]
+    assert "low-rank adaptation" in {s.text for s in concepts[0].spellings}
+    assert members("LoRA papers?", [LORA_TITLE, LORA_PASSING, UNRELATED]) == ["2601.00001"]
+
+
+def test_inflected_question_words_match_the_papers_wording():
+    # "adapters" in the question, "Adaptation" in the title: the question must not be refused.
+    found = members("Which papers use LoRA adapters?", [LORA_TITLE, LORA_ABSTRACT, LORA_PASSING, UNRELATED])
+    assert "2601.00001" in found and "2601.00002" in found
+    assert "2601.00003" not in found and "2601.00004" not in found
+
+
+def test_a_paper_naming_the_topic_once_in_passing_is_not_a_member():
+    assert "2601.00003" not in members("LoRA papers?", [LORA_TITLE, LORA_ABSTRACT, LORA_PASSING])
+
+
+def test_an_off_corpus_topic_has_no_members():
+    assert members("protein folding papers?", [LORA_TITLE, FEDERATED, UNRELATED]) == []
+
+
+def test_a_chinese_question_matches_english_titles_through_the_alias_file():
+    assert members("联邦学习的论文有哪些？", [FEDERATED, UNRELATED, LORA_TITLE], chinese=True) == ["2601.00005"]
+
+
+def test_a_chinese_spelling_outside_the_tldr_does_not_make_an_english_question_match():
+    assert members("federated learning papers", [FEDERATED, ZH_ONLY_BACKGROUND]) == ["2601.00005"]
+
+
+def test_dense_similarity_lets_a_partial_match_in_but_not_an_absent_one():
+    half = paper("2601.00007", "Low-rank updates for RL", "We adapt the policy with low-rank updates.")
+    assert "2601.00007" not in members("LoRA adapters for reinforcement learning", [LORA_TITLE, half])
+    with_dense = members("LoRA adapters for reinforcement learning", [LORA_TITLE, half], dense={"2601.00007": 0.7})
+    assert with_dense[0] == "2601.00001"
+
+
+# -- routing ----------------------------------------------------------------------------------------
+CATALOG = {p.id: p for p in [
+    paper("2601.10001", "KV cache eviction", category="cs.LG", authors=["Zhenwen Liang", "Yuan Cheng"]),
+    paper("2601.10002", "Learned joins", category="cs.DB", authors=["Zhenwen Liang", "Jason Cong"]),
+    paper("2601.10003", "Ranking with graphs", category="cs.IR", authors=["Yuan Cheng"]),
+    paper("2601.10004", "Test generation", category="cs.SE", authors=["Grace Hopper"]),
+]}
+
+
+def route(question):
+    return QuestionAnalyzer(CATALOG).analyze(question)
+
+
+def test_authors_named_in_any_phrasing_go_to_the_author_path():
+    for question in ["What has Zhenwen Liang been working on according to these digests?",
+                     "Tell me about the research of Yuan Cheng in this collection",
+                     "Papers by Jason Cong in these arXiv digests?",
+                     "Did Grace Hopper co-author anything here?",
+                     "Which papers by Jason Cong appear in the digests, and what are they about?"]:
+        analysis = route(question)
+        assert analysis.kind == "author", question
+
+
+def test_an_author_with_a_subject_is_a_set_question_filtered_by_author():
+    analysis = route("Which papers by Zhenwen Liang study KV cache eviction?")
+    assert analysis.kind == "list" and analysis.authors == ["Zhenwen Liang"]
+
+
+def test_categories_named_by_code_or_plain_name_go_to_the_category_path():
+    for question, code in [("databases papers?", "cs.DB"), ("software engineering papers", "cs.SE"),
+                           ("信息检索方面的论文", "cs.IR"), ("What are the information retrieval (cs.IR) papers about?", "cs.IR"),
+                           ("Give me an overview of the cs.DB papers", "cs.DB")]:
+        analysis = route(question)
+        assert analysis.kind == "category" and analysis.categories == [code], question
+
+
+def test_a_category_with_a_subject_is_a_set_question_within_it():
+    analysis = route("Which cs.DB papers use learned cardinality estimation?")
+    assert analysis.kind == "list" and analysis.categories == ["cs.DB"]
+
+
+def test_short_topic_questions_as_people_type_them_are_set_questions():
+    for question in ["LoRA papers?", "anything on federated learning?", "diffusion model papers",
+                     "recommender systems", "any work on KV cache compression", "联邦学习的论文有哪些？", "有没有关于扩散模型的论文"]:
+        analysis = route(question)
+        assert analysis.kind == "list" and not analysis.wants_single, question
+
+
+def test_fact_and_single_paper_questions_are_not_set_questions():
+    assert route("How much memory does Panther save on BERT?").kind == "fact"
+    single = route("Which paper learns an embedding space for odor mixtures?")
+    assert single.kind == "list" and single.wants_single
+
+
+# -- display text ------------------------------------------------------------------------------------
+def test_latex_is_rendered_for_reading_and_numbers_stay_checkable():
+    raw = r"a 1.29$\times$ speedup with $\sim$5\% loss, \textbf{Foo}"
+    assert clean_latex(raw) == "a 1.29× speedup with ~5% loss, Foo"
+    assert numbers_in(raw) == numbers_in(clean_latex(raw)) == {"1.29", "5"}
+
+
+def test_sentence_roles_put_findings_before_background():
+    assert role("While many KV cache pruning methods have been proposed, they have not been adopted.") == "background"
+    assert role("We propose KVzap, a fast approximation of KVzip.") == "contribution"
+    assert role("It reduces L2 misses by 50% and improves throughput by up to 60%.") == "result"
+
+
+def test_shortening_drops_whole_clauses_never_mid_clause():
+    text = ("We introduce a framework that unifies retrieval and generation for long documents, which scales to "
+            "millions of tokens, and we evaluate it on six benchmarks where it improves accuracy by four points, "
+            "while using half the memory of the strongest baseline, and runs on a single consumer GPU.")
+    short = shorten(text, 200)
+    assert short.endswith(" …") and len(short) <= 205
+    assert text.startswith(short[:-2].rstrip()) and short[-3] != " "
+    assert shorten("short sentence.", 200) == "short sentence."
+
+
+# -- chat --------------------------------------------------------------------------------------------
+class _Chain:
+    def __init__(self):
+        self.analyzer = QuestionAnalyzer(CATALOG)
+        self._answerer = None
+
+
+def _turn(cited, refused):
+    return Answer(question="q", text="t", cited_ids=cited, sources=[], refused=refused, backend="extractive")
+
+
+def test_a_follow_up_refers_to_the_papers_the_previous_answer_cited():
+    session = ChatSession(_Chain())
+    session.turns.append(_turn(["2601.10001", "2601.10002"], refused=False))
+    _, filters, note = session.resolve("which of those use quantization?")
+    assert filters.paper_ids == ("2601.10001", "2601.10002") and "2 paper" in note
+
+
+def test_a_follow_up_after_a_refusal_searches_afresh_and_says_so():
+    session = ChatSession(_Chain())
+    session.turns.append(_turn([], refused=True))
+    _, filters, note = session.resolve("which of those use prompts?")
+    assert not filters.paper_ids and "searched afresh" in note
