@@ -21,12 +21,13 @@ import numpy as np
 from ..evidence import TermWeights
 from ..lexical import EN_STOPWORDS, _stem
 from ..types import Paper
+from ..vocabulary import category_names
 
 MAX_THEMES = 12
 IDF_CAP = 4.0
 MAX_NAME_CHARS = 48
 CONTRAST = 0.5  # a name's phrase: in the rest of the selection at most half as often as in the group
-MIN_COVER = 1 / 3  # ...and, with its second phrase, in at least a third of the group's papers
+MIN_COVER = 0.3  # ...and, with its second phrase, in at least 30% of the group's papers
 OTHER_EN = "Other topics"
 OTHER_ZH = "其他主题"
 
@@ -48,20 +49,6 @@ learning learned learn large training inference data dataset datasets system sys
 algorithm algorithms optimization representation representations structure structures function functions
 prediction predictions generation space theory information feature features llm llms ai
 architecture architectures knowledge order""".split())
-
-# The arXiv categories' own names: inside a briefing of one category, a theme called after the
-# category ('Database' in cs.DB, 'Software Engineering' in cs.SE) says nothing.
-CATEGORY_NAMES = {
-    "cs.AI": "artificial intelligence", "cs.AR": "hardware architecture", "cs.CL": "computation language",
-    "cs.CR": "cryptography security", "cs.CV": "computer vision pattern recognition", "cs.DB": "databases database",
-    "cs.DC": "distributed parallel cluster computing", "cs.DS": "data structures algorithms",
-    "cs.ET": "emerging technologies", "cs.HC": "human computer interaction", "cs.IR": "information retrieval",
-    "cs.LG": "machine learning", "cs.MM": "multimedia", "cs.NE": "neural evolutionary computing",
-    "cs.NI": "networking internet architecture", "cs.PF": "performance", "cs.PL": "programming languages",
-    "cs.RO": "robotics", "cs.SE": "software engineering", "eess.SP": "signal processing",
-    "eess.SY": "systems control", "math.OC": "optimization control", "stat.ML": "machine learning",
-    "stat.ME": "methodology", "q-bio.QM": "quantitative methods",
-}
 
 _ADJECTIVE_ENDINGS = ("ive", "ous", "able", "ible", "ical", "ial", "ual", "ary")
 
@@ -206,8 +193,11 @@ class ThemeNamer:
         self.weights = weights
         self.table: dict[tuple[str, ...], _Phrase] = {}
         self.used: set[tuple[str, ...]] = set()
-        categories = {p.category for p in papers.values()}
-        self.category_words = {_norm(w) for c in categories for w in CATEGORY_NAMES.get(c, "").split()}
+        # The category's own names: inside a briefing of one category, a theme called after the
+        # category ('Database' in cs.DB, 'Software Engineering' in cs.SE) says nothing.
+        names = category_names()
+        self.category_words = {_norm(w) for c in {p.category for p in papers.values()} for name in names.get(c, ())
+                               for w in _WORD.findall(name) if w.lower() not in EN_STOPWORDS}
         for pid, paper in papers.items():
             for norm, surface in _phrases(paper.title):
                 ph = self.table.setdefault(norm, _Phrase(norm))
