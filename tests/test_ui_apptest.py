@@ -176,6 +176,8 @@ def test_library_lists_and_searches_papers(fixture_app):
     at = open_ui(fixture_app, "library")
     table = at.dataframe[0].value
     assert len(table) == len(fixture_app.papers()) and {"id", "title", "category", "arXiv"} <= set(table.columns)
+    digest_of = dict(zip(table["id"], table["digest"]))  # readable labels, never "–": dates, else names
+    assert digest_of["2601.90001"] == "2026-01-20, 2026-01-21" and digest_of["2601.90091"] == "injection"
     at.text_input[0].set_value("kvsqueeze").run()
     assert list(at.dataframe[0].value["id"]) == ["2601.90001"]
     assert any("KVSqueeze" in m.value for m in at.markdown)  # the paper reader
