@@ -92,8 +92,10 @@ class AnswerChain:
     def retrieve_set(self, question: str, analysis: Analysis, filters: Filters, k: int) -> tuple[list[Source], dict] | None:
         """Every paper a set question is about: many candidates from both retrievers (the lexical
         one also looks for the other spellings of the question's terms), then membership decided per
-        paper (assistant/membership.py). Members come first, most relevant first; with no member,
-        the nearest candidates follow (for a refusal that names them). None: nothing to judge by."""
+        paper (assistant/membership.py). Members come first, most relevant first. None when there is
+        nothing to judge by or no candidate is a member: then the question takes the top-k path,
+        whose answerer decides between a short list and "the digests do not cover this" (a long,
+        paraphrased question is often stated by no paper word for word)."""
         concepts = topic_concepts(question, self.term_weight, drop=tuple(analysis.names))
         if not concepts:
             return None
@@ -111,7 +113,7 @@ class AnswerChain:
             sources.append(source)
         members = [s for s in sources if s.member]
         result.timings["membership_s"] = time.perf_counter() - started
-        return (members if members else sources[:k]), result.timings
+        return (members, result.timings) if members else None
 
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
         answer = None

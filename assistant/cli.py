@@ -106,9 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=[common], help="what the store holds")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
-    from . import cli_answer
+    from . import cli_answer, cli_mcp
 
     cli_answer.add_commands(sub, common, _add_filters)
+    cli_mcp.add_mcp_command(sub, common)
     return parser
 
 
@@ -216,10 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    from . import cli_answer
+    from . import cli_answer, cli_mcp
     from .app import App
 
-    handler = COMMANDS.get(args.command) or cli_answer.COMMANDS[args.command]
+    handler = COMMANDS.get(args.command) or cli_answer.COMMANDS.get(args.command) or cli_mcp.COMMANDS[args.command]
     try:
         app = App(settings_from(args))
         return handler(args, app)

@@ -88,13 +88,13 @@ def ui_environment(settings: Settings, base: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _check_port_free(host: str, port: int) -> None:
+def _check_port_free(host: str, port: int, command: str = "digestqa ui") -> None:
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
     except OSError as exc:
-        raise InputError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); another `digestqa ui` may be "
+        raise InputError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); another `{command}` may be "
                          f"running there: open it, or pick another port with --port") from None
 
 

@@ -40,7 +40,11 @@ FRAMING_ZH = ("有哪些", "哪几篇", "哪些", "有没有", "有关于", "关
               "论文", "文章", "研究", "工作", "列出", "一下", "请", "吗", "呢", "有", "的", "和", "与", "及",
               "哪篇", "什么", "是否", "用到", "使用", "采用", "基于", "涉及", "讨论", "篇")
 _STOP_STEMS = frozenset(stem(w) for w in "how why when where whether can could would should will may might not no "
-                        "than then also just only very more most such each other same both between".split())
+                        "than then also just only very more most such each other same both between up down out off "
+                        "over under".split())
+# "Which papers work with EEG signals, and what tasks do they address?": the trailing question asks
+# about the members, it does not choose them.
+_FOLLOW_ON = re.compile(r"[,;]?\s+(?:and|also)\s+(?:what|how|which|who|where|when|why|do|does|are|is)\b.*$", re.I)
 
 # Papers a set question considers before deciding membership: far beyond k, so that "which papers
 # study X" can list all of them (each retriever contributes 4x this many chunks).
@@ -48,15 +52,18 @@ SET_CANDIDATES = 60
 # How prominently a paper states a concept: in its title; in its TL;DR (the digest's one-line summary
 # of what the paper is about, where a Chinese spelling counts too); repeatedly or once in the abstract;
 # only in the other summary sections.
-TITLE, TLDR, REPEATED, ONCE, ELSEWHERE = 1.0, 0.9, 0.7, 0.5, 0.4
+TITLE, TLDR, OFTEN, TWICE, ONCE, ELSEWHERE = 1.0, 0.9, 0.8, 0.65, 0.5, 0.4
 MEMBER_SCORE = 0.72  # weighted presence at which a paper belongs on its own
 MEMBER_SCORE_WITH_DENSE = 0.55  # … or at which it belongs when dense retrieval also puts it close
 DENSE_CLOSE = 0.45  # cosine of its best chunk to the question
 # A long question ("which papers propose ways to edit facts in multimodal LLMs without retraining?")
-# is rarely stated word for word by any paper: the papers retrieval ranks first belong when dense
-# retrieval puts them close and they state a good share of what the best candidate states.
-TOP_RANKS = ((3, 0.6), (5, 0.75))  # (within the first n of the fused ranking, share of the best score)
-TOP_RANK_FLOOR = 0.3  # … and never below this weighted presence
+# is rarely stated word for word by any paper. Once some paper clearly belongs (the subject is in the
+# digests), the papers retrieval ranks first join it when they state a good share of what the best
+# candidate states: a large share on its own, a smaller one when dense retrieval also puts them close.
+TOP_RANKS = 6  # the first n of the fused ranking
+TOP_RANK_SHARE = 0.7  # share of the best candidate's score
+TOP_RANK_SHARE_DENSE = 0.6  # … when dense retrieval puts the paper close
+TOP_RANK_FLOOR = 0.3  # never below this weighted presence
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class Concept:
     spellings: tuple[Spelling, ...]
     weight: float = 1.0
     parts: tuple["Concept", ...] = ()  # a multi-word term may also be met word by word
+    options: tuple[tuple["Concept", ...], ...] = ()  # "LLM generation or RL rollouts": either group of concepts
 
 
 @dataclass
@@ -91,28 +99,34 @@ def paper_words(paper: Paper) -> PaperWords:
     return _paper_words(paper.id, paper.title, paper.abstract, paper.tldr, rest)
 
 
-def _presence_of(s: Spelling, words: PaperWords, chinese_question: bool) -> float:
+def _presence_of(s: Spelling, words: PaperWords, chinese_question: bool, english_elsewhere: bool = True) -> float:
     if s.chinese:
-        if s.text in words.tldr_raw:
-            return TLDR
-        # For an English question a Chinese spelling counts only in the TL;DR: elsewhere a word such as
-        # 预测 (prediction) is background, not what the paper is about.
-        return ELSEWHERE if chinese_question and s.text in words.rest_raw else 0.0
+        if chinese_question:
+            return TLDR if s.text in words.tldr_raw else (ELSEWHERE if s.text in words.rest_raw else 0.0)
+        # For an English question a Chinese spelling only confirms, in the TL;DR, a term the English
+        # text also uses: alone, a word such as 量化 (quantify or quantize) is too ambiguous.
+        return TLDR if english_elsewhere and s.text in words.tldr_raw else 0.0
     if find_phrase(words.title, s.words):
         return TITLE
     if find_phrase(words.tldr, s.words):
         return TLDR
     mentions = len(find_phrase(words.abstract, s.words))
-    if mentions >= 2:
-        return REPEATED
-    if mentions == 1:
-        return ONCE
+    if mentions >= 3:
+        return OFTEN
+    if mentions:
+        return TWICE if mentions == 2 else ONCE
     return ELSEWHERE if find_phrase(words.rest, s.words) else 0.0
 
 
 def presence(concept: Concept, words: PaperWords, chinese_question: bool = False) -> float:
     """How prominently the paper states the concept (0 = not at all, 1 = in its title)."""
-    best = max((_presence_of(s, words, chinese_question) for s in concept.spellings), default=0.0)
+    if concept.options:
+        return max(sum(c.weight * presence(c, words, chinese_question) for c in option) / (sum(c.weight for c in option) or 1.0)
+                   for option in concept.options)
+    english = max((_presence_of(s, words, chinese_question) for s in concept.spellings if not s.chinese), default=0.0)
+    chinese = max((_presence_of(s, words, chinese_question, english > 0) for s in concept.spellings if s.chinese),
+                  default=0.0)
+    best = max(english, chinese)
     if concept.parts and best < TITLE:
         total = sum(p.weight for p in concept.parts) or 1.0
         by_parts = sum(p.weight * presence(p, words, chinese_question) for p in concept.parts) / total
@@ -137,12 +151,13 @@ _ASIDE = re.compile(r"\(([^()]*)\)|（([^（）]*)）|\b(?:such as|e\.g\.,?|for 
 def topic_concepts(question: str, weight_of: Callable[[str], float], drop: tuple[str, ...] = ()) -> list[Concept]:
     """The concepts a set question names. `weight_of(text)` gives a term's rarity (IDF);
     `drop` removes names already handled elsewhere (authors, categories, ids)."""
-    text = question
+    text = _FOLLOW_ON.sub("", question)
     for name in drop:
         text = re.sub(re.escape(name), " ", text, flags=re.I)
+    concepts: list[Concept] = _gloss_concepts(text, weight_of) if has_cjk(text) else []
+    text = _GLOSS.sub(" ", text)
     asides = " ".join(next(g for g in m.groups() if g is not None) for m in _ASIDE.finditer(text))
     main = _ASIDE.sub(" ", text)
-    concepts: list[Concept] = []
     for part, scale in ((main, 1.0), (asides, ASIDE_WEIGHT)):
         found = _english_concepts(part, weight_of)
         found += _chinese_concepts(part, weight_of, [c.label for c in found])
@@ -181,57 +196,109 @@ def _english_concepts(text: str, weight_of) -> list[Concept]:
             parts = tuple(_word_concept(raw_words[i], stems[i], weight_of) for i in span
                           if stems[i] not in FRAMING_EN and stems[i] not in _STOP_STEMS) if len(span) > 1 else ()
             weight = max([weight_of(label)] + [p.weight for p in parts])
-            concepts.append((start, Concept(label, group.spellings, weight, parts)))
+            concepts.append((start, Concept(label, group.spellings + group.kinds, weight, parts)))
     for i, (raw, st) in enumerate(zip(raw_words, stems)):
         if used[i] or st in FRAMING_EN or st in _STOP_STEMS or (len(st) < 2 and not st.isdigit()):
             continue
         concepts.append((i, _word_concept(raw, st, weight_of)))
     concepts.sort(key=lambda pc: pc[0])
-    # "compress or evict", "neural or RL solvers": either word satisfies the question.
-    merged: list[tuple[int, Concept]] = []
-    for position, concept in concepts:
-        if merged and _joined_by_or(raw_words, merged[-1], position, concept):
-            first = merged[-1][1]
-            merged[-1] = (merged[-1][0], Concept(f"{first.label} or {concept.label}", first.spellings + concept.spellings,
-                                                  max(first.weight, concept.weight)))
+    return _join_alternatives(raw_words, concepts)
+
+
+def _span_end(item: tuple[int, Concept]) -> int:
+    return item[0] + len(item[1].label.split())
+
+
+def _join_alternatives(raw_words: list[str], concepts: list[tuple[int, Concept]]) -> list[Concept]:
+    """ "compress or evict", "LLM generation or RL rollouts": the run of terms on each side of "or"
+    becomes one concept that either side satisfies."""
+    out: list[tuple[int, Concept]] = []
+    i = 0
+    while i < len(concepts):
+        position, concept = concepts[i]
+        out.append((position, concept))
+        i += 1
+        if i >= len(concepts):
+            break
+        end = _span_end(out[-1])
+        if not (end < len(raw_words) and raw_words[end].lower() == "or" and concepts[i][0] == end + 1):
+            continue
+        left = [out.pop()]  # the run of contiguous concepts ending just before "or"
+        while out and _span_end(out[-1]) == left[0][0]:
+            left.insert(0, out.pop())
+        right = [concepts[i]]
+        i += 1
+        while i < len(concepts) and concepts[i][0] == _span_end(right[-1]):
+            right.append(concepts[i])
+            i += 1
+        label = " ".join(c.label for _, c in left) + " or " + " ".join(c.label for _, c in right)
+        weight = max(c.weight for _, c in left + right)
+        if len(left) == 1 and len(right) == 1:
+            joined = Concept(label, left[0][1].spellings + right[0][1].spellings, weight)
         else:
-            merged.append((position, concept))
-    return [c for _, c in merged]
-
-
-def _joined_by_or(raw_words: list[str], previous: tuple[int, Concept], position: int, concept: Concept) -> bool:
-    end = previous[0] + len(previous[1].label.split())
-    return end + 1 == position and raw_words[end].lower() == "or"
+            joined = Concept(label, (), weight, options=(tuple(c for _, c in left), tuple(c for _, c in right)))
+        out.append((left[0][0], joined))
+    return [c for _, c in out]
 
 
 def _word_concept(raw: str, st: str, weight_of) -> Concept:
     group = _group_of_words((st,))
-    spellings = group.spellings if group else (Spelling(raw, (st,), False),)
+    spellings = group.spellings + group.kinds if group else (Spelling(raw, (st,), False),)
     return Concept(raw, spellings, weight_of(raw))
 
 
+_GLOSS = re.compile(r"([\u3400-\u9fff]{2,})\s*[（(]\s*([A-Za-z][A-Za-z0-9 .\-]*?)\s*[)）]")
+
+
+def _group_concept(group, label: str, weight_of, extra: tuple[Spelling, ...] = ()) -> Concept:
+    """A concept for an alias group; its English multi-word name may also be met word by word."""
+    english = next((x for x in group.spellings if not x.chinese and len(x.words) > 1), None)
+    parts = tuple(Concept(w, (Spelling(w, (stem(w),), False),), weight_of(w)) for w in english.text.replace("-", " ").split()
+                  if stem(w) not in FRAMING_EN and stem(w) not in _STOP_STEMS) if english else ()
+    weight = max([weight_of(s.text) for s in group.spellings[:3]] + [p.weight for p in parts])
+    return Concept(label, group.spellings + group.kinds + extra, weight, parts)
+
+
+def _gloss_concepts(text: str, weight_of) -> list[Concept]:
+    """"多臂老虎机（bandit）": a Chinese term glossed in English is one concept with both spellings."""
+    concepts = []
+    for zh, en in _GLOSS.findall(text):
+        for phrase in FRAMING_ZH:
+            zh = zh.replace(phrase, "")
+        if not zh:
+            continue
+        group = _group_of_words(stem_words(en)) or next((g for g in alias_groups() if any(s.text == zh for s in g.spellings)), None)
+        extra = (spelling(zh), spelling(en))
+        concepts.append(_group_concept(group, en, weight_of, extra) if group
+                        else Concept(en, extra, max(weight_of(zh), weight_of(en))))
+    return concepts
+
+
 def _chinese_concepts(text: str, weight_of, known: list[str]) -> list[Concept]:
-    chinese = "".join(re.findall(r"[\u3400-\u9fff]+|\s", text))
-    if not has_cjk(chinese):
+    if not has_cjk(text):
         return []
     concepts = []
+    chinese = "".join(re.findall(r"[\u3400-\u9fff]+|\s", text))
     for group in alias_groups():
         for s in sorted((s for s in group.spellings if s.chinese), key=lambda s: -len(s.text)):
             if s.text in chinese:
                 chinese = chinese.replace(s.text, " ")
                 english = next((x.text for x in group.spellings if not x.chinese), s.text)
                 if english.lower() not in (k.lower() for k in known):
-                    concepts.append(Concept(english, group.spellings, max(weight_of(s.text), weight_of(english))))
+                    concepts.append(_group_concept(group, english, weight_of))
                 break
     for phrase in FRAMING_ZH:
         chinese = chinese.replace(phrase, " ")
-    from .lexical import _jieba, ZH_STOPWORDS
+    from .lexical import ZH_STOPWORDS, _jieba
 
     for segment in chinese.split():
-        for word in _jieba().cut(segment):
-            word = word.strip()
-            if len(word) >= 2 and word not in ZH_STOPWORDS:
-                concepts.append(Concept(word, (spelling(word),), weight_of(word)))
+        words = [w for w in (w.strip() for w in _jieba().cut(segment)) if len(w) >= 2 and w not in ZH_STOPWORDS]
+        if len(words) > 1 and len(segment) <= 8:
+            # "机器遗忘": the term as written, or failing that its words.
+            parts = tuple(Concept(w, (spelling(w),), weight_of(w)) for w in words)
+            concepts.append(Concept(segment, (spelling(segment),), max(p.weight for p in parts), parts))
+        else:
+            concepts += [Concept(w, (spelling(w),), weight_of(w)) for w in words]
     return concepts
 
 
@@ -259,11 +326,13 @@ def judge(concepts: list[Concept], papers: list[Paper], dense: dict[str, float] 
         missing = [c.label for c in concepts if presence(c, words, chinese_question) == 0.0]
         out.append(Judgement(paper.id, round(score, 4), dense.get(paper.id), False, missing))
     best = max((j.score for j in out), default=0.0)
-    for rank, j in enumerate(out):
+    for j in out:
         close = j.dense is not None and j.dense >= DENSE_CLOSE
-        ranked_first = close and j.score >= TOP_RANK_FLOOR and any(rank < n and j.score >= share * best
-                                                                   for n, share in TOP_RANKS)
-        j.member = j.score > 0 and (j.score >= MEMBER_SCORE or (close and j.score >= MEMBER_SCORE_WITH_DENSE)
-                                    or ranked_first)
+        j.member = j.score >= MEMBER_SCORE or (close and j.score >= MEMBER_SCORE_WITH_DENSE)
+    if any(j.member for j in out):
+        for j in out[:TOP_RANKS]:
+            close = j.dense is not None and j.dense >= DENSE_CLOSE
+            share = TOP_RANK_SHARE_DENSE if close else TOP_RANK_SHARE
+            j.member = j.member or (j.score >= TOP_RANK_FLOOR and j.score >= share * best)
     out.sort(key=lambda j: (not j.member, -j.score, -(j.dense or 0.0)))
     return out

@@ -61,7 +61,8 @@ def spelling(text: str) -> Spelling:
 
 @dataclass(frozen=True)
 class AliasGroup:
-    spellings: tuple[Spelling, ...]
+    spellings: tuple[Spelling, ...]  # the same thing written differently
+    kinds: tuple[Spelling, ...] = ()  # narrower terms: a paper naming one of them is about the group too
 
     @property
     def name(self) -> str:
@@ -69,14 +70,22 @@ class AliasGroup:
 
 
 @lru_cache(maxsize=1)
-def alias_groups() -> tuple[AliasGroup, ...]:
+def _alias_data() -> dict:
     with open(DATA_DIR / "aliases.toml", "rb") as fh:
-        data = tomllib.load(fh)
+        return tomllib.load(fh)
+
+
+@lru_cache(maxsize=1)
+def alias_groups() -> tuple[AliasGroup, ...]:
+    """Each group: its own spellings, then the spellings of its kinds (the file's [narrower] table)."""
+    data = _alias_data()
+    narrower = {spelling(k): [spelling(t) for t in v] for k, v in data.get("narrower", {}).items()}
     groups = []
     for raw in data.get("groups", []):
         spellings = tuple(s for s in (spelling(t) for t in raw if str(t).strip()) if s.chinese or s.words)
+        kinds = tuple(k for key, ks in narrower.items() if key in spellings for k in ks if k.chinese or k.words)
         if len(spellings) >= 2:
-            groups.append(AliasGroup(spellings))
+            groups.append(AliasGroup(spellings, kinds))
     return tuple(groups)
 
 

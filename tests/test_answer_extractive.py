@@ -107,3 +107,48 @@ def test_real_samples_fact_questions_cite_the_right_paper_first(sample_app, ques
 @needs_shared
 def test_real_samples_unanswerable_question_is_declined(sample_app):
     assert sample_app.ask("What accuracy does AlphaFold 3 reach on protein-ligand complexes?").refused
+
+
+# -- set questions (issue 11): every member listed and cited, short questions as people type them ---------
+def test_short_topic_question_lists_every_paper_on_the_topic(fixture_app):
+    answer = fixture_app.ask("KV cache papers?")
+    assert not answer.refused
+    assert set(answer.cited_ids) == {"2601.90001", "2601.90002", "2601.90008"}
+    assert all(s.member for s in answer.sources)
+
+
+def test_set_question_in_chinese_finds_the_english_papers(fixture_app):
+    answer = fixture_app.ask("有哪些关于KV缓存的论文？")
+    assert {"2601.90001", "2601.90002", "2601.90008"} <= set(answer.cited_ids)
+    assert "2601.90005" not in answer.cited_ids
+
+
+def test_a_long_set_is_capped_for_display_but_complete_in_citations(fixture_app, embedder):
+    from conftest import make_app
+
+    capped = make_app(fixture_app.settings.store, embedder, list_detail=1)
+    answer = capped.ask("KV cache papers?")
+    assert set(answer.cited_ids) == {"2601.90001", "2601.90002", "2601.90008"}
+    assert len([line for line in answer.text.splitlines() if line.startswith("- ")]) == 1
+    assert "--all" in answer.text and "The other 2" in answer.text
+
+
+def test_an_author_named_in_natural_phrasing_gets_all_their_papers(fixture_app):
+    answer = fixture_app.ask("What has Chen Ding been working on according to these digests?")
+    assert set(answer.cited_ids) == {"2601.90001", "2601.90003"}
+
+
+def test_a_category_named_in_plain_words_lists_the_category(fixture_app):
+    answer = fixture_app.ask("databases papers?")
+    assert {"2601.90004", "2601.90005", "2601.90007", "2601.90082"} == set(answer.cited_ids)
+
+
+def test_an_off_corpus_topic_is_still_declined(fixture_app):
+    answer = fixture_app.ask("protein folding with AlphaFold papers?")
+    assert answer.refused and not answer.cited_ids
+
+
+def test_latex_in_answers_is_rendered(fixture_app):
+    answer = fixture_app.ask("Which paper builds an O(n log n) learned index for skewed keys?")
+    assert "2601.90082" in answer.cited_ids
+    assert "$" not in answer.text and "\\mathcal" not in answer.text

@@ -181,3 +181,40 @@ def test_a_follow_up_after_a_refusal_searches_afresh_and_says_so():
     session.turns.append(_turn([], refused=True))
     _, filters, note = session.resolve("which of those use prompts?")
     assert not filters.paper_ids and "searched afresh" in note
+
+
+def test_either_side_of_or_satisfies_the_question():
+    concepts = topic_concepts("Which papers rely on speculative decoding for LLM generation or RL rollouts?", weight)
+    joined = [c for c in concepts if " or " in c.label]
+    assert len(joined) == 1 and len(joined[0].options) == 2
+    generation = paper("2601.00010", "Speculative decoding for faster LLM generation", "We speed up LLM generation.")
+    rollouts = paper("2601.00011", "Speculative rollouts for RL", "Speculative decoding makes RL rollouts cheaper.")
+    assert set(members("Which papers rely on speculative decoding for LLM generation or RL rollouts?",
+                       [generation, rollouts, UNRELATED])) == {"2601.00010", "2601.00011"}
+
+
+def test_a_trailing_question_about_the_members_does_not_choose_them():
+    labels = [c.label for c in topic_concepts("Which papers work with EEG signals, and what tasks do they address?", weight)]
+    assert labels == ["EEG", "signals"]
+
+
+def test_examples_in_parentheses_count_less_than_the_subject():
+    concepts = {c.label: c.weight for c in topic_concepts("tabular foundation models (e.g. TabPFN)", weight)}
+    assert concepts["TabPFN"] < concepts["tabular"]
+
+
+def test_a_broader_term_finds_papers_naming_one_of_its_kinds_but_not_the_reverse():
+    quantized = paper("2601.00012", "QuantKV: 2-bit quantization of key and value caches", "We quantize the KV cache.")
+    assert "2601.00012" in members("Which papers compress the KV cache?", [quantized, UNRELATED])
+    generic = paper("2601.00013", "KV cache compression by merging", "We compress the KV cache by merging tokens.")
+    assert "2601.00013" not in members("KV cache quantization papers?", [generic, quantized])
+
+
+def test_a_question_asking_two_things_is_split_into_its_parts():
+    from assistant.answerers.roles import question_parts
+
+    assert question_parts("What AIME 2024 accuracy does it report, and on what hardware were its experiments run?") == [
+        "What AIME 2024 accuracy does it report", "on what hardware were its experiments run?"]
+    assert len(question_parts("QMC 把离群权重放在什么存储器上？相对 FP16 能耗降低多少？")) == 2
+    assert question_parts("How large are the two datasets curated for training TerraFormer?") == [
+        "How large are the two datasets curated for training TerraFormer?"]

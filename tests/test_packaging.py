@@ -52,6 +52,8 @@ def test_the_wheel_carries_prompts_ui_presets_and_sample(wheel):
         assert f"assistant/bundled_ui/{script}" in names
     assert any(n.startswith("assistant/presets/") and n.endswith(".toml") for n in names)
     assert any(n.startswith("assistant/sample_digests/") and n.endswith(".md") for n in names)
+    for data in (ROOT / "assistant" / "data").glob("*.toml"):  # aliases and category names for questions
+        assert f"assistant/data/{data.name}" in names
 
 
 def test_an_installed_wheel_finds_its_prompts_and_ui_without_the_source_tree(wheel, tmp_path):

@@ -8,6 +8,7 @@ abstract's own sentence added when the answer hinges on a number.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -21,7 +22,7 @@ from ..question import Analysis
 from ..text import split_sentences
 from ..types import Paper, Source
 from . import Draft
-from .roles import ASKS_RESULT, BACKGROUND, CONTRIBUTION, FINDING, role, shorten
+from .roles import ASKS_RESULT, BACKGROUND, CONTRIBUTION, FINDING, question_parts, role, shorten
 
 # Below both thresholds the digests are taken not to answer the question (calibrated on the
 # dev set's answerable and unanswerable questions; see evals/README.md).
@@ -32,11 +33,12 @@ STRONG_COVERAGE = 0.80
 OVERVIEW_LIMIT = 25  # papers listed one per line before pointing at `digestqa brief`
 LIST_LIMIT = 8
 DETAIL_LIMIT = 15  # set answers: members shown with a sentence each; the rest by title (all cited)
+FEW_MEMBERS = 3  # set answers this short also quote each paper's headline result
 # Work per paper at question time is bounded whatever an entry holds (a 1 MB abstract once made a
 # question take 84 s): sentences considered per section, characters per sentence.
 MAX_SENTENCES_PER_SECTION = 40
 MAX_SENTENCE_CHARS = 1500
-ROLE_BONUS = {"result": 0.05, "contribution": 0.03, "background": -0.08, "other": 0.0}
+ROLE_BONUS = {"result": 0.05, "contribution": 0.05, "background": -0.15, "other": 0.0}
 
 
 @dataclass
@@ -69,7 +71,7 @@ class ExtractiveAnswerer:
         strength = self.evidence(analysis, sources[0])
         if not self.is_answerable(strength, sources[0], analysis.language):
             return self._refuse(analysis, sources)
-        if analysis.kind == "list":
+        if analysis.kind == "list" and not analysis.wants_single:
             return self._answer_list(question, analysis, sources)
         return self._answer_fact(question, analysis, sources)
 
@@ -96,7 +98,19 @@ class ExtractiveAnswerer:
         if not scored:
             return self._refuse(analysis, sources)
         best = scored[0]
-        picks = self._cover_question(question, analysis, [s for s in scored if s.paper.id == best.paper.id])
+        own = [s for s in scored if s.paper.id == best.paper.id]
+        if analysis.wants_single:
+            # "Which paper does X?": what the paper does leads, when it is nearly as relevant.
+            said = [s for s in own[:4] if role(s.sentence) in ("contribution", "result") and s.score >= 0.8 * best.score]
+            if said and said[0] is not own[0]:
+                own.remove(said[0])
+                own.insert(0, said[0])
+        picks = self._cover_question(question, analysis, own)
+        for part in question_parts(question)[1:]:  # a second question in the same breath gets its own sentence
+            part_analysis = dataclasses.replace(analysis, content_terms=tokenize(part))
+            ranked = self._rank_sentences(part, part_analysis, [sources_for(best.paper, sources)])
+            if ranked and all(r.sentence != ranked[0].sentence for r in picks) and len(picks) < 4:
+                picks.append(ranked[0])
         lines = [self._lead(best.paper, analysis) + self._quote(picks, analysis)]
         if analysis.language == "zh" and ASKS_RESULT.search(question):
             english = self._rank_sentences(question, analysis, [sources_for(best.paper, sources)], force_english=True)
@@ -164,8 +178,14 @@ class ExtractiveAnswerer:
         zh = analysis.language == "zh"
         terms = set(analysis.content_terms or tokenize(question))
         detailed = members if not self.detail_limit else members[: self.detail_limit]
-        lines = [f"- *{_title(s.paper)}* [{s.id}]: {shorten(clean_latex(gist_sentence(s.paper, terms, analysis.language)))}"
-                 for s in detailed]
+        lines = []
+        for s in detailed:
+            gist = gist_sentence(s.paper, terms, analysis.language)
+            line = f"- *{_title(s.paper)}* [{s.id}]: {shorten(clean_latex(gist))}"
+            figure = result_sentence(s.paper) if len(members) <= FEW_MEMBERS and not zh else None
+            if figure and figure != gist and not numbers_in(gist):
+                line += " " + shorten(clean_latex(figure))  # a short list has room for what each paper found
+            lines.append(line)
         n = len(members)
         at_least = "至少 " if zh and n >= SET_CANDIDATES else ("at least " if n >= SET_CANDIDATES else "")
         if zh:

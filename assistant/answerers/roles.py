@@ -18,16 +18,21 @@ FINDING = re.compile(r"\b(improv|reduc|outperform|achiev|speed|faster|accura|gai
                      r"we find|we show|results? (show|demonstrate|indicate)|experiments? (show|demonstrate))", re.I)
 BACKGROUND = re.compile(r"^(while|although|though|despite|however|recent(ly)?|in recent years|with the (rapid|growing|"
                         r"increasing)|as [a-z ]{0,40}(grow|increas|scale)|existing|current|traditional|conventional|"
-                        r"many|most|prior|previous|to date|nowadays|today)\b|\b(remains? (a |an )?(open|challeng|difficult|"
-                        r"unclear|limited)|ha(s|ve) (been|become|attracted|emerged|gained)|is (essential|crucial|critical|"
+                        r"many|most|prior|previous|to date|nowadays|today)\b|\b(remains? (a |an )?(significant |major |key |fundamental |"
+                        r"critical |long-standing )?(open|challeng|difficult|unclear|limited|bottleneck|problem)|"
+                        r"(is|are) (challenging|difficult|hard|costly|expensive|time-consuming|non-trivial)|emerg(e|es|ed|ing) as|"
+                        r"aims? to|(is|are) (an? )?(crucial|key|promising|popular|powerful|widely|common|emerging)|"
+                        r"ha(s|ve) (achieved|shown|seen|made|demonstrated) (significant|remarkable|impressive|great|"
+                        r"substantial|strong|notable)|ha(s|ve) (been|become|attracted|emerged|gained)|is (essential|crucial|critical|"
                         r"important|fundamental|key|vital|central|increasingly)|are (essential|crucial|critical|important|"
                         r"increasingly)|suffers? from|limited by|bottleneck|lack(s|ing)? |struggle|fall short|"
                         r"poses? (a |significant )?challeng)", re.I)
 # Questions that ask for an effect or a figure: the sentence stating it should lead.
-ASKS_RESULT = re.compile(r"\b(how (much|many|fast|large|big|well|long|accurate)|what (accuracy|speedup|percentage|fraction|"
+ASKS_RESULT = re.compile(r"\b(how (much|many|fast|large|big|well|long|accurate)|(what|which) factor|speed(s|ed)? (it |them )?up|what (accuracy|speedup|percentage|fraction|"
                          r"improvement|reduction|score|error|gain|throughput|latency|performance|result)|by what|best|"
                          r"score[sd]?|speedup|faster|achiev\w*|improv\w*|outperform\w*|reduc\w*|gain|accuracy|"
-                         r"result\w*|perform\w*|compare\w*|percent|%|rate)\b|多少|提升|降低|减少|提高|倍|效果|结果|性能|最好|最佳",
+                         r"result\w*|perform\w*|compare\w*|percent|%|rate)\b|多少|提升|降低|减少|提高|倍|效果|结果|性能|最好|最佳|变化|"
+                         r"准确率|精度|速度|加速|节省|能耗|增益|误差|比例|百分",
                          re.I)
 
 
@@ -51,3 +56,15 @@ def shorten(text: str, width: int = 320) -> str:
     if not cuts:
         return text
     return text[: cuts[-1]].rstrip() + " …"
+
+
+# "What accuracy does X report, and on what hardware was it run?": each part gets its own sentence.
+_PART_BOUNDARY = re.compile(r"[,;]?\s+(?:and|also)\s+(?=(?:on |in |with |by |for |at )?(?:what|which|how|where|when|who|why|"
+                            r"does|do|did|is|are|was|were)\b)|[？?]\s*(?=\S)|[，,；;]\s*(?=(?:[^，,；;？?]{0,12})(?:什么|多少|哪|如何|怎样|是否))",
+                            re.I)
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that asks several things at once (just the question when one)."""
+    parts = [p.strip(" ,;，；") for p in _PART_BOUNDARY.split(question)]
+    return [p for p in parts if len(p) > 3] or [question]
