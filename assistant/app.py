@@ -75,3 +75,9 @@ class App:
 
     def stats(self) -> dict:
         return self.store.stats()
+
+    def digests(self):
+        """Every stored digest with its readable label and the "latest" rule (assistant/digests.py)."""
+        from .digests import DigestCatalog
+
+        return DigestCatalog.build(self.store.papers().values(), self.store.digest_records())

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import available_presets, load_settings
 from .errors import DigestQAError
+from .text import shorten
 
 EPILOG = """examples:
   digestqa ingest ../shared/digests            store every paper of a folder of digests
@@ -51,14 +52,20 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--until", type=_iso_date, metavar="YYYY-MM-DD", help="papers from digests on or before this day")
     group.add_argument("--author", "-a", action="append", default=[], metavar="NAME", help="papers with this author")
     group.add_argument("--digest", action="append", default=[], metavar="NAME",
-                       help="papers from this digest file (its name without extension)")
+                       help="papers from this digest: its file name without extension, or its label "
+                            "as shown ('digest 004', '004')")
 
 
-def _filters(args):
+def _filters(args, app=None):
+    """The filter flags; with the app, `--digest` also takes a digest's label ('digest 004', '004')."""
     from .retrieval import Filters
 
+    digests = tuple(args.digest)
+    if digests and app is not None:
+        known = app.digests()
+        digests = tuple(known.resolve(d) or d for d in digests)
     return Filters(categories=tuple(args.category), dates=tuple(args.date), since=args.since, until=args.until,
-                   authors=tuple(args.author), digests=tuple(args.digest))
+                   authors=tuple(args.author), digests=digests)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,19 +155,21 @@ def _print_problems(kind: str, items: list[dict], limit: int = 5) -> None:
 
 
 def run_papers(args, app) -> int:
-    papers = app.papers(_filters(args))
+    papers = app.papers(_filters(args, app))
+    known = app.digests()
     if args.json:
         print(json.dumps([{"id": p.id, "title": p.title, "category": p.category, "authors": p.authors,
-                           "digests": p.digests, "dates": p.dates} for p in papers], ensure_ascii=False))
+                           "digests": p.digests, "dates": p.dates, "digest_labels": known.paper_labels(p)}
+                          for p in papers], ensure_ascii=False))
         return 0
     for p in papers:
-        print(f"{p.id:<14} {p.category:<9} {_short(p.title, 70):<70}  {', '.join(p.dates or p.digests)}")
+        print(f"{p.id:<14} {p.category:<9} {_short(p.title, 70):<70}  {', '.join(known.paper_labels(p))}")
     print(f"{len(papers)} paper(s)")
     return 0
 
 
 def run_search(args, app) -> int:
-    result = app.search(args.query, args.top_k, _filters(args), args.mode)
+    result = app.search(args.query, args.top_k, _filters(args, app), args.mode)
     if args.json:
         print(json.dumps([{"id": s.id, "title": s.paper.title, "category": s.paper.category, "score": s.score}
                           for s in result.sources], ensure_ascii=False))
@@ -171,12 +180,14 @@ def run_search(args, app) -> int:
     for rank, s in enumerate(result.sources, 1):
         print(f"{rank:>2}. [{s.id}] {s.paper.title}  ({s.paper.category}, score {s.score:.3f})")
         if s.passages:
-            print(f"      {_short(s.passages[0].text, 150)}")
+            print(f"      {shorten(s.passages[0].text, 150)}")
     return 0
 
 
 def run_stats(args, app) -> int:
     stats = app.stats()
+    known = app.digests()
+    stats["digest_labels"] = {name: known.label(name) for name in stats.get("digest_names", [])}
     if args.json:
         print(json.dumps(stats, ensure_ascii=False))
         return 0
@@ -184,11 +195,15 @@ def run_stats(args, app) -> int:
     print(f"store      {stats['store']} ({size})")
     print(f"papers     {stats['papers']}\nchunks     {stats['chunks']}\ndigests    {stats['digests']}")
     print(f"last ingest {stats['last_ingest']}")
+    if stats["digest_labels"]:
+        order, rule = known.ordered(stats["digest_labels"])
+        print(f"digests    {'; '.join(known.label(n) for n in order)} (oldest first, {known.describe_rule(rule)})")
     print("categories " + ", ".join(f"{k} {v}" for k, v in stats["categories"].items()))
     return 0
 
 
 def _short(text: str, width: int) -> str:
+    """A table cell (a title in `papers`): one line of fixed width, so cut at the width."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -49,20 +49,23 @@ def _positive_int(text: str) -> int:
 def run_ask(args, app) -> int:
     from .cli import _filters
 
-    filters = _filters(args)
+    filters = _filters(args, app)
     if args.json:
         answer = app.ask(args.question, filters, args.top_k)
-        print(json.dumps(answer.to_json_dict(), ensure_ascii=False))
+        data, known = answer.to_json_dict(), app.digests()
+        for item, source in zip(data["sources"], answer.sources):  # readable names beside the file names
+            item["digest_labels"] = known.paper_labels(source.paper)
+        print(json.dumps(data, ensure_ascii=False))
         return 0
     answer = _stream_to_terminal(app.chain.stream(args.question, filters, args.top_k))
-    _print_footer(answer, args.verbose)
+    _print_footer(answer, args.verbose, known=app.digests())
     return 0
 
 
 def run_chat(args, app) -> int:
     from .cli import _filters
 
-    session = app.chat_session(_filters(args))
+    session = app.chat_session(_filters(args, app))
     backend = app.chain.answerer.name
     print(f"digestqa chat ({backend}; {app.settings.store_label}). /reset, /sources, /quit.", file=sys.stderr)
     while True:
@@ -81,7 +84,7 @@ def run_chat(args, app) -> int:
             continue
         if question == "/sources":
             if session.turns:
-                _print_sources(session.turns[-1])
+                _print_sources(session.turns[-1], app.digests())
             continue
         from .errors import DigestQAError
 
@@ -114,25 +117,26 @@ def _stream_to_terminal(items) -> Answer:
     return answer
 
 
-def _print_footer(answer: Answer, verbose: bool, sources: bool = True) -> None:
+def _print_footer(answer: Answer, verbose: bool, sources: bool = True, known=None) -> None:
     for notice in answer.notices:
         print(f"note: {notice}", file=sys.stderr)
     for citation in answer.unsupported:
         print(f"⚠ {citation.reason}: {citation.sentence[:120]}", file=sys.stderr)
     if sources:
-        _print_sources(answer)
+        _print_sources(answer, known)
     if verbose:
         timings = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in answer.timings.items())
         print(f"[{answer.backend}] {timings}", file=sys.stderr)
 
 
-def _print_sources(answer: Answer) -> None:
+def _print_sources(answer: Answer, known=None) -> None:
+    """One line per source; `known` (a DigestCatalog) names its digests readably."""
     if not answer.sources:
         return
     print("\nSources:")
     for rank, source in enumerate(answer.sources, 1):
         mark = "*" if source.id in answer.cited_ids else " "
-        where = ", ".join(source.paper.dates or source.paper.digests[:1])
+        where = ", ".join(known.paper_labels(source.paper) if known else source.paper.dates or source.paper.digests[:1])
         print(f" {mark}{rank:>2}. [{source.id}] {' '.join(source.paper.title.split())} ({source.paper.category}; {where})")
 
 

@@ -118,6 +118,7 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
                 bar.update(len(group))
         if bar is not None:
             bar.close()
+        store.record_digests([(d.digest.name, d.digest.date) for d in parsed if d.papers])
         if plan or store.state().get("generation", 0) == 0:
             store.bump_generation()
         report.papers_total = store.papers_collection.count()

@@ -55,6 +55,17 @@ def digest_date_from_name(path: Path) -> str | None:
         return None
 
 
+def date_in_header(lines: list[str]) -> str | None:
+    """A YYYY-MM-DD written before the first entry (e.g. '# arXiv digest 2026-01-22'), if any."""
+    for line in lines:
+        for match in _DATE_IN_NAME.finditer(line):
+            try:
+                return date.fromisoformat(match.group(1)).isoformat()
+            except ValueError:
+                continue
+    return None
+
+
 def read_digest_text(path: Path) -> tuple[str, list[ParseProblem]]:
     """Decode a digest file. Binary files are refused; invalid UTF-8 is replaced and reported."""
     data = path.read_bytes()
@@ -88,6 +99,8 @@ def parse_digest_text(text: str, file: str, digest: Digest) -> ParsedDigest:
         else:
             parsed.problems.append(ParseProblem(file, 1, "empty file"))
         return parsed
+    if digest.date is None:  # the file name and --date said nothing: the header may
+        digest = parsed.digest = Digest(digest.name, date_in_header(lines[: starts[0]]))
     heading_category = _category_headings(lines)
     seen: dict[str, Paper] = {}
     for n, start in enumerate(starts):

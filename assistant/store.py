@@ -5,7 +5,8 @@ Schema (owned here and nowhere else):
   ChromaVectorStore can read them) with metadata paper_id, title, category, section, digests, dates.
 - `<prefix>_papers`: one record per paper; document = the Paper as JSON, embedding = the mean of
   its chunk embeddings, metadata = content hash and where it appeared.
-- `<prefix>_meta`: one record holding the store generation (bumped by every write) and last ingest.
+- `<prefix>_meta`: one record holding the store generation (bumped by every write) and last ingest,
+  and one ("digests") holding each digest's date, ingest order and ingest time (see digests.py).
 
 Write order per batch of papers makes a killed ingest safe to resume: chunks are upserted first, stale
 chunks deleted next, and the paper record (with its content hash) written last. A paper whose
@@ -271,6 +272,25 @@ class Store:
         self.meta.upsert(ids=["state"], embeddings=[[1.0]], documents=[json.dumps({"schema": SCHEMA_VERSION})],
                          metadatas=[{"generation": generation, "last_ingest": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                      "schema": SCHEMA_VERSION, "store_id": store_id}])
+
+    def digest_records(self) -> dict[str, dict]:
+        """name -> {date, order, ingested_at} as recorded by ingest ({} for older stores)."""
+        got = self.meta.get(ids=["digests"], include=["documents"])
+        return json.loads(got["documents"][0]) if got["ids"] and got["documents"][0] else {}
+
+    def record_digests(self, digests: list[tuple[str, str | None]]) -> None:
+        """Remember (name, date) of each ingested digest: a new name gets the next ingest order (its
+        first ingest decides), a known one keeps its order and takes a newly given date."""
+        records = self.digest_records()
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
+        for name, day in digests:
+            record = records.get(name)
+            if record is None:
+                records[name] = {"date": day, "order": len(records) + 1, "ingested_at": now}
+            elif day and record.get("date") != day:
+                record["date"] = day
+        self.meta.upsert(ids=["digests"], embeddings=[[1.0]], documents=[json.dumps(records, ensure_ascii=False)],
+                         metadatas=[{"schema": SCHEMA_VERSION}])
 
     def cache_key(self) -> str:
         state = self.state()

@@ -36,3 +36,33 @@ def split_sentences(text: str) -> list[str]:
                 if piece:
                     sentences.append(piece)
     return sentences
+
+
+# Where a sentence may be shortened: after a comma, semicolon or colon (English or Chinese), or
+# before a dash or a parenthesis. A decimal or thousands separator ("1,024") has no space after it.
+_CLAUSE_BREAK = re.compile(r"(?<=[,;:])(?=\s)|(?<=[，；：、])|(?=\s[–—]\s)|(?=\s\()")
+
+
+def shorten(text: str, width: int, mark: str = "…", min_chars: int | None = None) -> str:
+    """`text` in at most about `width` characters without cutting a sentence in the middle: whole
+    sentences when the first fits; else the first sentence's leading clauses (at least `min_chars`,
+    default a third of `width`) followed by `mark`; else the first sentence whole, however long."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    sentences = split_sentences(text) or [text]
+    kept = ""
+    for sentence in sentences:
+        joined = f"{kept}{'' if not kept or has_cjk(kept[-1]) else ' '}{sentence}"
+        if len(joined) > width:
+            break
+        kept = joined
+    if kept:
+        return kept
+    first = sentences[0]
+    floor = width // 3 if min_chars is None else min_chars
+    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(first)]
+    fitting = [b for b in breaks if floor <= len(first[:b].rstrip(" ,;:，；：、")) <= width - len(mark)]
+    if not fitting:
+        return first
+    return first[:max(fitting)].rstrip(" ,;:，；：、") + mark

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from assistant.cli import build_parser
 from assistant.errors import InputError
 from assistant.evaluation import run_eval
 from assistant.ui_support.render import link_citations, notice_level
-from assistant.ui_support.runs import list_runs
+from assistant.ui_support.runs import list_runs, open_run
 from assistant.ui_support.uploads import Upload, ingest_uploads, safe_name
 from conftest import FIXTURES, make_app, make_settings
 from fake_openai import FakeOpenAI
@@ -174,6 +176,8 @@ def test_library_lists_and_searches_papers(fixture_app):
     at = open_ui(fixture_app, "library")
     table = at.dataframe[0].value
     assert len(table) == len(fixture_app.papers()) and {"id", "title", "category", "arXiv"} <= set(table.columns)
+    digest_of = dict(zip(table["id"], table["digest"]))  # readable labels, never "–": dates, else names
+    assert digest_of["2601.90001"] == "2026-01-20, 2026-01-21" and digest_of["2601.90091"] == "injection"
     at.text_input[0].set_value("kvsqueeze").run()
     assert list(at.dataframe[0].value["id"]) == ["2601.90001"]
     assert any("KVSqueeze" in m.value for m in at.markdown)  # the paper reader
@@ -259,15 +263,36 @@ def test_evals_page_shows_a_run_and_compares_two(fixture_app, runs_root):
     assert any("compare:" in c.value for c in at.code)
 
 
-def test_evals_page_opens_on_runs_that_exist(fixture_app, tmp_path, monkeypatch):
-    reference = tmp_path / "evals" / "reports" / "baselines"
-    (reference / "product").mkdir(parents=True)
-    (reference / "product" / "results.jsonl").write_text("")
-    monkeypatch.chdir(tmp_path)  # a fresh clone: no runs of one's own, the committed ones
+def test_evals_page_finds_the_runs_from_any_folder(fixture_app, tmp_path, monkeypatch):
+    """Started from an unrelated folder, the page still opens on runs: yours beside the store, or
+    the reference runs of this source checkout, never 'no runs' because of the current directory."""
+    from assistant.ui_support.runs import SOURCE_ROOT, default_runs_root
+
+    monkeypatch.chdir(tmp_path)
     at = open_ui(fixture_app, "evals")
-    assert at.text_input(key="runs_root").value == "evals/reports"
-    assert at.selectbox(key="run_one").value.name == "baselines/product"
-    assert not at.exception
+    root = Path(at.text_input(key="runs_root").value)
+    assert root.is_absolute() and tmp_path not in root.parents and root == default_runs_root(fixture_app.settings)
+    assert root.parent == SOURCE_ROOT / "evals" and not at.exception and not at.info
+    assert at.selectbox(key="run_one").value.path.is_relative_to(root)
+    # Runs written beside the store come first; a relative folder typed in resolves against it too.
+    beside = Path(fixture_app.settings.store).resolve().parent / "evals" / "runs" / "mine"
+    beside.mkdir(parents=True, exist_ok=True)
+    (beside / "results.jsonl").write_text("")
+    try:
+        assert default_runs_root(fixture_app.settings) == beside.parent
+    finally:
+        shutil.rmtree(beside.parent.parent)
+
+
+def test_the_per_kind_table_reads_like_report_md(fixture_app, runs_root):
+    from assistant.ui_support.runs import kind_rows
+
+    view = open_run(list_runs(runs_root)[0])
+    rows = {r["kind"]: r for r in kind_rows(view)}
+    assert rows["none"]["hit@5"] == "–" and rows["none"]["refusal acc"] in ("0.000", "1.000")
+    values = [v for r in rows.values() for k, v in r.items() if k not in ("kind", "questions")]
+    assert all(v == "–" or re.fullmatch(r"\d+\.\d{3}", v) for v in values), values
+    assert "None" not in str(rows)
 
 
 def test_evals_page_without_runs_says_how_to_make_one(fixture_app, tmp_path):

@@ -123,7 +123,10 @@ def sidebar_filters(app: App, overview: StoreOverview, with_top_k: bool = True) 
                 since = chosen[0] if chosen else None
                 until = chosen[1] if len(chosen) > 1 else None
         elif len(overview.digest_names) > 1:
-            digests = st.multiselect("Digests", overview.digest_names, key="f_digests", placeholder="All digests")
+            digests = st.multiselect("Digests", overview.digest_names, key="f_digests", placeholder="All digests",
+                                     format_func=overview.digest_label,
+                                     help=f"Oldest first, {overview.latest_rule}. Files: "
+                                          + ", ".join(overview.digest_names))
         top_k = st.session_state["f_top_k"]
         if with_top_k:
             top_k = st.slider("Papers per answer (top-k)", 1, 20, key="f_top_k")

@@ -15,8 +15,9 @@ import numpy as np
 
 from ..errors import DigestQAError, InputError
 from ..evidence import TermWeights, clean_latex
+from ..text import shorten
 from ..types import Paper
-from .content import number_sentence, numbers_limit, paper_line, scrub, title, trim
+from .content import number_sentence, numbers_limit, paper_line, scrub, title
 from .model import Briefing, NumberItem, Theme
 from .render import render_markdown
 from .selection import select
@@ -39,7 +40,8 @@ def build_briefing(app, category: str, *, dates=(), since: str | None = None, un
     report = progress or (lambda stage, done, total: None)
 
     catalog = app.store.papers()
-    selection = select(catalog, category, dates, since, until, digests, all_dates)
+    known = app.digests()
+    selection = select(catalog, category, dates, since, until, digests, all_dates, known)
     papers = {pid: catalog[pid] for pid in selection.ids}
     timings["select_s"] = time.perf_counter() - started
     report("grouping papers", 0, 1)
@@ -48,7 +50,8 @@ def build_briefing(app, category: str, *, dates=(), since: str | None = None, un
     vectors = english_vectors(app.store, selection.ids)
     groups, leftovers = split_leftovers(group_papers(selection.ids, vectors))
     namer = ThemeNamer(papers, TermWeights(app.retriever.lexical()))
-    themes = [Theme(name_or_fallback(namer.name(group), papers[group[0]]), group) for group in groups]
+    themes = [Theme(name_or_fallback(namer.name(group) or (namer.assorted(group) if lang == "en" else ""),
+                                     papers[group[0]]), group) for group in groups]
     if leftovers:
         themes.append(Theme(OTHER_ZH if lang == "zh" else OTHER_EN, leftovers))
     dedupe_names(themes)
@@ -63,7 +66,8 @@ def build_briefing(app, category: str, *, dates=(), since: str | None = None, un
                         overview=extractive_overview(selection.category, selection.label_zh if lang == "zh"
                                                      else selection.label, themes, numbers, lang),
                         themes=themes, lines=lines, numbers=numbers, backend="extractive",
-                        notices=list(selection.notices))
+                        notices=list(selection.notices),
+                        digest_labels={d: known.label(d) for d in selection.digests})
 
     if use_llm is None:
         use_llm = app.settings.uses_llm
@@ -104,8 +108,13 @@ def english_vectors(store, ids: list[str]) -> dict[str, np.ndarray]:
 
 
 def name_or_fallback(name: str, central: Paper) -> str:
-    """A group whose papers share no distinctive phrase is named after its most central paper."""
-    return name or trim(title(central), 48)
+    """A group whose papers share no distinctive phrase is named after its most central paper: its
+    title, or the part before the colon ('KVzap' of 'KVzap: Fast, Adaptive, …'), never a cut word."""
+    if name:
+        return name
+    full = title(central)
+    head = full.split(": ", 1)[0]
+    return head if len(full) > 48 and head != full else shorten(full, 48, mark="", min_chars=3)
 
 
 def dedupe_names(themes: list[Theme]) -> None:

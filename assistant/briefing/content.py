@@ -11,7 +11,7 @@ import re
 from ..answerers.extractive import _result_sentence, contribution_sentence
 from ..evidence import clean_latex, numbers_in
 from ..retrieval import find_arxiv_ids
-from ..text import split_sentences
+from ..text import shorten, split_sentences
 from ..types import Paper
 
 LINE_WIDTH = 240
@@ -48,6 +48,12 @@ def title(paper: Paper) -> str:
 
 
 def trim(text: str, width: int) -> str:
+    """Prose shown to a reader, shortened by whole sentences or clauses, never mid-sentence."""
+    return shorten(text, width)
+
+
+def clip(text: str, width: int) -> str:
+    """Text for a prompt's budget, cut at a word (the reader never sees it)."""
     text = " ".join(text.split())
     if len(text) <= width:
         return text

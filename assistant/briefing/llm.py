@@ -21,7 +21,7 @@ from ..prompts import load_prompt
 from ..retrieval import find_arxiv_ids
 from ..tokens import count_tokens
 from ..types import Paper
-from .content import cited_ids, scrub, trim
+from .content import cited_ids, clip, scrub
 from .model import Briefing
 
 REPLY_TOKENS_PER_PAPER = 90  # room for one line of output per paper in a map batch
@@ -103,7 +103,7 @@ class BriefingWriter:
         width = max(60, min(200, (self.settings.llm_context_tokens * 3) // max(1, len(briefing.papers))))
         blocks = []
         for index, theme in enumerate(briefing.themes, 1):
-            rows = [f"[{pid}] {sanitize(briefing.titles[pid])}: {sanitize(trim(briefing.lines[pid], width))}"
+            rows = [f"[{pid}] {sanitize(briefing.titles[pid])}: {sanitize(clip(briefing.lines[pid], width))}"
                     for pid in theme.papers]
             blocks.append(f"Theme {index} ({len(theme.papers)} papers):\n" + "\n".join(rows))
         return load_prompt("brief_reduce").format(count=len(briefing.papers), category=briefing.category,

@@ -22,7 +22,7 @@ class Briefing:
     category: str
     dates: list[str]  # ISO dates covered ([] for digests whose names carry no date)
     digests: list[str]  # digest names covered
-    label: str  # what was selected, in words ('digest 004_…', '2026-01-13 to 2026-01-22')
+    label: str  # what was selected, in words ('digest 004 · 70 papers · …', '2026-01-13 to 2026-01-22')
     lang: str  # "en" | "zh"
     papers: list[str]  # selected ids, sorted
     titles: dict[str, str]  # id -> title (for tables and links)
@@ -34,6 +34,7 @@ class Briefing:
     notices: list[str] = field(default_factory=list)
     markdown: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    digest_labels: dict[str, str] = field(default_factory=dict)  # digest name -> readable label
 
     def theme_of(self) -> dict[str, str]:
         return {pid: theme.name for theme in self.themes for pid in theme.papers}
@@ -47,6 +48,7 @@ class Briefing:
             "numbers": [{"text": n.text, "id": n.id} for n in self.numbers],
             "markdown": self.markdown,
             "digests": self.digests,
+            "digest_labels": self.digest_labels,
             "label": self.label,
             "lang": self.lang,
             "overview": self.overview,

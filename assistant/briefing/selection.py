@@ -1,13 +1,15 @@
 """Which papers a briefing covers: one category, and the latest digest unless told otherwise.
 
 Digests whose file names carry no date (the real sample digests) leave papers with `dates == []`;
-'the latest digest' is then the last digest name in sort order. With dates, it is the latest date.
+'the latest digest' is then decided by ingest order (see assistant/digests.py), and a notice says
+which rule decided. Digests are shown by their readable labels ('digest 004 · 70 papers · …').
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..digests import DigestCatalog
 from ..errors import InputError
 from ..parser import digest_date_from_name
 from ..retrieval import Filters
@@ -20,7 +22,7 @@ class Selection:
     ids: list[str]  # selected paper ids, sorted
     dates: list[str] = field(default_factory=list)  # ISO dates covered (empty for undated digests)
     digests: list[str] = field(default_factory=list)  # digest names covered
-    label: str = ""  # 'digest 004_bb13…', '2026-01-21', '2026-01-13 to 2026-01-22', 'all digests'
+    label: str = ""  # 'digest 004 · 70 papers · 2601.18xxx–2601.19xxx', '2026-01-21', '2026-01-13 to 2026-01-22', 'all digests'
     label_zh: str = ""
     notices: list[str] = field(default_factory=list)
 
@@ -31,16 +33,25 @@ def _count_list(counts: dict[str, int], limit: int = 30) -> str:
     return text + (f", … {len(items) - limit} more" if len(items) > limit else "")
 
 
-def _where(papers: list[Paper]) -> str:
+def _where(papers: list[Paper], known: DigestCatalog) -> str:
     dates = sorted({d for p in papers for d in p.dates})
     if dates:
         return "dates " + ", ".join(dates[-12:]) + (" …" if len(dates) > 12 else "")
-    return "digests " + ", ".join(sorted({d for p in papers for d in p.digests}))
+    return "digests " + ", ".join(_named(known, known.ordered({d for p in papers for d in p.digests})[0]))
+
+
+def _named(known: DigestCatalog, names) -> list[str]:
+    """'004_bb134045811f6403 (digest 004 · 70 papers · …)': the name to type, and what it is."""
+    return [name if known.label(name) == name else f"{name} ({known.label(name)})" for name in names]
 
 
 def select(catalog: dict[str, Paper], category: str, dates: list[str] | tuple = (), since: str | None = None,
-           until: str | None = None, digests: list[str] | tuple = (), all_dates: bool = False) -> Selection:
-    """Resolve the options to paper ids; an empty result is an InputError that says what exists."""
+           until: str | None = None, digests: list[str] | tuple = (), all_dates: bool = False,
+           known: DigestCatalog | None = None) -> Selection:
+    """Resolve the options to paper ids; an empty result is an InputError that says what exists.
+    `known` labels the digests and orders them (built from the papers alone when not given)."""
+    if known is None:
+        known = DigestCatalog.build(catalog.values())
     if not catalog:
         raise InputError("the store holds no papers: run `digestqa ingest PATH` first")
     if not category or not category.strip():
@@ -53,14 +64,15 @@ def select(catalog: dict[str, Paper], category: str, dates: list[str] | tuple = 
             counts[p.category] = counts.get(p.category, 0) + 1
         raise InputError(f"no papers in category '{category}'; available categories: {_count_list(counts)}")
     canonical = in_category[0].category
-    dates, digests = list(dates or ()), list(digests or ())
+    dates, digests = list(dates or ()), [known.resolve(d) or d for d in digests or ()]
     notices: list[str] = []
 
     if digests:
-        known = {d for p in catalog.values() for d in p.digests}
-        unknown = [d for d in digests if d not in known]
+        stored = {d for p in catalog.values() for d in p.digests}
+        unknown = [d for d in digests if d not in stored]
         if unknown and len(unknown) == len(digests):
-            raise InputError(f"no stored digest named {', '.join(unknown)}; stored digests: {', '.join(sorted(known))}")
+            raise InputError(f"no stored digest named {', '.join(unknown)}; stored digests: "
+                             f"{', '.join(_named(known, known.ordered(stored)[0]))}")
         for name in unknown:
             notices.append(f"no stored digest named {name}")
 
@@ -70,29 +82,28 @@ def select(catalog: dict[str, Paper], category: str, dates: list[str] | tuple = 
     elif dates or since or until or digests:
         filters = Filters(categories=(canonical,), dates=tuple(dates), since=since, until=until, digests=tuple(digests))
         chosen = [p for p in in_category if filters.matches(p)]
-        label, label_zh = _describe(dates, since, until, digests)
+        label, label_zh = _describe(dates, since, until, [known.label(d, count=False) for d in digests],
+                                    [known.label(d, "zh", count=False) for d in digests])
         if not chosen:
             undated = not any(p.dates for p in in_category) and (dates or since or until)
             hint = " (these digests carry no dates: select with --digest NAME or --all-dates)" if undated else ""
-            raise InputError(f"no {canonical} papers in {label}{hint}; {canonical} papers are in {_where(in_category)}")
+            raise InputError(f"no {canonical} papers in {label}{hint}; {canonical} papers are in "
+                             f"{_where(in_category, known)}")
     else:
-        dated = [p for p in in_category if p.dates]
-        if dated:
-            latest = max(d for p in dated for d in p.dates)
-            chosen = [p for p in in_category if latest in p.dates]
-            dates = [latest]
-            label, label_zh = latest, latest
-            newest = max(d for p in catalog.values() for d in p.dates)
-            if newest != latest:
-                notices.append(f"the latest digest ({newest}) has no {canonical} papers; showing {latest}")
+        latest, rule = known.latest({d for p in in_category for d in p.digests if d})
+        day = known.infos[latest].date if latest in known.infos else None
+        if day:  # every paper of that day, whichever digest file of the day it came in
+            chosen = [p for p in in_category if day in p.dates]
+            dates = [day]
+            label = label_zh = day
         else:
-            latest = max(d for p in in_category for d in p.digests)
             chosen = [p for p in in_category if latest in p.digests]
             digests = [latest]
-            label, label_zh = f"digest {latest}", f"摘要 {latest}"
-            newest = max(d for p in catalog.values() for d in p.digests)
-            if newest != latest:
-                notices.append(f"the latest digest ({newest}) has no {canonical} papers; showing {latest}")
+            label, label_zh = known.label(latest, count=False), known.label(latest, "zh", count=False)
+        newest, _ = known.latest()
+        if newest != latest:
+            notices.append(f"the latest digest ({known.label(newest)}) has no {canonical} papers; showing {label}")
+        notices.append(f"latest digest chosen {known.describe_rule(rule)}")
 
     chosen_dates = sorted({d for p in chosen for d in p.dates
                            if (not dates or d in dates) and (not since or d >= since) and (not until or d <= until)})
@@ -110,11 +121,12 @@ def _digest_in_dates(name: str, dates: list[str]) -> bool:
     return day is None or not dates or day in dates
 
 
-def _describe(dates, since, until, digests) -> tuple[str, str]:
+def _describe(dates, since, until, labels, labels_zh) -> tuple[str, str]:
+    """The selection in words; `labels` are the chosen digests' readable labels."""
     en, zh = [], []
-    if digests:
-        en.append("digest " + ", ".join(digests))
-        zh.append("摘要 " + ", ".join(digests))
+    if labels:
+        en.append(", ".join(x if x.startswith("digest") else f"digest {x}" for x in labels))
+        zh.append("、".join(x if x.startswith("摘要") else f"摘要 {x}" for x in labels_zh))
     if dates:
         en.append(", ".join(sorted(dates)))
         zh.append("、".join(sorted(dates)))

@@ -21,10 +21,13 @@ import numpy as np
 from ..evidence import TermWeights
 from ..lexical import EN_STOPWORDS, _stem
 from ..types import Paper
+from ..vocabulary import category_names
 
 MAX_THEMES = 12
 IDF_CAP = 4.0
 MAX_NAME_CHARS = 48
+CONTRAST = 0.5  # a name's phrase: in the rest of the selection at most half as often as in the group
+MIN_COVER = 0.3  # ...and, with its second phrase, in at least 30% of the group's papers
 OTHER_EN = "Other topics"
 OTHER_ZH = "其他主题"
 
@@ -38,13 +41,14 @@ evaluation study empirical theoretical novel new method methods technique techni
 perspective view joint existing recent state art significant significantly achieve achieves propose proposed
 demonstrate experiment experiments paper show shows we our also however inter intra self pre post co cross semi
 sub de re un anti over under toward versus vs beyond limit limits role power powered enable enables make makes
-effect effects impact boost boosts key important good bad different various several many single
+effect effects impact boost boosts key important good bad different various several many single fine
 """.split())
 # ...and words that are too general to name a theme on their own.
 _ALONE_BAD = _EDGE_BAD | frozenset("""time deep neural network networks language model models modeling modelling
 learning learned learn large training inference data dataset datasets system systems benchmark benchmarks
 algorithm algorithms optimization representation representations structure structures function functions
-prediction predictions generation space theory information feature features llm llms ai""".split())
+prediction predictions generation space theory information feature features llm llms ai
+architecture architectures knowledge order""".split())
 
 _ADJECTIVE_ENDINGS = ("ive", "ous", "able", "ible", "ical", "ial", "ual", "ary")
 
@@ -189,6 +193,11 @@ class ThemeNamer:
         self.weights = weights
         self.table: dict[tuple[str, ...], _Phrase] = {}
         self.used: set[tuple[str, ...]] = set()
+        # The category's own names: inside a briefing of one category, a theme called after the
+        # category ('Database' in cs.DB, 'Software Engineering' in cs.SE) says nothing.
+        names = category_names()
+        self.category_words = {_norm(w) for c in {p.category for p in papers.values()} for name in names.get(c, ())
+                               for w in _WORD.findall(name) if w.lower() not in EN_STOPWORDS}
         for pid, paper in papers.items():
             for norm, surface in _phrases(paper.title):
                 ph = self.table.setdefault(norm, _Phrase(norm))
@@ -217,7 +226,10 @@ class ThemeNamer:
             a = len(ph.in_text & members)
             if a == 0 or (m >= 2 and a < 2):
                 continue
-            if len(ph.norm) == 1 and ph.norm[0] in _ALONE_BAD:
+            rest = len(ph.in_text) - a
+            if m < total and rest / (total - m) > CONTRAST * a / m:
+                continue  # the rest of the selection says it nearly as often ('Database' in cs.DB)
+            if len(ph.norm) == 1 and ph.norm[0] in _ALONE_BAD or set(ph.norm) <= self.category_words:
                 continue
             t = len(ph.in_title & members)
             if (m == 1 or len(ph.norm) == 1) and t == 0:
@@ -240,6 +252,22 @@ class ThemeNamer:
             kept.append((score, ph))
         kept.sort(key=lambda sp: (-sp[0], sp[1].norm))
         return kept
+
+    def assorted(self, group: list[str], limit: int = 3) -> str:
+        """For a group that shares no phrase: 'Assorted: Data Lakes, Vector Search', from the title
+        phrases of its most central papers (as many as fit, whole phrases only)."""
+        parts: list[str] = []
+        for pid in group:
+            best = next((ph for _, ph in self.candidates([pid]) if pid in ph.in_title), None)
+            shown = _display(best.surfaces) if best else ""
+            if not shown or shown in parts:
+                continue
+            if len("Assorted: " + ", ".join(parts + [shown])) > MAX_NAME_CHARS + 12:
+                continue  # too long beside the others: a shorter one may fit
+            parts.append(shown)
+            if len(parts) >= limit:
+                break
+        return "Assorted: " + ", ".join(parts) if len(parts) >= 2 else ""
 
     def name(self, group: list[str]) -> str:
         """A name for the group from its strongest one or two phrases ('' when nothing is shared).
@@ -264,9 +292,13 @@ class ThemeNamer:
                 continue
             if any(set(ph.norm) & set(p.norm) for p in picks) or any(_acronym(ph, p) for p in picks):
                 continue  # overlaps a phrase already chosen, or is its abbreviation
+            if len((ph.in_text & set(group)) - picks[0].in_text) < 2:
+                continue  # a second phrase names other papers of the group, or it only adds words
             picks.append(ph)
         if not picks:
             return ""
+        if len(group) >= 3 and len(set(group) & set().union(*(p.in_text for p in picks))) < MIN_COVER * len(group):
+            return ""  # a phrase of a few of its papers would misname the rest: see assorted()
         self.used.update(p.norm for p in picks)
         if len(picks) == 2:  # 'Time Series' + 'Forecasting' -> 'Time Series Forecasting' when that is written
             for joined in (picks[0].norm + picks[1].norm, picks[1].norm + picks[0].norm):

@@ -92,18 +92,19 @@ def write_chart(report: dict, path: Path) -> Path:
     groups = {"overall": report["metrics"]["overall"], **report["metrics"]["by_kind"]}
     names = list(groups)
     width = 0.8 / len(CHART_METRICS)
-    fig, ax = plt.subplots(figsize=(max(7.0, 1.1 * len(names) + 2), 4.2))
+    # Sized to be read at a page's width (the Evals page shows it across the page): 10-12 pt text.
+    fig, ax = plt.subplots(figsize=(max(8.0, 1.2 * len(names) + 2), 5.0))
     for i, metric in enumerate(CHART_METRICS):
         values = [groups[g].get(metric) for g in names]
         xs = [j + (i - (len(CHART_METRICS) - 1) / 2) * width for j in range(len(names))]
         ax.bar(xs, [float("nan") if v is None else v for v in values], width, label=label(metric, k))
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels([f"{g}\n(n={groups[g]['questions']})" for g in names], fontsize=8)
+    ax.set_xticklabels([f"{g}\n(n={groups[g]['questions']})" for g in names], fontsize=10)
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("score (higher is better)")
+    ax.set_ylabel("score (higher is better)", fontsize=10)
     config = report["config"]
-    ax.set_title(f"{config['pipeline']} ({config['backend']}) on {Path(config['dataset']['path']).name}", fontsize=10)
-    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    ax.set_title(f"{config['pipeline']} ({config['backend']}) on {Path(config['dataset']['path']).name}", fontsize=12)
+    ax.legend(fontsize=10, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from ..config import Settings
+from ..digests import DigestCatalog
 from ..errors import DigestQAError
 from ..retrieval import Filters
 from ..types import Paper
@@ -32,7 +33,9 @@ class StoreOverview:
     last_ingest: str | None = None
     categories: dict[str, int] = field(default_factory=dict)
     dates: list[str] = field(default_factory=list)  # ISO digest dates, when the file names carry them
-    digest_names: list[str] = field(default_factory=list)
+    digest_names: list[str] = field(default_factory=list)  # oldest first (by date, else ingest order)
+    digest_labels: dict[str, str] = field(default_factory=dict)  # name -> readable label
+    latest_rule: str = ""  # how "latest" is decided, in words ('by ingest order (…)')
     problem: Friendly | None = None  # set when the store could not be read
 
     @property
@@ -47,6 +50,9 @@ class StoreOverview:
         parts = Path(self.label).parts
         return "…/" + "/".join(parts[-2:])
 
+    def digest_label(self, name: str) -> str:
+        return self.digest_labels.get(name, name)
+
     @property
     def last_ingest_label(self) -> str:
         return self.last_ingest.replace("T", " ")[:16] if self.last_ingest else "never"
@@ -57,12 +63,14 @@ def store_overview(app) -> StoreOverview:
     try:
         stats = app.stats()
         papers = app.store.papers().values()
+        known = app.digests()
     except DigestQAError as exc:
         return StoreOverview(label, problem=friendly(exc))
+    names, rule = known.ordered(stats.get("digest_names") or [])
     return StoreOverview(label, papers=stats["papers"], chunks=stats["chunks"], digests=stats["digests"],
                          last_ingest=stats["last_ingest"], categories=dict(stats["categories"]),
-                         dates=sorted({d for p in papers for d in p.dates}),
-                         digest_names=list(stats.get("digest_names") or []))
+                         dates=sorted({d for p in papers for d in p.dates}), digest_names=names,
+                         digest_labels={n: known.label(n) for n in names}, latest_rule=known.describe_rule(rule))
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,7 @@ def make_filters(categories=(), dates=(), since=None, until=None, digests=()) ->
                    since=_iso(since), until=_iso(until), digests=tuple(digests))
 
 
-def describe_filters(filters: Filters) -> str:
+def describe_filters(filters: Filters, digest_labels: dict[str, str] | None = None) -> str:
     parts = []
     if filters.categories:
         parts.append("categories " + ", ".join(filters.categories))
@@ -105,7 +113,7 @@ def describe_filters(filters: Filters) -> str:
     if filters.since or filters.until:
         parts.append(f"from {filters.since or 'the start'} to {filters.until or 'now'}")
     if filters.digests:
-        parts.append("digests " + ", ".join(filters.digests))
+        parts.append("digests " + ", ".join((digest_labels or {}).get(d, d) for d in filters.digests))
     return "; ".join(parts) if parts else "all papers"
 
 
@@ -118,11 +126,14 @@ def search_papers(papers: list[Paper], text: str) -> list[Paper]:
             if all(w in f"{p.id} {p.title} {' '.join(p.authors)}".lower() for w in words)]
 
 
-def paper_rows(papers: list[Paper]) -> list[dict]:
+def paper_rows(papers: list[Paper], known: DigestCatalog | None = None) -> list[dict]:
+    """The Library's table. "digest" holds each digest's readable label (its date, else
+    'digest 004'); "digest file" the file names."""
+    known = known or DigestCatalog.build(papers)
     rows = []
     for p in papers:
         authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
         rows.append({"id": p.id, "arXiv": arxiv_url(p.id), "title": " ".join(p.title.split()),
                      "category": p.category, "authors": authors,
-                     "digest dates": ", ".join(p.dates) or "–", "digests": ", ".join(p.digests)})
+                     "digest": ", ".join(known.paper_labels(p)) or "–", "digest file": ", ".join(p.digests)})
     return rows

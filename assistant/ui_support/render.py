@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..citations import CITATION_GROUP
+from ..digests import DigestCatalog
 from ..evidence import clean_latex
 from ..parser import normalize_arxiv_id
 from ..types import Answer, Source
@@ -98,11 +99,12 @@ class SourceCard:
     id: str
     title: str
     category: str
-    when: str  # digest dates, else digest names
+    when: str  # the digests' readable labels: dates, else 'digest 004'
     passages: tuple[tuple[str, str], ...]  # (section, text), best first
     score: float
     matched_by: str
     cited: bool
+    digest_files: str = ""  # the digests' full file names and contents, for the hover
 
     @property
     def url(self) -> str:
@@ -116,18 +118,24 @@ class SourceCard:
                 f"· score {self.score:.3f}")
 
 
-def source_card(rank: int, source: Source, cited: bool) -> SourceCard:
+def source_card(rank: int, source: Source, cited: bool, known: DigestCatalog | None = None) -> SourceCard:
+    """`known` names the digests readably (without it: dates, else file names)."""
     paper = source.paper
-    when = ", ".join(paper.dates) or ", ".join(paper.digests) or "unknown digest"
+    names = [n for n in paper.digests if n]
+    if known is not None:
+        when = ", ".join(known.paper_labels(paper))
+        files = "\n\n".join(known.hover(n) for n in known.ordered(names)[0])
+    else:
+        when, files = ", ".join(paper.dates) or ", ".join(names), ", ".join(names)
     passages = tuple((p.section, clean_latex(p.text)) for p in source.passages[:MAX_PASSAGES])
     return SourceCard(rank=rank, id=source.id, title=clean_latex(paper.title), category=paper.category,
-                      when=when, passages=passages, score=source.score,
-                      matched_by=", ".join(source.matched_by) or "retrieval", cited=cited)
+                      when=when or "unknown digest", passages=passages, score=source.score,
+                      matched_by=", ".join(source.matched_by) or "retrieval", cited=cited, digest_files=files)
 
 
-def source_cards(answer: Answer) -> list[SourceCard]:
+def source_cards(answer: Answer, known: DigestCatalog | None = None) -> list[SourceCard]:
     cited = set(answer.cited_ids)
-    return [source_card(rank, s, s.id in cited) for rank, s in enumerate(answer.sources, 1)]
+    return [source_card(rank, s, s.id in cited, known) for rank, s in enumerate(answer.sources, 1)]
 
 
 _WARNING_NOTICE = re.compile(r"fail|not shown|removed|not among|unsupported|flag|cut to", re.I)

@@ -6,16 +6,21 @@ Loading and comparing go through `assistant.evaluation.compare`, so the page sho
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import Settings
 from ..evaluation.compare import EPS, compare_runs, load_run
 from ..evaluation.metrics import HEADLINE
-from ..evaluation.report import KIND_COLUMNS, SHORT, label
+from ..evaluation.report import KIND_COLUMNS, SHORT, fmt, label
 
 DEFAULT_RUNS_ROOT = Path("evals/runs")  # where `digestqa eval` writes
 REFERENCE_RUNS_ROOT = Path("evals/reports")  # runs committed as references
 MAX_DEPTH = 2  # `--pipeline all --out DIR` writes DIR/<pipeline>/
+# The source checkout the package runs from (it holds evals/ beside assistant/); in an installed
+# wheel this folder has no evals/ and only the other places count.
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -64,12 +69,42 @@ def list_runs(root: Path | str = DEFAULT_RUNS_ROOT) -> list[RunInfo]:
     return sorted(infos, key=lambda i: (i.timestamp or "", i.name), reverse=True)
 
 
-def default_runs_root() -> Path:
-    """Your own runs when there are any, else the committed reference runs, so a fresh clone has
-    something to look at."""
-    if not list_runs(DEFAULT_RUNS_ROOT) and list_runs(REFERENCE_RUNS_ROOT):
-        return REFERENCE_RUNS_ROOT
-    return DEFAULT_RUNS_ROOT
+def _bases(settings: Settings | None) -> list[Path]:
+    """Folders that may hold evals/, most specific first: the store's folder, the config file's,
+    the source checkout's, then the current directory (last: the UI may be started anywhere)."""
+    bases = []
+    if settings is not None and not settings.uses_server:
+        bases.append(Path(settings.store).expanduser().resolve().parent)
+    if os.environ.get("DIGESTQA_CONFIG"):
+        bases.append(Path(os.environ["DIGESTQA_CONFIG"]).expanduser().resolve().parent)
+    bases += [SOURCE_ROOT, Path.cwd()]
+    return list(dict.fromkeys(bases))
+
+
+def runs_roots(settings: Settings | None = None) -> list[Path]:
+    """Where run folders may be: every evals/runs (yours), then every evals/reports (the reference
+    runs), absolute and without repeats."""
+    bases = _bases(settings)
+    return list(dict.fromkeys([b / DEFAULT_RUNS_ROOT for b in bases] + [b / REFERENCE_RUNS_ROOT for b in bases]))
+
+
+def default_runs_root(settings: Settings | None = None) -> Path:
+    """Your own runs when there are any, else the reference runs, so a fresh clone has something to
+    look at, whichever folder `digestqa ui` was started from."""
+    roots = runs_roots(settings)
+    return next((root for root in roots if list_runs(root)), roots[0])
+
+
+def resolve_runs_root(text: str, settings: Settings | None = None) -> Path:
+    """A folder typed on the page: absolute as is; relative, the first of the places that exists
+    (the current directory first: that is what a person typing it means)."""
+    path = Path(text.strip()).expanduser()
+    if path.is_absolute():
+        return path
+    for base in [Path.cwd(), *_bases(settings)]:
+        if (base / path).is_dir():
+            return base / path
+    return Path.cwd() / path
 
 
 @dataclass
@@ -96,15 +131,16 @@ def open_run(info: RunInfo) -> RunView:
 def metric_rows(view: RunView) -> list[dict]:
     overall = view.report["metrics"]["overall"]
     counts = overall.get("n", {})
-    return [{"metric": label(m, view.k), "value": overall.get(m), "n": counts.get(m, 0),
+    return [{"metric": label(m, view.k), "value": fmt(overall.get(m), m), "n": counts.get(m, 0),
              "better": "higher" if higher else "lower"} for m, higher in HEADLINE.items()]
 
 
 def kind_rows(view: RunView) -> list[dict]:
+    """The per-kind table as report.md writes it: 3 decimals, '–' where a metric applies to none."""
     rows = []
     for kind, summary in view.report["metrics"].get("by_kind", {}).items():
-        row = {"kind": kind, "questions": summary.get("questions")}
-        row.update({SHORT[m].replace("@k", f"@{view.k}"): summary.get(m) for m in KIND_COLUMNS})
+        row = {"kind": kind, "questions": fmt(summary.get("questions"))}
+        row.update({SHORT[m].replace("@k", f"@{view.k}"): fmt(summary.get(m), m) for m in KIND_COLUMNS})
         rows.append(row)
     return rows
 

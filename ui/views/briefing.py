@@ -23,14 +23,15 @@ counts = overview.categories
 left, middle, right = st.columns([2, 4, 2])
 category = left.selectbox("Category", list(counts), format_func=lambda c: f"{c} ({counts[c]} papers)")
 choices = list(WHEN) if overview.dates else ["latest", "pick", "all"]
-when = middle.radio("Digests", choices, horizontal=True,
+when = middle.radio("Digests", choices, horizontal=True, help=f"Latest digest: {overview.latest_rule}.",
                     format_func=lambda w: "Pick digests" if w == "pick" and not overview.dates else WHEN[w])
 lang = right.radio("Language", list(LANGS), format_func=LANGS.get, horizontal=True)
 dates, digests, chosen = [], [], ()
 if when == "pick" and overview.dates:
     dates = st.multiselect("Dates", overview.dates, placeholder="Choose digest dates")
 elif when == "pick":
-    digests = st.multiselect("Digests", overview.digest_names, placeholder="Choose digests")
+    digests = st.multiselect("Digests", overview.digest_names, placeholder="Choose digests",
+                             format_func=overview.digest_label)
 elif when == "range":
     first, last = date.fromisoformat(overview.dates[0]), date.fromisoformat(overview.dates[-1])
     chosen = st.date_input("From – to", (first, last), min_value=first, max_value=last)

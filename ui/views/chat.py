@@ -18,7 +18,7 @@ filters, top_k = frame.sidebar_filters(app, overview)
 
 st.title("Ask the digests")
 st.caption(f"{overview.papers} papers from {overview.digests} digest(s) · {backend_info(app.settings).label} "
-           f"· {describe_filters(filters)} · top-{top_k}")
+           f"· {describe_filters(filters, overview.digest_labels)} · top-{top_k}")
 frame.require_papers(overview)
 session = chat_for(st.session_state, app, filters)
 
@@ -33,10 +33,10 @@ def render_details(answer: Answer) -> None:
                    + "\n".join(f"- {escape_markdown(c.reason)}" for c in answer.unsupported))
     if answer.sources:
         st.markdown("**Sources** (★ cited in the answer)")
-        for card in source_cards(answer):
+        for card in source_cards(answer, app.digests()):
             with st.expander(card.label):
                 st.markdown(f"[{card.id}]({card.url}) · {card.category} · digests: {escape_markdown(card.when)} "
-                            f"· found by {card.matched_by} · score {card.score:.3f}")
+                            f"· found by {card.matched_by} · score {card.score:.3f}", help=card.digest_files)
                 for section, text in card.passages:
                     st.caption(section)
                     st.markdown("> " + escape_markdown(text))

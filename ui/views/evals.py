@@ -6,17 +6,20 @@ import streamlit as st
 import frame
 from assistant.evaluation.compare import render_comparison
 from assistant.ui_support.runs import (comparison_rows, compare, default_runs_root, flip_rows, kind_rows,
-                                       list_runs, metric_rows, open_run, question_rows)
+                                       list_runs, metric_rows, open_run, question_rows, resolve_runs_root,
+                                       runs_roots)
 
 NUMBER = st.column_config.NumberColumn(format="%.3f")
 
-frame.start_page()
+app, _ = frame.start_page()
 st.title("Evals")
 st.caption("Answer-quality runs written by `digestqa eval` (metric definitions: evals/README.md).")
-st.session_state.setdefault("runs_root", str(default_runs_root()))
+st.session_state.setdefault("runs_root", str(default_runs_root(app.settings)))
 root = st.text_input("Runs folder", key="runs_root",
-                     help="a folder of run folders, relative to where `digestqa ui` was started: "
-                          "evals/runs (yours) or evals/reports (the committed reference runs)")
+                     help="a folder of run folders. Looked for beside the store, the config file and this "
+                          "source checkout (evals/runs: yours; evals/reports: the reference runs): "
+                          + ", ".join(str(r) for r in runs_roots(app.settings) if r.is_dir()))
+root = resolve_runs_root(root, app.settings)
 runs = list_runs(root)
 if not runs:
     st.info(f"No eval runs under `{root}` yet. Run one in a terminal, e.g. "
@@ -38,17 +41,14 @@ with one:
             f"pipeline {config.get('pipeline', '?')} ({config.get('backend', '?')})",
             f"top-k {view.k}", f"dataset {info.dataset or '?'}: {info.questions} questions",
             f"corpus {corpus.get('papers', '?')} papers", config.get("timestamp", "")) if x))
-        left, right = st.columns([2, 3])
-        with left:
-            st.markdown("**Overall**")
-            st.dataframe(metric_rows(view), hide_index=True, width="stretch", column_config={"value": NUMBER})
-        with right:
-            if view.chart is not None:
-                st.image(str(view.chart), caption="per-kind scores (chart.png)")
-            else:
-                st.info("This run has no chart.png.")
+        st.markdown("**Overall**")
+        st.dataframe(metric_rows(view), hide_index=True, width="stretch")
         st.markdown("**Per kind of question**")
         st.dataframe(kind_rows(view), hide_index=True, width="stretch")
+        if view.chart is not None:  # the page's full width: its legend and labels stay readable
+            st.image(str(view.chart), caption="per-kind scores (chart.png)", width="stretch")
+        else:
+            st.info("This run has no chart.png.")
         failures = {k: v for k, v in view.report.get("failures", {}).items() if v}
         if failures:
             st.markdown("**Questions to look at**")

@@ -68,7 +68,7 @@ filters, _ = frame.sidebar_filters(app, overview, with_top_k=False)
 query = st.text_input("Search titles, authors and ids", placeholder="e.g. quantization, Chen Ding, 2601.16032")
 papers = search_papers(app.papers(filters), query)
 st.caption(f"{len(papers)} of {overview.papers} papers")
-st.dataframe(paper_rows(papers), hide_index=True, width="stretch",
+st.dataframe(paper_rows(papers, app.digests()), hide_index=True, width="stretch",
              column_config={"arXiv": st.column_config.LinkColumn("arXiv", display_text="open", width="small"),
                             "title": st.column_config.TextColumn("title", width="large")})
 
