@@ -19,10 +19,10 @@ from ..evidence import TermWeights, clean_latex, numbers_in, paper_terms
 from ..lexical import tokenize
 from ..membership import SET_CANDIDATES
 from ..question import Analysis
-from ..text import split_sentences
+from ..text import shorten, split_sentences
 from ..types import Paper, Source
 from . import Draft
-from .roles import ASKS_RESULT, BACKGROUND, CONTRIBUTION, FINDING, question_parts, role, shorten
+from .roles import ASKS_RESULT, BACKGROUND, CONTRIBUTION, FINDING, question_parts, role
 
 # Below both thresholds the digests are taken not to answer the question (calibrated on the
 # dev set's answerable and unanswerable questions; see evals/README.md).
@@ -33,6 +33,7 @@ STRONG_COVERAGE = 0.80
 OVERVIEW_LIMIT = 25  # papers listed one per line before pointing at `digestqa brief`
 LIST_LIMIT = 8
 DETAIL_LIMIT = 15  # set answers: members shown with a sentence each; the rest by title (all cited)
+LINE_CHARS = 320  # a list line's sentence, shortened by whole clauses beyond this
 FEW_MEMBERS = 3  # set answers this short also quote each paper's headline result
 # Work per paper at question time is bounded whatever an entry holds (a 1 MB abstract once made a
 # question take 84 s): sentences considered per section, characters per sentence.
@@ -168,7 +169,7 @@ class ExtractiveAnswerer:
         for source in keep:
             scored = self._rank_sentences(question, analysis, [source])
             gist = scored[0].sentence if scored else contribution_sentence(source.paper, analysis.language)
-            lines.append(f"- *{_title(source.paper)}* [{source.id}]: {shorten(clean_latex(gist))}")
+            lines.append(f"- *{_title(source.paper)}* [{source.id}]: {shorten(clean_latex(gist), LINE_CHARS)}")
         head = (f"找到 {len(keep)} 篇相关论文：" if analysis.language == "zh"
                 else f"{len(keep)} paper{'s' if len(keep) != 1 else ''} in the digests match{'es' if len(keep) == 1 else ''}:")
         return Draft(head + "\n" + "\n".join(lines), backend=self.name)
@@ -182,10 +183,10 @@ class ExtractiveAnswerer:
         lines = []
         for s in detailed:
             gist = gist_sentence(s.paper, terms, analysis.language)
-            line = f"- *{_title(s.paper)}* [{s.id}]: {shorten(clean_latex(gist))}"
+            line = f"- *{_title(s.paper)}* [{s.id}]: {shorten(clean_latex(gist), LINE_CHARS)}"
             figure = result_sentence(s.paper) if len(members) <= FEW_MEMBERS and not zh else None
             if figure and figure != gist and not numbers_in(gist):
-                line += " " + shorten(clean_latex(figure))  # a short list has room for what each paper found
+                line += " " + shorten(clean_latex(figure), LINE_CHARS)  # a short list has room for what each paper found
             lines.append(line)
         n = len(members)
         at_least = "至少 " if zh and n >= SET_CANDIDATES else ("at least " if n >= SET_CANDIDATES else "")
@@ -233,7 +234,7 @@ class ExtractiveAnswerer:
             return self._refuse(analysis, sources, f"no stored paper for {subject}")
         zh = analysis.language == "zh"
         shown = sources[:OVERVIEW_LIMIT]
-        lines = [f"- *{_title(s.paper)}* [{s.id}] ({s.paper.category}): {shorten(clean_latex(contribution_sentence(s.paper, analysis.language)))}"
+        lines = [f"- *{_title(s.paper)}* [{s.id}] ({s.paper.category}): {shorten(clean_latex(contribution_sentence(s.paper, analysis.language)), LINE_CHARS)}"
                  for s in shown]
         if analysis.authors:
             head = (f"{subject} 在这些摘要中有 {len(sources)} 篇论文：" if zh

@@ -47,17 +47,6 @@ def role(sentence: str) -> str:
     return "other"
 
 
-def shorten(text: str, width: int = 320) -> str:
-    """Fit `text` in about `width` characters by dropping whole trailing clauses (never mid-clause).
-    A text with no clause boundary early enough is kept whole: a long line beats a broken one."""
-    if len(text) <= width:
-        return text
-    cuts = [m.start() for m in re.finditer(r"[,;:](?=\s)|\s[–—-]\s|，|；|：", text) if 60 <= m.start() <= width]
-    if not cuts:
-        return text
-    return text[: cuts[-1]].rstrip() + " …"
-
-
 # "What accuracy does X report, and on what hardware was it run?": each part gets its own sentence.
 _PART_BOUNDARY = re.compile(r"[,;]?\s+(?:and|also)\s+(?=(?:on |in |with |by |for |at )?(?:what|which|how|where|when|who|why|"
                             r"does|do|did|is|are|was|were)\b)|[？?]\s*(?=\S)|[，,；;]\s*(?=(?:[^，,；;？?]{0,12})(?:什么|多少|哪|如何|怎样|是否))",
