@@ -203,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     from .app import App
 
     handler = COMMANDS.get(args.command) or cli_answer.COMMANDS[args.command]
+    settings = None
     try:
-        app = App(settings_from(args))
+        settings = settings_from(args)
+        app = App(settings)
         return handler(args, app)
     except DigestQAError as exc:
         print(f"digestqa: error: {exc}", file=sys.stderr)
@@ -214,6 +216,26 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a disk fault deep inside Chroma or a file write: name it, no traceback
+        message = _fault_message(exc, settings)
+        if message is None:
+            raise
+        print(f"digestqa: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _fault_message(exc: Exception, settings) -> str | None:
+    """One line for a disk fault (full, read-only, no permission), else None (a real bug: traceback)."""
+    from .store import store_fault
+
+    label = settings.store_label if settings is not None else "the store"
+    filename = getattr(exc, "filename", None)
+    if isinstance(exc, OSError) and filename and settings is not None and not settings.uses_server:
+        inside = Path(filename).resolve().is_relative_to(Path(settings.store).resolve())
+        if not inside:  # a file outside the store: say which, not that the store is read-only
+            return f"{exc.strerror or exc}: {filename}"
+    fault = store_fault(exc, label)
+    return str(fault) if fault is not None else None
 
 
 if __name__ == "__main__":

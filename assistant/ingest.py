@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import time
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from .config import Settings
 from .embeddings import Embedder
 from .errors import InputError, StoreError
 from .parser import ParsedDigest, discover_digest_files, parse_digest_file
-from .store import Store
+from .store import Store, is_read_only, store_fault
 from .types import IngestReport, Paper, ParseProblem
 
 GROUP_SIZE = 16  # papers embedded per model call group; small enough to lose little on a kill
@@ -101,11 +102,16 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
     report = IngestReport(digests=[d.digest.name for d in parsed])
     report.skipped = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if p.skipped]
     report.partial = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if not p.skipped]
-    lock = ingest_lock(settings)
+    if not settings.uses_server and is_read_only(Path(settings.store)):
+        raise store_fault(PermissionError(errno.EACCES, "read-only"), settings.store_label)
     try:
+        lock = ingest_lock(settings)
         lock.acquire(timeout=0)
     except Timeout:
         raise StoreError(f"another ingest is writing to {settings.store_label}; wait for it to finish") from None
+    except OSError as exc:  # the lock file cannot be made: a read-only or full disk
+        raise (store_fault(exc, settings.store_label) or StoreError(
+            f"cannot lock {settings.store_label} for writing ({exc.strerror or exc})")) from None
     try:
         store = Store(settings, create=True)
         plan = _plan(papers, store, report)
