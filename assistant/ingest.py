@@ -20,7 +20,7 @@ from filelock import FileLock, Timeout
 from .chunking import chunk_paper
 from .config import Settings
 from .embeddings import Embedder
-from .errors import InputError, StoreError
+from .errors import DigestQAError, InputError, StoreError
 from .parser import ParsedDigest, discover_digest_files, parse_digest_file
 from .store import Store, is_read_only, store_fault
 from .types import IngestReport, Paper, ParseProblem
@@ -127,6 +127,11 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         if plan or store.state().get("generation", 0) == 0:
             store.bump_generation()
         report.papers_total = store.papers_collection.count()
+    except Exception as exc:  # a full or read-only disk met while writing: one clear line, no traceback
+        fault = None if isinstance(exc, DigestQAError) else store_fault(exc, settings.store_label)
+        if fault is None:
+            raise
+        raise fault from None
     finally:
         lock.release()
     report.seconds = round(time.perf_counter() - started, 3)

@@ -178,6 +178,7 @@ def load_lexical(path: Path, key: str) -> LexicalIndex | None:
                    "indptr": indptr, "num_docs": len(rows)}
     bm25.vocab_dict = vocab
     bm25.unique_token_ids_set = set(vocab.values())
+    bm25.nonoccurrence_array = None  # the default "lucene" method has none
     return LexicalIndex([StoredChunk(*r) for r in rows], bm25)
 
 
