@@ -125,9 +125,18 @@ def run_ingest(args, app) -> int:
     from .ui_support.uploads import headline  # the same sentence the web UI shows after an upload
 
     print(headline(report))
+    for row in report.replaced:
+        print(f"  replaced {row['id']}: kept {_entry_place(row['kept'])}, dropped {_entry_place(row['dropped'])} "
+              f"({', '.join(row['changed'])} differ; higher version > later digest > later ingest)")
     _print_problems("skipped", report.skipped)
     _print_problems("partial", report.partial)
     return 0
+
+
+def _entry_place(where: dict) -> str:
+    place = f"{where['file']}:{where['line']}" if where.get("file") else f"the stored entry ({where.get('digest') or '?'})"
+    details = [f"v{where['version']}" if where.get("version") else "", where.get("date") or ""]
+    return place + (f" ({', '.join(d for d in details if d)})" if any(details) else "")
 
 
 def _print_problems(kind: str, items: list[dict], limit: int = 5) -> None:

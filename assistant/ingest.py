@@ -34,9 +34,12 @@ class _Planned:
     kind: str  # added | changed | relisted
 
 
-def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_mb: float = 20.0
-                   ) -> tuple[list[Paper], list[ParseProblem], list[ParsedDigest]]:
-    """Parse every digest under `paths` and merge them: one paper, every digest it appeared in."""
+def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_mb: float = 20.0,
+                   conflicts: list[dict] | None = None) -> tuple[list[Paper], list[ParseProblem], list[ParsedDigest]]:
+    """Parse every digest under `paths` and merge them: one paper, every digest it appeared in.
+    Entries of one paper with different text are settled by `precedence`; each is added to
+    `conflicts` as a `replacement` row."""
+    conflicts = [] if conflicts is None else conflicts
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise InputError(f"no such file or folder: {', '.join(missing)}")
@@ -55,25 +58,45 @@ def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_m
             parsed.append(parse_digest_file(file, digest_date))
         except OSError as exc:
             problems.append(ParseProblem(str(file), 0, f"cannot read file: {exc.strerror or exc}"))
-    # Later digests win when the same paper's text differs (a replacement entry).
+    # Files in digest order (date, then name): with equal versions and dates the later one wins.
     parsed.sort(key=lambda d: (d.digest.date or "", d.digest.name))
     merged: dict[str, Paper] = {}
-    origin: dict[str, str] = {}
     for digest in parsed:
         problems.extend(digest.problems)
         for paper in digest.papers:
             earlier = merged.get(paper.id)
             if earlier is None:
                 merged[paper.id] = paper
-            else:
-                if earlier.content_hash() != paper.content_hash():
-                    problems.append(ParseProblem(str(digest.path), 0, f"{paper.id} differs from its entry in "
-                                                 f"{origin[paper.id]}; kept this later version", paper.id, False))
-                    paper.digests, paper.dates = earlier.digests, earlier.dates
-                    merged[paper.id] = paper
-                _add_membership(merged[paper.id], digest.digest.name, digest.digest.date)
-            origin[paper.id] = str(digest.path)
+                continue
+            if earlier.content_hash() != paper.content_hash():
+                kept, dropped = (paper, earlier) if precedence(paper) >= precedence(earlier) else (earlier, paper)
+                conflicts.append(replacement(kept, dropped))
+                kept.digests, kept.dates = earlier.digests, earlier.dates
+                merged[paper.id] = kept
+            _add_membership(merged[paper.id], digest.digest.name, digest.digest.date)
     return list(merged.values()), problems, parsed
+
+
+# One rule for the same paper met twice with different text, within a run and across runs: the
+# higher arXiv version wins, then the later digest date, then the later ingest (a missing version
+# counts as 0, a missing date as earliest). Documented in the README ("Reliability and security").
+def precedence(paper: Paper) -> tuple[int, str]:
+    date = (paper.origin or {}).get("date") or max(paper.dates, default="")
+    return (paper.version or 0, date or "")
+
+
+def _where(paper: Paper) -> dict:
+    origin = paper.origin or {}
+    return {"file": origin.get("file"), "line": origin.get("line"),
+            "digest": origin.get("digest") or ", ".join(paper.digests) or None,
+            "date": origin.get("date"), "version": paper.version}
+
+
+def replacement(kept: Paper, dropped: Paper) -> dict:
+    """The report row for two texts of one paper: what differed, which was kept and which dropped."""
+    changed = [name for name in ("title", "abstract", "authors", "category", "tldr", "motivation", "method",
+                                 "result", "conclusion") if getattr(kept, name) != getattr(dropped, name)]
+    return {"id": kept.id, "changed": changed, "kept": _where(kept), "dropped": _where(dropped)}
 
 
 def _add_membership(paper: Paper, name: str, date: str | None) -> None:
@@ -98,8 +121,9 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
            progress: Callable | None = None) -> IngestReport:
     """Ingest digests into the configured store. `progress(total)` returns a tqdm-like bar."""
     started = time.perf_counter()
-    papers, problems, parsed = collect_papers(paths, digest_date, settings.max_file_mb)
-    report = IngestReport(digests=[d.digest.name for d in parsed])
+    conflicts: list[dict] = []
+    papers, problems, parsed = collect_papers(paths, digest_date, settings.max_file_mb, conflicts)
+    report = IngestReport(digests=[d.digest.name for d in parsed], replaced=conflicts)
     report.skipped = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if p.skipped]
     report.partial = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if not p.skipped]
     if not settings.uses_server and is_read_only(Path(settings.store)):
@@ -149,16 +173,31 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport) -> list[_Plan
             report.added += 1
             continue
         old = stored[paper.id]
+        differs = state[0] != paper.content_hash()
+        if differs and precedence(paper) < precedence(old):
+            # The stored text outranks this entry (higher version or later digest): keep it; the
+            # paper still appeared in this entry's digest, which is recorded.
+            report.replaced.append(replacement(old, paper))
+            where = paper.origin or {}
+            report.skipped.append({"file": where.get("file"), "line": where.get("line"),
+                                   "reason": f"{paper.id} differs from the stored entry, which outranks it (higher "
+                                             "arXiv version or later digest); kept the stored text"})
+            kept = Paper.from_json(old.to_json())
+            kept.digests, kept.dates = paper.digests, paper.dates
+            paper, differs = kept, False
+        elif not differs and precedence(paper) < precedence(old):
+            paper.version, paper.origin = old.version, old.origin  # same text: keep the better provenance
         merged_digests = list(dict.fromkeys(old.digests + paper.digests))
         merged_dates = sorted(set(old.dates) | set(paper.dates))
         relisted = merged_digests != old.digests or merged_dates != old.dates
         paper.digests, paper.dates = merged_digests, merged_dates
-        if state[0] != paper.content_hash():
+        if differs:
             plan.append(_Planned(paper, "changed"))
             report.changed += 1
+            report.replaced.append(replacement(paper, old))
         else:
             report.unchanged += 1
-            if relisted:
+            if relisted or (paper.version, paper.origin) != (old.version, old.origin):
                 plan.append(_Planned(paper, "relisted"))
     return plan
 

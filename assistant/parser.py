@@ -18,7 +18,7 @@ _TITLE_LINK = re.compile(r"^\[(?P<title>.*)\]\((?P<url>[^()\s]*(?:\([^()\s]*\)[^
 _ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/(?P<id>[^\s?#]+?)(?:\.pdf)?/?$", re.I)
 NEW_ID = r"\d{4}\.\d{4,5}"
 OLD_ID = r"[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7}"
-_ID = re.compile(rf"^(?P<id>{NEW_ID}|{OLD_ID})(?:v\d+)?$")
+_ID = re.compile(rf"^(?P<id>{NEW_ID}|{OLD_ID})(?:v(?P<version>\d+))?$")
 _FIELD = re.compile(r"^(Main category|TL;DR|Motivation|Method|Result|Conclusion|Abstract)\s*[:：]\s*(.*)$")
 _FIELD_NAMES = {"Main category": "category", "TL;DR": "tldr", "Motivation": "motivation", "Method": "method",
                 "Result": "result", "Conclusion": "conclusion", "Abstract": "abstract"}
@@ -37,12 +37,19 @@ class ParsedDigest:
     path: Path
     papers: list[Paper] = field(default_factory=list)
     problems: list[ParseProblem] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # paper id -> line of the entry kept
 
 
 def normalize_arxiv_id(raw: str) -> str | None:
     """'2601.15561v2' -> '2601.15561'; 'hep-th/9901001v1' -> 'hep-th/9901001'; junk -> None."""
     match = _ID.match(raw.strip().strip("[]"))
     return match.group("id") if match else None
+
+
+def arxiv_version(raw: str) -> int | None:
+    """'2601.15561v2' -> 2; '2601.15561' -> None (no version given)."""
+    match = _ID.match(raw.strip().strip("[]"))
+    return int(match.group("version")) if match and match.group("version") else None
 
 
 def digest_date_from_name(path: Path) -> str | None:
@@ -97,15 +104,22 @@ def parse_digest_text(text: str, file: str, digest: Digest) -> ParsedDigest:
         if paper is not None:
             paper.digests = [digest.name]
             paper.dates = [digest.date] if digest.date else []
+            paper.origin = {"file": file, "line": start + 1, "digest": digest.name, "date": digest.date}
             earlier = seen.get(paper.id)
-            if earlier is not None:
-                reason = ("same paper listed twice (cross-list); kept once" if earlier.content_hash() == paper.content_hash()
-                          else "same arXiv id appears twice with different content; kept the first entry")
-                problems.append(ParseProblem(file, start + 1, reason, paper.id, skipped=True))
-                paper = None
-            else:
+            if earlier is None:
                 seen[paper.id] = paper
                 parsed.papers.append(paper)
+                parsed.lines[paper.id] = start + 1
+            elif earlier.content_hash() == paper.content_hash():
+                problems.append(ParseProblem(file, start + 1, "same paper listed twice (cross-list); kept once", paper.id))
+            elif (paper.version or 0) > (earlier.version or 0):  # one rule everywhere: the higher version wins
+                problems.append(ParseProblem(file, parsed.lines[paper.id], "same arXiv id appears twice with different "
+                                             f"content; kept v{paper.version} at line {start + 1}", paper.id, skipped=True))
+                parsed.papers[parsed.papers.index(earlier)] = seen[paper.id] = paper
+                parsed.lines[paper.id] = start + 1
+            else:
+                problems.append(ParseProblem(file, start + 1, "same arXiv id appears twice with different content; "
+                                             f"kept the first entry (line {parsed.lines[paper.id]})", paper.id, skipped=True))
         parsed.problems.extend(p for p in problems if not (p.reason.startswith("same paper listed twice")))
     return parsed
 
@@ -131,6 +145,7 @@ def _parse_entry(lines, start, end, file, heading_category, is_last):
     title = link.group("title").strip()
     url_match = _ARXIV_URL.search(link.group("url"))
     paper_id = normalize_arxiv_id(url_match.group("id")) if url_match else None
+    version = arxiv_version(url_match.group("id")) if url_match else None
     if not paper_id:
         return None, [ParseProblem(file, line_no, f"link is not an arXiv abstract URL: {link.group('url')[:80]}")]
     if not title:
@@ -183,7 +198,7 @@ def _parse_entry(lines, start, end, file, heading_category, is_last):
         problems.append(ParseProblem(file, line_no, f"entry has no {' and no '.join(missing)}", paper_id, False))
     if not authors:
         problems.append(ParseProblem(file, line_no, "entry has no author line", paper_id, False))
-    paper = Paper(id=paper_id, title=title, authors=authors, category=category, **fields)
+    paper = Paper(id=paper_id, title=title, authors=authors, category=category, version=version, **fields)
     return paper, problems
 
 

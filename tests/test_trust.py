@@ -242,3 +242,73 @@ def test_ingest_into_a_read_only_store_raises_store_error(store_copy, embedder, 
     monkeypatch.setattr("assistant.ingest.is_read_only", lambda path: True)
     with pytest.raises(StoreError, match="read-only"):
         make_app(store_copy, embedder).ingest([FIXTURES / "2026-01-21.md"])
+
+
+# -- one rule for the same paper twice (item 2) ------------------------------------------------
+ENTRY = (FIXTURES / "2026-01-20.md").read_text()
+ENTRY = ENTRY[ENTRY.index("### [1]"):ENTRY.index("### [2]")]
+
+
+def _digest(folder: Path, name: str, version: str = "", title: str | None = None, abstract_note: str = "") -> Path:
+    text = ENTRY.replace("abs/2601.90001", f"abs/2601.90001{version}")
+    if title:
+        text = text.replace("KVSqueeze: Per-Head Low-Rank Compression", title, 1)
+    if abstract_note:
+        text = text.replace("No retraining is required.", abstract_note)
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text("# Digest\n\n" + text)
+    return path
+
+
+def test_within_one_run_the_higher_version_then_the_later_date_wins(tmp_path):
+    from assistant.ingest import collect_papers
+
+    newer = _digest(tmp_path / "d", "2026-01-21.md", abstract_note="Newer digest.")
+    older = _digest(tmp_path / "d", "2026-01-20.md", abstract_note="Older digest.")
+    conflicts: list[dict] = []
+    papers, _, _ = collect_papers([older, newer], conflicts=conflicts)
+    assert "Newer digest." in papers[0].abstract and sorted(papers[0].dates) == ["2026-01-20", "2026-01-21"]
+    assert conflicts[0]["kept"]["file"] == str(newer) and conflicts[0]["dropped"]["file"] == str(older)
+    assert conflicts[0]["changed"] == ["abstract"] and conflicts[0]["kept"]["line"] == 3
+    versioned = _digest(tmp_path / "d", "2026-01-19.md", "v3", abstract_note="Version three.")
+    conflicts = []
+    papers, _, _ = collect_papers([older, newer, versioned], conflicts=conflicts)
+    assert "Version three." in papers[0].abstract and papers[0].version == 3
+    assert conflicts[-1]["kept"]["version"] == 3
+
+
+def test_across_runs_an_older_digest_does_not_replace_and_a_higher_version_does(fresh_app, tmp_path, capsys,
+                                                                              monkeypatch, quiet_env):
+    newer = _digest(tmp_path / "a", "2026-01-21.md", "v2", abstract_note="Newer digest.")
+    fresh_app.ingest([newer])
+    older = _digest(tmp_path / "b", "2026-01-20.md", "v2", title="Hijacked title", abstract_note="Older digest.")
+    report = fresh_app.ingest([older])
+    paper = fresh_app.store.papers()["2601.90001"]
+    assert "Newer digest." in paper.abstract and paper.title.startswith("KVSqueeze")
+    assert "2026-01-20" in paper.dates  # it did appear there
+    assert report.changed == 0 and report.replaced[0]["kept"]["file"] == str(newer)
+    assert report.replaced[0]["dropped"] == {"file": str(older), "line": 3, "digest": "2026-01-20",
+                                             "date": "2026-01-20", "version": 2}
+    assert any("outranks" in s["reason"] and s["file"] == str(older) for s in report.skipped)
+    # A higher version replaces the stored text even from an older digest, and says so in --json.
+    hijack = _digest(tmp_path / "c", "2026-01-19.md", "v12", title="Hijacked title")
+    code = cli.main(["--store", str(fresh_app.settings.store), "ingest", str(hijack), "--json", "-q"])
+    out = capsys.readouterr().out
+    import json
+
+    row = json.loads(out)["replaced"][0]
+    assert code == 0 and row["id"] == "2601.90001" and "title" in row["changed"]
+    assert row["kept"]["file"] == str(hijack) and row["kept"]["version"] == 12
+    assert row["dropped"]["file"] == str(newer) and row["dropped"]["line"] == 3
+    code = cli.main(["--store", str(fresh_app.settings.store), "ingest", str(older), "-q"])
+    out = capsys.readouterr().out
+    assert code == 0 and "replaced 2601.90001: kept " in out and f"dropped {older}:3" in out
+
+
+def test_old_paper_records_stay_readable():
+    from assistant.types import Paper
+
+    old = '{"id": "2601.1", "title": "T", "authors": [], "category": "cs.DB", "digests": ["d"], "dates": []}'
+    paper = Paper.from_json(old)
+    assert paper.version is None and paper.origin is None and paper.title == "T"
