@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from .config import available_presets, load_settings
-from .errors import DigestQAError
+from .errors import DigestQAError, InputError
 
 EPILOG = """examples:
   digestqa ingest ../shared/digests            store every paper of a folder of digests
@@ -54,9 +54,26 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
                        help="papers from this digest file (its name without extension)")
 
 
-def _filters(args):
-    from .retrieval import Filters
+def _filters(args, app=None):
+    """The filter options as Filters; with `app`, an unknown category is an error that lists the
+    known ones (as `brief` does) and an author no paper has is said on stderr."""
+    from .retrieval import Filters, author_matches
 
+    if app is not None and (args.category or args.author):
+        catalog = app.store.papers()
+        if catalog:
+            counts: dict[str, int] = {}
+            for paper in catalog.values():
+                counts[paper.category] = counts.get(paper.category, 0) + 1
+            known = {c.lower() for c in counts}
+            unknown = [c for c in args.category if c.strip().lower() not in known]
+            if unknown:
+                listed = ", ".join(f"{k} ({v})" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+                raise InputError(f"unknown category {', '.join(repr(c) for c in unknown)}; "
+                                 f"available categories: {listed}")
+            for name in args.author:
+                if not any(author_matches(name, a) for p in catalog.values() for a in p.authors):
+                    print(f"digestqa: note: no stored paper has an author matching '{name}'", file=sys.stderr)
     return Filters(categories=tuple(args.category), dates=tuple(args.date), since=args.since, until=args.until,
                    authors=tuple(args.author), digests=tuple(args.digest))
 
@@ -154,19 +171,19 @@ def _print_problems(kind: str, items: list[dict], limit: int = 5) -> None:
 
 
 def run_papers(args, app) -> int:
-    papers = app.papers(_filters(args))
+    papers = app.papers(_filters(args, app))
     if args.json:
         print(json.dumps([{"id": p.id, "title": p.title, "category": p.category, "authors": p.authors,
                            "digests": p.digests, "dates": p.dates} for p in papers], ensure_ascii=False))
         return 0
     for p in papers:
-        print(f"{p.id:<14} {p.category:<9} {_short(p.title, 70):<70}  {', '.join(p.dates or p.digests)}")
+        print(f"{p.id:<14} {p.category:<9} {_short(_shown(p.title), 70):<70}  {', '.join(p.dates or p.digests)}")
     print(f"{len(papers)} paper(s)")
     return 0
 
 
 def run_search(args, app) -> int:
-    result = app.search(args.query, args.top_k, _filters(args), args.mode)
+    result = app.search(args.query, args.top_k, _filters(args, app), args.mode)
     if args.json:
         print(json.dumps([{"id": s.id, "title": s.paper.title, "category": s.paper.category, "score": s.score}
                           for s in result.sources], ensure_ascii=False))
@@ -175,9 +192,9 @@ def run_search(args, app) -> int:
         print("no matching papers" + (" (the filters left none)" if result.filtered_to == 0 else ""))
         return 0
     for rank, s in enumerate(result.sources, 1):
-        print(f"{rank:>2}. [{s.id}] {s.paper.title}  ({s.paper.category}, score {s.score:.3f})")
+        print(f"{rank:>2}. [{s.id}] {_shown(s.paper.title)}  ({s.paper.category}, score {s.score:.3f})")
         if s.passages:
-            print(f"      {_short(s.passages[0].text, 150)}")
+            print(f"      {_short(_shown(s.passages[0].text), 150)}")
     return 0
 
 
@@ -192,6 +209,15 @@ def run_stats(args, app) -> int:
     print(f"last ingest {stats['last_ingest']}")
     print("categories " + ", ".join(f"{k} {v}" for k, v in stats["categories"].items()))
     return 0
+
+
+def _shown(text: str) -> str:
+    """Paper text as printed: no control characters (stores written before they were stripped),
+    and citation-like brackets in it shown as (id) so they never pass for checked citations."""
+    from .citations import neutralize_citations
+    from .text import strip_controls
+
+    return neutralize_citations(strip_controls(text))
 
 
 def _short(text: str, width: int) -> str:

@@ -43,10 +43,16 @@ def _positive_int(text: str) -> int:
     return parse(text)
 
 
+def _shown(text: str) -> str:
+    from .cli import _shown as shown
+
+    return shown(text)
+
+
 def run_ask(args, app) -> int:
     from .cli import _filters
 
-    filters = _filters(args)
+    filters = _filters(args, app)
     if args.json:
         answer = app.ask(args.question, filters, args.top_k)
         print(json.dumps(answer.to_json_dict(), ensure_ascii=False))
@@ -59,7 +65,7 @@ def run_ask(args, app) -> int:
 def run_chat(args, app) -> int:
     from .cli import _filters
 
-    session = app.chat_session(_filters(args))
+    session = app.chat_session(_filters(args, app))
     backend = app.chain.answerer.name
     print(f"digestqa chat ({backend}; {app.settings.store_label}). /reset, /sources, /quit.", file=sys.stderr)
     while True:
@@ -93,6 +99,8 @@ def run_chat(args, app) -> int:
 
 
 def _stream_to_terminal(items) -> Answer:
+    from .text import strip_controls  # an answer quotes stored text: nothing in it may steer the terminal
+
     streamed = []
     answer = None
     for item in items:
@@ -100,13 +108,13 @@ def _stream_to_terminal(items) -> Answer:
             answer = item
         else:
             streamed.append(item)
-            sys.stdout.write(item)
+            sys.stdout.write(strip_controls(item))
             sys.stdout.flush()
     shown = "".join(streamed).strip()
     if answer.text.strip() != shown:
         if shown:
             sys.stdout.write("\n\n--- after checking citations ---\n")
-        sys.stdout.write(answer.text)
+        sys.stdout.write(strip_controls(answer.text))
     sys.stdout.write("\n")
     return answer
 
@@ -130,7 +138,8 @@ def _print_sources(answer: Answer) -> None:
     for rank, source in enumerate(answer.sources, 1):
         mark = "*" if source.id in answer.cited_ids else " "
         where = ", ".join(source.paper.dates or source.paper.digests[:1])
-        print(f" {mark}{rank:>2}. [{source.id}] {' '.join(source.paper.title.split())} ({source.paper.category}; {where})")
+        title = _shown(' '.join(source.paper.title.split()))
+        print(f" {mark}{rank:>2}. [{source.id}] {title} ({source.paper.category}; {where})")
 
 
 COMMANDS = {"ask": run_ask, "chat": run_chat}

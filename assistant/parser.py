@@ -4,11 +4,13 @@ One bad entry never aborts the file: the parser resynchronises on the next `### 
 """
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from .text import strip_controls
 from .types import Digest, Paper, ParseProblem
 
 DIGEST_SUFFIXES = (".md", ".markdown", ".txt")
@@ -65,6 +67,15 @@ def digest_date_from_name(path: Path) -> str | None:
 def read_digest_text(path: Path) -> tuple[str, list[ParseProblem]]:
     """Decode a digest file. Binary files are refused; invalid UTF-8 is replaced and reported."""
     data = path.read_bytes()
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):  # Windows tools save "Unicode" text as UTF-16 with a byte-order mark
+            try:
+                return data.decode(encoding), []
+            except UnicodeDecodeError:
+                problem = ParseProblem(str(path), 0, f"not valid {encoding.upper()}: undecodable bytes were replaced",
+                                       skipped=False)
+                return data.decode(encoding, errors="replace"), [problem]
     if b"\x00" in data[:65536]:
         return "", [ParseProblem(str(path), 0, "binary file, not a text digest")]
     try:
@@ -87,7 +98,7 @@ def parse_digest_file(path: Path, digest_date: str | None = None) -> ParsedDiges
 
 def parse_digest_text(text: str, file: str, digest: Digest) -> ParsedDigest:
     parsed = ParsedDigest(digest=digest, path=Path(file))
-    lines = text.splitlines()
+    lines = [strip_controls(line) for line in text.splitlines()]  # nothing that steers a terminal is kept
     starts = [i for i, line in enumerate(lines) if _HEADING.match(line)]
     if not starts:
         if text.strip():
@@ -149,7 +160,8 @@ def _parse_entry(lines, start, end, file, heading_category, is_last):
     if not paper_id:
         return None, [ParseProblem(file, line_no, f"link is not an arXiv abstract URL: {link.group('url')[:80]}")]
     if not title:
-        return None, [ParseProblem(file, line_no, "entry has an empty title", paper_id)]
+        return None, [ParseProblem(file, line_no, "entry has an empty title (or one made only of invisible "
+                                   "or control characters)", paper_id)]
 
     values: dict[str, list[str]] = {}
     authors: list[str] = []

@@ -64,9 +64,13 @@ class Paper:
     @classmethod
     def from_json(cls, text: str) -> "Paper":
         """Reads records written by any version (fields added later take their defaults)."""
+        from .text import strip_controls  # records of stores written before control characters were stripped
+
         data = json.loads(text)
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        data = {k: strip_controls(v) if isinstance(v, str) else v for k, v in data.items() if k in known}
+        data["authors"] = [strip_controls(a) for a in data.get("authors") or []]
+        return cls(**data)
 
 
 @dataclass(frozen=True)

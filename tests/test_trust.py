@@ -312,3 +312,121 @@ def test_old_paper_records_stay_readable():
     old = '{"id": "2601.1", "title": "T", "authors": [], "category": "cs.DB", "digests": ["d"], "dates": []}'
     paper = Paper.from_json(old)
     assert paper.version is None and paper.origin is None and paper.title == "T"
+
+
+# -- terminal safety (item 6) -----------------------------------------------------------------
+def test_escape_sequences_and_invisible_characters_are_stripped_on_parse():
+    text = ENTRY.replace("KVSqueeze: Per-Head", "KV\x1b[2J\x1b]0;pwned\x07Squeeze\u202e: Per-Head", 1)
+    text = text.replace("No retraining is required.", "No retraining\x00 is\u200b required.\x9b31m")
+    bad_title = ENTRY.replace("KVSqueeze: Per-Head Low-Rank Compression of the KV Cache for Long-Context LLM Inference",
+                              "\u200b\u200c\u2060\ufeff").replace("2601.90001", "2601.90002")
+    parsed = parse_digest_text(text + "\n" + bad_title, "x.md", Digest("x"))
+    assert [p.id for p in parsed.papers] == ["2601.90001"]
+    paper = parsed.papers[0]
+    assert paper.title.startswith("KVSqueeze: Per-Head") and paper.abstract.endswith("No retraining is required.")
+    shown = paper.to_json()
+    assert not any(c in shown for c in "\x1b\x07\x00\u202e\u200b\x9b")
+    problem = next(p for p in parsed.problems if p.paper_id == "2601.90002")
+    assert problem.skipped and "empty title" in problem.reason
+
+
+def test_old_records_with_escape_sequences_are_cleaned_when_read():
+    from assistant.types import Paper
+
+    record = ('{"id": "2601.1", "title": "A\\u001b[31mB", "authors": ["X\\u200bY"], "category": "cs.DB", '
+              '"abstract": "one\\u0007 two"}')
+    paper = Paper.from_json(record)
+    assert (paper.title, paper.authors, paper.abstract) == ("AB", ["XY"], "one two")
+
+
+# -- exit codes (item 7) ----------------------------------------------------------------------
+def test_an_unknown_category_is_exit_2_with_the_known_ones(fixture_app, capsys, quiet_env):
+    store = fixture_app.settings.store
+    for command in (["papers"], ["search", "cache"], ["ask", "which papers compress the KV cache?"]):
+        code, out, err = _main(capsys, "--store", store, *command, "--category", "cs.XX")
+        assert code == 2 and "unknown category 'cs.XX'" in err and "cs.LG (" in err, (command, err)
+    code, out, err = _main(capsys, "--store", store, "papers", "--category", "CS.lg")
+    assert code == 0 and "paper(s)" in out
+    code, out, err = _main(capsys, "--store", store, "papers", "--author", "Nobody Atall")
+    assert code == 0 and "0 paper(s)" in out and "no stored paper has an author matching 'Nobody Atall'" in err
+
+
+# -- smaller (item 8) -------------------------------------------------------------------------
+def test_a_utf16_digest_is_decoded(tmp_path):
+    from assistant.parser import parse_digest_file
+
+    for encoding in ("utf-16", "utf-16-be", "utf-32"):
+        path = tmp_path / f"{encoding}.md"
+        bom = {"utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+        path.write_bytes(bom + ("# Digest\n\n" + ENTRY).encode(encoding))
+        parsed = parse_digest_file(path)
+        assert [p.id for p in parsed.papers] == ["2601.90001"] and not parsed.problems, encoding
+
+
+def test_an_eval_dataset_with_a_utf8_bom_is_read(tmp_path):
+    from assistant.evaluation.dataset import load_dataset
+
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"qid": "q1", "question": "Which papers compress the KV cache?", '
+                     b'"kind": "fact", "gold_ids": ["2601.90001"]}\n')
+    questions = load_dataset(path)
+    assert [q.qid for q in questions] == ["q1"]
+
+
+def test_removing_a_fake_citation_leaves_tidy_markdown():
+    from assistant.citations import neutralize_citations, verify_citations
+    from assistant.types import Paper, Source
+
+    class NoWeights:
+        def coverage(self, terms, available):
+            return 1.0
+
+    source = Source(Paper("2601.90001", "Forecasting", [], "cs.LG", abstract="Forecasting"), 1.0)
+    text = "See *Forecasting [2601.99999]* and Forecasting [2601.90001; 2601.99998]."
+    verified = verify_citations(text, [source], NoWeights())
+    assert "*Forecasting*" in verified.text and "Forecasting [2601.90001]." in verified.text
+    assert verified.removed_ids == ["2601.99999", "2601.99998"]
+    assert neutralize_citations("Forecasting [2601.99999] markets") == "Forecasting (2601.99999) markets"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_ui_server_dies_when_digestqa_ui_is_killed_with_sigkill(tmp_path):
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTQA_")}
+    parent = subprocess.Popen([sys.executable, "-m", "assistant", "--store", str(tmp_path / "store"), "ui",
+                               "--no-browser", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = None
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not _children(parent.pid):
+            time.sleep(0.2)
+        (child,) = _children(parent.pid)
+        time.sleep(2)  # let the server get going
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.time() + 20
+        while time.time() < deadline and Path(f"/proc/{child}").exists() and \
+                "zombie" not in Path(f"/proc/{child}/status").read_text().lower():
+            time.sleep(0.2)
+        alive = Path(f"/proc/{child}").exists() and "zombie" not in Path(f"/proc/{child}/status").read_text().lower()
+        assert not alive, "the Streamlit server outlived `digestqa ui`"
+    finally:
+        for pid in [parent.pid, child] if child else [parent.pid, *_children(parent.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
