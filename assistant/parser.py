@@ -14,6 +14,11 @@ from .text import strip_controls
 from .types import Digest, Paper, ParseProblem
 
 DIGEST_SUFFIXES = (".md", ".markdown", ".txt")
+# Real entries: titles under 300 characters, abstracts under 2,000 (arXiv's limit is 1,920), summary
+# sections shorter. Anything far past these is kept cut and reported as partial, because every
+# question that retrieves an entry pays for its length (a 1 MB abstract cost ~84 s an answer).
+MAX_TITLE_CHARS = 1_000
+MAX_FIELD_CHARS = 20_000
 
 _HEADING = re.compile(r"^###\s*\[(\d+)\]\s*(.*)$")
 _TITLE_LINK = re.compile(r"^\[(?P<title>.*)\]\((?P<url>[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)\s*$")
@@ -191,6 +196,16 @@ def _parse_entry(lines, start, end, file, heading_category, is_last):
 
     fields = {name: _join_paragraphs(parts) for name, parts in values.items()}
     problems = []
+    for name, text in [("title", title), *fields.items()]:
+        limit = MAX_TITLE_CHARS if name == "title" else MAX_FIELD_CHARS
+        if len(text) > limit:
+            kept = _cap(text, limit)
+            problems.append(ParseProblem(file, line_no, f"{name} is {len(text):,} characters, over the {limit:,} a "
+                                         f"digest entry can hold; kept its first {len(kept):,}", paper_id, False))
+            if name == "title":
+                title = kept
+            else:
+                fields[name] = kept
     placeholders = [name for name, text in fields.items() if _GENERATOR_PLACEHOLDER.match(text)]
     for name in placeholders:
         fields[name] = ""
@@ -212,6 +227,14 @@ def _parse_entry(lines, start, end, file, heading_category, is_last):
         problems.append(ParseProblem(file, line_no, "entry has no author line", paper_id, False))
     paper = Paper(id=paper_id, title=title, authors=authors, category=category, version=version, **fields)
     return paper, problems
+
+
+def _cap(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, at the last sentence end in its final fifth when
+    there is one (an absurd entry must not cost every later question that retrieves it)."""
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("。"), cut.rfind("! "), cut.rfind("? "))
+    return cut[:end + 1] if end >= limit * 0.8 else cut.rstrip() + "…"
 
 
 def _join_paragraphs(parts: list[str]) -> str:

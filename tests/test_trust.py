@@ -430,3 +430,18 @@ def test_ui_server_dies_when_digestqa_ui_is_killed_with_sigkill(tmp_path):
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+
+
+# -- absurd entries are capped at ingest (item 5, the ingest half) ------------------------------
+def test_an_absurd_abstract_is_cut_and_reported_as_partial():
+    from assistant.parser import MAX_FIELD_CHARS, MAX_TITLE_CHARS
+
+    huge = "This sentence repeats to make a one-megabyte abstract. " * 19_000
+    text = ENTRY.replace("No retraining is required.", huge).replace("KVSqueeze:", "KVSqueeze " + "very " * 400 + ":", 1)
+    parsed = parse_digest_text(text, "x.md", Digest("x"))
+    paper = parsed.papers[0]
+    assert MAX_FIELD_CHARS * 0.8 <= len(paper.abstract) <= MAX_FIELD_CHARS and paper.abstract.endswith(".")
+    assert len(paper.title) <= MAX_TITLE_CHARS + 1
+    reasons = [p.reason for p in parsed.problems if not p.skipped]
+    assert any(r.startswith("abstract is 1,") and "kept its first" in r for r in reasons)
+    assert any(r.startswith("title is 2,") for r in reasons)
