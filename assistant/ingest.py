@@ -73,6 +73,8 @@ def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_m
                 conflicts.append(replacement(kept, dropped))
                 kept.digests, kept.dates = earlier.digests, earlier.dates
                 merged[paper.id] = kept
+            elif precedence(paper) > precedence(earlier):  # same text: keep the better provenance
+                earlier.version, earlier.origin = paper.version, paper.origin
             _add_membership(merged[paper.id], digest.digest.name, digest.digest.date)
     return list(merged.values()), problems, parsed
 
@@ -81,7 +83,8 @@ def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_m
 # higher arXiv version wins, then the later digest date, then the later ingest (a missing version
 # counts as 0, a missing date as earliest). Documented in the README ("Reliability and security").
 def precedence(paper: Paper) -> tuple[int, str]:
-    date = (paper.origin or {}).get("date") or max(paper.dates, default="")
+    # The date of the digest the text came from; records stored before `origin` existed: their latest.
+    date = paper.origin.get("date") if paper.origin is not None else max(paper.dates, default="")
     return (paper.version or 0, date or "")
 
 
@@ -185,8 +188,10 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport) -> list[_Plan
             kept = Paper.from_json(old.to_json())
             kept.digests, kept.dates = paper.digests, paper.dates
             paper, differs = kept, False
-        elif not differs and precedence(paper) < precedence(old):
-            paper.version, paper.origin = old.version, old.origin  # same text: keep the better provenance
+        elif not differs and precedence(paper) <= precedence(old):
+            # Same text: keep the stored provenance unless this entry outranks it (a path alone
+            # is no reason to rewrite a paper, nor is upgrading a store written before `origin`).
+            paper.version, paper.origin = old.version, old.origin
         merged_digests = list(dict.fromkeys(old.digests + paper.digests))
         merged_dates = sorted(set(old.dates) | set(paper.dates))
         relisted = merged_digests != old.digests or merged_dates != old.dates

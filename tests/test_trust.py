@@ -137,7 +137,7 @@ def test_a_read_only_store_is_queried_and_ingest_says_read_only(store_copy, monk
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode & os.W_OK and str(p).startswith(
         str(store_copy)) else real_access(p, mode, **kw))
     before = sorted(p.relative_to(store_copy) for p in store_copy.rglob("*"))
-    for args in (["stats"], ["papers"], ["search", "KV cache", "--mode", "lexical"]):
+    for args in (["stats"], ["papers"], ["search", "KV cache", "--mode", "lexical"], ["ask", "What does KVSqueeze do?"]):
         code, out, err = _main(capsys, "--store", store_copy, *args)
         assert code == 0 and out and "Traceback" not in err, (args, err)
     code, out, err = _main(capsys, "--store", store_copy, "ingest", FIXTURES / "2026-01-21.md", "-q")
