@@ -19,6 +19,9 @@ from .types import Citation, Source
 
 _ONE_ID = rf"(?:{NEW_ID}|{OLD_ID})(?:v\d+)?"
 CITATION_GROUP = re.compile(rf"\[\s*(?:arXiv:\s*)?({_ONE_ID}(?:\s*[,;]\s*(?:arXiv:\s*)?{_ONE_ID})*)\s*\]", re.I)
+# The same group with the spaces before it: a removed group takes them along, so "*Title [fake]*"
+# becomes "*Title*", not the broken Markdown "*Title *".
+_GROUP_WITH_SPACE = re.compile(rf"([ \t]*){CITATION_GROUP.pattern}", re.I)
 _ANY_ID = re.compile(rf"(?<![\w.]){_ONE_ID}(?![\w])")
 FLAG = " ⚠"
 MIN_TERM_SUPPORT = 0.5
@@ -43,21 +46,27 @@ def cited_ids_in(text: str) -> list[str]:
     return ids
 
 
+def neutralize_citations(text: str) -> str:
+    """Paper text for display: "[2601.99999]" inside a title is shown as "(2601.99999)", so a
+    bracket in a paper's own text never looks like one of the checked citations."""
+    return CITATION_GROUP.sub(lambda m: f"({m.group(1)})", text)
+
+
 def verify_citations(text: str, sources: list[Source], weights: TermWeights) -> Verified:
     by_id = {s.id: s.paper for s in sources}
     removed: list[str] = []
 
     def keep_known(match: re.Match) -> str:
         kept = []
-        for raw in re.split(r"\s*[,;]\s*", match.group(1)):
+        for raw in re.split(r"\s*[,;]\s*", match.group(2)):
             pid = normalize_arxiv_id(re.sub(r"(?i)^arxiv:\s*", "", raw))
             if pid in by_id:
                 kept.append(pid)
             elif pid and pid not in removed:
                 removed.append(pid)
-        return f"[{', '.join(dict.fromkeys(kept))}]" if kept else ""
+        return f"{match.group(1)}[{', '.join(dict.fromkeys(kept))}]" if kept else ""
 
-    cleaned = CITATION_GROUP.sub(keep_known, text)
+    cleaned = _GROUP_WITH_SPACE.sub(keep_known, text)
     lines_out, citations = [], []
     for line in cleaned.split("\n"):
         line_ids = cited_ids_in(line)

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from .config import available_presets, load_settings
-from .errors import DigestQAError
+from .errors import DigestQAError, InputError
 from .text import shorten
 
 EPILOG = """examples:
@@ -57,13 +57,30 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
 
 
 def _filters(args, app=None):
-    """The filter flags; with the app, `--digest` also takes a digest's label ('digest 004', '004')."""
-    from .retrieval import Filters
+    """The filter options as Filters. With `app`: `--digest` also takes a digest's label ('digest 004',
+    '004'); an unknown category is an error that lists the known ones (as `brief` does); an author no
+    paper has is said on stderr."""
+    from .retrieval import Filters, author_matches
 
     digests = tuple(args.digest)
     if digests and app is not None:
         known = app.digests()
         digests = tuple(known.resolve(d) or d for d in digests)
+    if app is not None and (args.category or args.author):
+        catalog = app.store.papers()
+        if catalog:
+            counts: dict[str, int] = {}
+            for paper in catalog.values():
+                counts[paper.category] = counts.get(paper.category, 0) + 1
+            known_categories = {c.lower() for c in counts}
+            unknown = [c for c in args.category if c.strip().lower() not in known_categories]
+            if unknown:
+                listed = ", ".join(f"{k} ({v})" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+                raise InputError(f"unknown category {', '.join(repr(c) for c in unknown)}; "
+                                 f"available categories: {listed}")
+            for name in args.author:
+                if not any(author_matches(name, a) for p in catalog.values() for a in p.authors):
+                    print(f"digestqa: note: no stored paper has an author matching '{name}'", file=sys.stderr)
     return Filters(categories=tuple(args.category), dates=tuple(args.date), since=args.since, until=args.until,
                    authors=tuple(args.author), digests=digests)
 
@@ -135,9 +152,18 @@ def run_ingest(args, app) -> int:
     from .ui_support.uploads import headline  # the same sentence the web UI shows after an upload
 
     print(headline(report))
+    for row in report.replaced:
+        print(f"  replaced {row['id']}: kept {_entry_place(row['kept'])}, dropped {_entry_place(row['dropped'])} "
+              f"({', '.join(row['changed'])} differ; higher version > later digest > later ingest)")
     _print_problems("skipped", report.skipped)
     _print_problems("partial", report.partial)
     return 0
+
+
+def _entry_place(where: dict) -> str:
+    place = f"{where['file']}:{where['line']}" if where.get("file") else f"the stored entry ({where.get('digest') or '?'})"
+    details = [f"v{where['version']}" if where.get("version") else "", where.get("date") or ""]
+    return place + (f" ({', '.join(d for d in details if d)})" if any(details) else "")
 
 
 def _print_problems(kind: str, items: list[dict], limit: int = 5) -> None:
@@ -163,7 +189,7 @@ def run_papers(args, app) -> int:
                           for p in papers], ensure_ascii=False))
         return 0
     for p in papers:
-        print(f"{p.id:<14} {p.category:<9} {_short(p.title, 70):<70}  {', '.join(known.paper_labels(p))}")
+        print(f"{p.id:<14} {p.category:<9} {_short(_shown(p.title), 70):<70}  {', '.join(known.paper_labels(p))}")
     print(f"{len(papers)} paper(s)")
     return 0
 
@@ -178,9 +204,9 @@ def run_search(args, app) -> int:
         print("no matching papers" + (" (the filters left none)" if result.filtered_to == 0 else ""))
         return 0
     for rank, s in enumerate(result.sources, 1):
-        print(f"{rank:>2}. [{s.id}] {s.paper.title}  ({s.paper.category}, score {s.score:.3f})")
+        print(f"{rank:>2}. [{s.id}] {_shown(s.paper.title)}  ({s.paper.category}, score {s.score:.3f})")
         if s.passages:
-            print(f"      {shorten(s.passages[0].text, 150)}")
+            print(f"      {shorten(_shown(s.passages[0].text), 150)}")
     return 0
 
 
@@ -202,6 +228,15 @@ def run_stats(args, app) -> int:
     return 0
 
 
+def _shown(text: str) -> str:
+    """Paper text as printed: no control characters (stores written before they were stripped),
+    and citation-like brackets in it shown as (id) so they never pass for checked citations."""
+    from .citations import neutralize_citations
+    from .text import strip_controls
+
+    return neutralize_citations(strip_controls(text))
+
+
 def _short(text: str, width: int) -> str:
     """A table cell (a title in `papers`): one line of fixed width, so cut at the width."""
     text = " ".join(text.split())
@@ -221,8 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     from .app import App
 
     handler = COMMANDS.get(args.command) or cli_answer.COMMANDS.get(args.command) or cli_mcp.COMMANDS[args.command]
+    settings = None
     try:
-        app = App(settings_from(args))
+        settings = settings_from(args)
+        app = App(settings)
         return handler(args, app)
     except DigestQAError as exc:
         print(f"digestqa: error: {exc}", file=sys.stderr)
@@ -232,6 +269,26 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a disk fault deep inside Chroma or a file write: name it, no traceback
+        message = _fault_message(exc, settings)
+        if message is None:
+            raise
+        print(f"digestqa: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _fault_message(exc: Exception, settings) -> str | None:
+    """One line for a disk fault (full, read-only, no permission), else None (a real bug: traceback)."""
+    from .store import store_fault
+
+    label = settings.store_label if settings is not None else "the store"
+    filename = getattr(exc, "filename", None)
+    if isinstance(exc, OSError) and filename and settings is not None and not settings.uses_server:
+        inside = Path(filename).resolve().is_relative_to(Path(settings.store).resolve())
+        if not inside:  # a file outside the store: say which, not that the store is read-only
+            return f"{exc.strerror or exc}: {filename}"
+    fault = store_fault(exc, label)
+    return str(fault) if fault is not None else None
 
 
 if __name__ == "__main__":

@@ -46,6 +46,12 @@ def _positive_int(text: str) -> int:
     return parse(text)
 
 
+def _shown(text: str) -> str:
+    from .cli import _shown as shown
+
+    return shown(text)
+
+
 def run_ask(args, app) -> int:
     from .cli import _filters
 
@@ -99,6 +105,8 @@ def run_chat(args, app) -> int:
 
 
 def _stream_to_terminal(items) -> Answer:
+    from .text import strip_controls  # an answer quotes stored text: nothing in it may steer the terminal
+
     streamed = []
     answer = None
     for item in items:
@@ -106,13 +114,13 @@ def _stream_to_terminal(items) -> Answer:
             answer = item
         else:
             streamed.append(item)
-            sys.stdout.write(item)
+            sys.stdout.write(strip_controls(item))
             sys.stdout.flush()
     shown = "".join(streamed).strip()
     if answer.text.strip() != shown:
         if shown:
             sys.stdout.write("\n\n--- after checking citations ---\n")
-        sys.stdout.write(answer.text)
+        sys.stdout.write(strip_controls(answer.text))
     sys.stdout.write("\n")
     return answer
 
@@ -137,7 +145,8 @@ def _print_sources(answer: Answer, known=None) -> None:
     for rank, source in enumerate(answer.sources, 1):
         mark = "*" if source.id in answer.cited_ids else " "
         where = ", ".join(known.paper_labels(source.paper) if known else source.paper.dates or source.paper.digests[:1])
-        print(f" {mark}{rank:>2}. [{source.id}] {' '.join(source.paper.title.split())} ({source.paper.category}; {where})")
+        title = _shown(' '.join(source.paper.title.split()))
+        print(f" {mark}{rank:>2}. [{source.id}] {title} ({source.paper.category}; {where})")
 
 
 COMMANDS = {"ask": run_ask, "chat": run_chat}

@@ -123,6 +123,23 @@ def open_when_ready(url: str, timeout_s: float = 90.0) -> None:
         time.sleep(0.3)
 
 
+def _dies_with(parent: int):
+    """A preexec_fn making the server die with this process even when it is killed with SIGKILL
+    (no handler runs then): Linux's PR_SET_PDEATHSIG. Elsewhere None (Ctrl-C and SIGTERM are
+    still forwarded by run_ui)."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def set_death_signal() -> None:  # runs in the child, between fork and exec
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the call: nobody would signal us
+            os._exit(1)
+
+    return set_death_signal
+
+
 def run_ui(args, app) -> int:
     if importlib.util.find_spec("streamlit") is None:
         raise InputError("the web UI needs Streamlit: pip install streamlit")
@@ -135,7 +152,7 @@ def run_ui(args, app) -> int:
     url = f"http://{shown_host}:{args.port}"
     print(f"digestqa UI on {url}  (store {settings.store_label}; {backend}). Ctrl-C stops it.",
           file=sys.stderr, flush=True)
-    child = subprocess.Popen(command, env=ui_environment(settings, dict(os.environ)))
+    child = subprocess.Popen(command, env=ui_environment(settings, dict(os.environ)), preexec_fn=_dies_with(os.getpid()))
     if not args.no_browser:
         local = "127.0.0.1" if args.host in ("0.0.0.0", "::", "localhost") else args.host
         threading.Thread(target=open_when_ready, args=(f"http://{local}:{args.port}",), daemon=True).start()

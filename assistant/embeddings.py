@@ -134,7 +134,7 @@ def export_onnx(model_dir: Path, target: Path) -> None:
             return self.model(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).last_hidden_state
 
-    model = AutoModel.from_pretrained(str(model_dir)).eval()
+    model = AutoModel.from_pretrained(str(model_dir), use_safetensors=True).eval()  # never a pickled .bin
     sample = AutoTokenizer.from_pretrained(str(model_dir))(["an example", "a second, longer example"], padding=True,
                                                            return_tensors="pt")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +175,7 @@ def _make_embedding_class():
             torch.set_num_threads(max(1, torch.get_num_threads()))
             instance = cls(model_name=str(path), embed_batch_size=batch_size)
             instance._tokenizer = AutoTokenizer.from_pretrained(str(path))
-            instance._model = AutoModel.from_pretrained(str(path)).eval()
+            instance._model = AutoModel.from_pretrained(str(path), use_safetensors=True).eval()  # never a pickled .bin
             instance._max_length = max_length
             return instance
 

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import time
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ from filelock import FileLock, Timeout
 from .chunking import chunk_paper
 from .config import Settings
 from .embeddings import Embedder
-from .errors import InputError, StoreError
+from .errors import DigestQAError, InputError, StoreError
 from .parser import ParsedDigest, discover_digest_files, parse_digest_file
-from .store import Store
+from .store import Store, is_read_only, store_fault
 from .types import IngestReport, Paper, ParseProblem
 
 GROUP_SIZE = 16  # papers embedded per model call group; small enough to lose little on a kill
@@ -33,9 +34,12 @@ class _Planned:
     kind: str  # added | changed | relisted
 
 
-def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_mb: float = 20.0
-                   ) -> tuple[list[Paper], list[ParseProblem], list[ParsedDigest]]:
-    """Parse every digest under `paths` and merge them: one paper, every digest it appeared in."""
+def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_mb: float = 20.0,
+                   conflicts: list[dict] | None = None) -> tuple[list[Paper], list[ParseProblem], list[ParsedDigest]]:
+    """Parse every digest under `paths` and merge them: one paper, every digest it appeared in.
+    Entries of one paper with different text are settled by `precedence`; each is added to
+    `conflicts` as a `replacement` row."""
+    conflicts = [] if conflicts is None else conflicts
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise InputError(f"no such file or folder: {', '.join(missing)}")
@@ -54,25 +58,48 @@ def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_m
             parsed.append(parse_digest_file(file, digest_date))
         except OSError as exc:
             problems.append(ParseProblem(str(file), 0, f"cannot read file: {exc.strerror or exc}"))
-    # Later digests win when the same paper's text differs (a replacement entry).
+    # Files in digest order (date, then name): with equal versions and dates the later one wins.
     parsed.sort(key=lambda d: (d.digest.date or "", d.digest.name))
     merged: dict[str, Paper] = {}
-    origin: dict[str, str] = {}
     for digest in parsed:
         problems.extend(digest.problems)
         for paper in digest.papers:
             earlier = merged.get(paper.id)
             if earlier is None:
                 merged[paper.id] = paper
-            else:
-                if earlier.content_hash() != paper.content_hash():
-                    problems.append(ParseProblem(str(digest.path), 0, f"{paper.id} differs from its entry in "
-                                                 f"{origin[paper.id]}; kept this later version", paper.id, False))
-                    paper.digests, paper.dates = earlier.digests, earlier.dates
-                    merged[paper.id] = paper
-                _add_membership(merged[paper.id], digest.digest.name, digest.digest.date)
-            origin[paper.id] = str(digest.path)
+                continue
+            if earlier.content_hash() != paper.content_hash():
+                kept, dropped = (paper, earlier) if precedence(paper) >= precedence(earlier) else (earlier, paper)
+                conflicts.append(replacement(kept, dropped))
+                kept.digests, kept.dates = earlier.digests, earlier.dates
+                merged[paper.id] = kept
+            elif precedence(paper) > precedence(earlier):  # same text: keep the better provenance
+                earlier.version, earlier.origin = paper.version, paper.origin
+            _add_membership(merged[paper.id], digest.digest.name, digest.digest.date)
     return list(merged.values()), problems, parsed
+
+
+# One rule for the same paper met twice with different text, within a run and across runs: the
+# higher arXiv version wins, then the later digest date, then the later ingest (a missing version
+# counts as 0, a missing date as earliest). Documented in the README ("Reliability and security").
+def precedence(paper: Paper) -> tuple[int, str]:
+    # The date of the digest the text came from; records stored before `origin` existed: their latest.
+    date = paper.origin.get("date") if paper.origin is not None else max(paper.dates, default="")
+    return (paper.version or 0, date or "")
+
+
+def _where(paper: Paper) -> dict:
+    origin = paper.origin or {}
+    return {"file": origin.get("file"), "line": origin.get("line"),
+            "digest": origin.get("digest") or ", ".join(paper.digests) or None,
+            "date": origin.get("date"), "version": paper.version}
+
+
+def replacement(kept: Paper, dropped: Paper) -> dict:
+    """The report row for two texts of one paper: what differed, which was kept and which dropped."""
+    changed = [name for name in ("title", "abstract", "authors", "category", "tldr", "motivation", "method",
+                                 "result", "conclusion") if getattr(kept, name) != getattr(dropped, name)]
+    return {"id": kept.id, "changed": changed, "kept": _where(kept), "dropped": _where(dropped)}
 
 
 def _add_membership(paper: Paper, name: str, date: str | None) -> None:
@@ -97,15 +124,21 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
            progress: Callable | None = None) -> IngestReport:
     """Ingest digests into the configured store. `progress(total)` returns a tqdm-like bar."""
     started = time.perf_counter()
-    papers, problems, parsed = collect_papers(paths, digest_date, settings.max_file_mb)
-    report = IngestReport(digests=[d.digest.name for d in parsed])
+    conflicts: list[dict] = []
+    papers, problems, parsed = collect_papers(paths, digest_date, settings.max_file_mb, conflicts)
+    report = IngestReport(digests=[d.digest.name for d in parsed], replaced=conflicts)
     report.skipped = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if p.skipped]
     report.partial = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if not p.skipped]
-    lock = ingest_lock(settings)
+    if not settings.uses_server and is_read_only(Path(settings.store)):
+        raise store_fault(PermissionError(errno.EACCES, "read-only"), settings.store_label)
     try:
+        lock = ingest_lock(settings)
         lock.acquire(timeout=0)
     except Timeout:
         raise StoreError(f"another ingest is writing to {settings.store_label}; wait for it to finish") from None
+    except OSError as exc:  # the lock file cannot be made: a read-only or full disk
+        raise (store_fault(exc, settings.store_label) or StoreError(
+            f"cannot lock {settings.store_label} for writing ({exc.strerror or exc})")) from None
     try:
         store = Store(settings, create=True)
         plan = _plan(papers, store, report)
@@ -122,6 +155,11 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         if plan or store.state().get("generation", 0) == 0:
             store.bump_generation()
         report.papers_total = store.papers_collection.count()
+    except Exception as exc:  # a full or read-only disk met while writing: one clear line, no traceback
+        fault = None if isinstance(exc, DigestQAError) else store_fault(exc, settings.store_label)
+        if fault is None:
+            raise
+        raise fault from None
     finally:
         lock.release()
     report.seconds = round(time.perf_counter() - started, 3)
@@ -139,16 +177,33 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport) -> list[_Plan
             report.added += 1
             continue
         old = stored[paper.id]
+        differs = state[0] != paper.content_hash()
+        if differs and precedence(paper) < precedence(old):
+            # The stored text outranks this entry (higher version or later digest): keep it; the
+            # paper still appeared in this entry's digest, which is recorded.
+            report.replaced.append(replacement(old, paper))
+            where = paper.origin or {}
+            report.skipped.append({"file": where.get("file"), "line": where.get("line"),
+                                   "reason": f"{paper.id} differs from the stored entry, which outranks it (higher "
+                                             "arXiv version or later digest); kept the stored text"})
+            kept = Paper.from_json(old.to_json())
+            kept.digests, kept.dates = paper.digests, paper.dates
+            paper, differs = kept, False
+        elif not differs and precedence(paper) <= precedence(old):
+            # Same text: keep the stored provenance unless this entry outranks it (a path alone
+            # is no reason to rewrite a paper, nor is upgrading a store written before `origin`).
+            paper.version, paper.origin = old.version, old.origin
         merged_digests = list(dict.fromkeys(old.digests + paper.digests))
         merged_dates = sorted(set(old.dates) | set(paper.dates))
         relisted = merged_digests != old.digests or merged_dates != old.dates
         paper.digests, paper.dates = merged_digests, merged_dates
-        if state[0] != paper.content_hash():
+        if differs:
             plan.append(_Planned(paper, "changed"))
             report.changed += 1
+            report.replaced.append(replacement(paper, old))
         else:
             report.unchanged += 1
-            if relisted:
+            if relisted or (paper.version, paper.origin) != (old.version, old.origin):
                 plan.append(_Planned(paper, "relisted"))
     return plan
 

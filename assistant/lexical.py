@@ -6,10 +6,11 @@ papers through their Chinese summary sections.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
-import pickle
 import re
+import zipfile
 from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
@@ -71,15 +72,17 @@ class LexicalHit:
 class LexicalIndex:
     """An in-memory BM25 index over chunks; rebuilt when the store's generation changes."""
 
-    def __init__(self, chunks: list[StoredChunk]):
+    def __init__(self, chunks: list[StoredChunk], bm25=None):
         import bm25s
 
         self.chunks = chunks
         self.paper_of = np.array([c.paper_id for c in chunks], dtype=object)
-        self._bm25 = bm25s.BM25()
-        corpus = [tokenize(c.text) or ["\u0000"] for c in chunks]
-        if corpus:
-            self._bm25.index(corpus, show_progress=False)
+        if bm25 is None:
+            bm25 = bm25s.BM25()
+            corpus = [tokenize(c.text) or ["\u0000"] for c in chunks]
+            if corpus:
+                bm25.index(corpus, show_progress=False)
+        self._bm25 = bm25
 
     def document_frequencies(self) -> dict[str, int]:
         """Chunks containing each term (read off the BM25 matrix's token columns)."""
@@ -102,38 +105,105 @@ class LexicalIndex:
         return [LexicalHit(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
 
 
-LEXICAL_FORMAT = 2  # bump when tokenize() or the index layout changes: old caches are ignored
+LEXICAL_FORMAT = 3  # bump when tokenize() or the cache layout changes: old caches are ignored
+
+
+# The on-disk cache is data only: one .npz of the BM25 matrix (numeric arrays, read with
+# allow_pickle=False) plus a JSON header (key, vocabulary, chunks) stored as bytes. Stores are shared
+# (a lab's network disk, a zip), so nothing read from one may run code: the format used to be a
+# pickle, which does. Every field is checked against the others before use; anything odd is rebuilt.
+def lexical_cache_folders(settings) -> list[Path]:
+    """Where the cache may live, in order: inside the store, else the user's cache_dir (read-only
+    stores, servers)."""
+    if settings.uses_server:
+        where = f"{settings.chroma_host}:{settings.chroma_port}/{settings.collection}"
+    else:
+        where = str(Path(settings.store).expanduser().resolve())
+    key = hashlib.sha1(where.encode()).hexdigest()[:12]
+    fallback = Path(settings.cache_dir).expanduser() / "lexical" / key
+    return [fallback] if settings.uses_server else [Path(settings.store) / ".cache", fallback]
+
+
+def lexical_cache_name(store: Store) -> str:
+    return f"lexical-{store.settings.collection}-{store.cache_key()}-v{LEXICAL_FORMAT}.npz"
 
 
 def lexical_cache_path(store: Store) -> Path:
-    settings = store.settings
-    if settings.uses_server:
-        key = hashlib.sha1(f"{settings.chroma_host}:{settings.chroma_port}/{settings.collection}".encode()).hexdigest()[:12]
-        folder = Path(settings.cache_dir).expanduser() / "lexical" / key
-    else:
-        folder = Path(settings.store) / ".cache"
-    return folder / f"lexical-{settings.collection}-{store.cache_key()}-v{LEXICAL_FORMAT}.pkl"
+    """The cache file this store generation would use first."""
+    return lexical_cache_folders(store.settings)[0] / lexical_cache_name(store)
+
+
+def save_lexical(index: LexicalIndex, path: Path, key: str) -> None:
+    scores = index._bm25.scores
+    header = {"format": LEXICAL_FORMAT, "key": key, "vocab": index._bm25.vocab_dict,
+              "chunks": [[c.id, c.paper_id, c.section, c.text] for c in index.chunks]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, data=np.asarray(scores["data"]), indices=np.asarray(scores["indices"]),
+                 indptr=np.asarray(scores["indptr"]),
+                 header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), dtype=np.uint8))
+    tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+
+
+def load_lexical(path: Path, key: str) -> LexicalIndex | None:
+    """The cached index at `path` when it is well-formed and for this key, else None. Never
+    unpickles (allow_pickle=False refuses object arrays and pickle files alike)."""
+    import bm25s
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data, indices, indptr = npz["data"], npz["indices"], npz["indptr"]
+            header = json.loads(npz["header"].tobytes().decode())
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+        return None
+    if not isinstance(header, dict) or header.get("format") != LEXICAL_FORMAT or header.get("key") != key:
+        return None
+    rows, vocab = header.get("chunks"), header.get("vocab")
+    if not isinstance(rows, list) or not isinstance(vocab, dict) or not rows:
+        return None
+    if not all(isinstance(r, list) and len(r) == 4 and all(isinstance(x, str) for x in r) for r in rows):
+        return None
+    if (data.ndim, indices.ndim, indptr.ndim) != (1, 1, 1) or data.dtype.kind != "f" \
+            or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu" or len(indptr) < 1:
+        return None
+    if indptr[0] != 0 or indptr[-1] != len(data) or len(indices) != len(data) or np.any(np.diff(indptr) < 0):
+        return None
+    if len(indices) and (indices.min() < 0 or indices.max() >= len(rows)):
+        return None
+    if not all(isinstance(t, str) and isinstance(i, int) and 0 <= i < len(indptr) for t, i in vocab.items()):
+        return None
+    bm25 = bm25s.BM25()
+    bm25.scores = {"data": data.astype(np.float32, copy=False), "indices": indices.astype(np.int32, copy=False),
+                   "indptr": indptr, "num_docs": len(rows)}
+    bm25.vocab_dict = vocab
+    bm25.unique_token_ids_set = set(vocab.values())
+    bm25.nonoccurrence_array = None  # the default "lucene" method has none
+    return LexicalIndex([StoredChunk(*r) for r in rows], bm25)
 
 
 def load_or_build_lexical(store: Store, generation) -> LexicalIndex:
-    """The BM25 index for this store generation: from the on-disk cache, or built and cached."""
-    path = lexical_cache_path(store)
-    if generation and path.exists():
-        try:
-            with open(path, "rb") as fh:
-                return pickle.load(fh)
-        except Exception:  # a cache is only a cache: rebuild on any problem
-            path.unlink(missing_ok=True)
+    """The BM25 index for what the store holds now: from a valid cache, or built and cached.
+
+    The key follows every write (store id, generation and the last write's stamp), so papers written
+    by an ingest that was killed before it finished are indexed too."""
+    name = lexical_cache_name(store) if generation else None
+    key = name
+    folders = lexical_cache_folders(store.settings)
+    for folder in folders if name else []:
+        index = load_lexical(folder / name, key)
+        if index is not None:
+            return index
     index = LexicalIndex(list(store.iter_chunks()))
-    if generation:
+    if not name or not index.chunks:
+        return index
+    for folder in folders:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            for old in path.parent.glob(f"lexical-{store.settings.collection}-*.pkl"):
-                old.unlink(missing_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            with open(tmp, "wb") as fh:
-                pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
+            for old in folder.glob(f"lexical-{store.settings.collection}-*"):
+                if not old.name.endswith(".tmp"):  # another process's file being written
+                    old.unlink(missing_ok=True)  # earlier generations (and old pickles) are never read again
+            save_lexical(index, folder / name, key)
+            return index
         except OSError:
-            pass  # read-only store: work from memory
+            continue  # a read-only store or a full disk: try the next place, else work from memory
     return index

@@ -4,21 +4,29 @@ One bad entry never aborts the file: the parser resynchronises on the next `### 
 """
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from .text import strip_controls
 from .types import Digest, Paper, ParseProblem
 
 DIGEST_SUFFIXES = (".md", ".markdown", ".txt")
+# Real entries are far below these: arXiv caps abstracts at 1,920 characters, and the 350 sample
+# papers' longest title is 186, abstract 1,919, summary section 426. Anything past them is cut and
+# reported as partial, because every question that retrieves an entry pays for its length (a 1 MB
+# abstract cost ~84 s an answer).
+MAX_TITLE_CHARS = 1_000
+MAX_FIELD_CHARS = 6_000
 
 _HEADING = re.compile(r"^###\s*\[(\d+)\]\s*(.*)$")
 _TITLE_LINK = re.compile(r"^\[(?P<title>.*)\]\((?P<url>[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)\s*$")
 _ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/(?P<id>[^\s?#]+?)(?:\.pdf)?/?$", re.I)
 NEW_ID = r"\d{4}\.\d{4,5}"
 OLD_ID = r"[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7}"
-_ID = re.compile(rf"^(?P<id>{NEW_ID}|{OLD_ID})(?:v\d+)?$")
+_ID = re.compile(rf"^(?P<id>{NEW_ID}|{OLD_ID})(?:v(?P<version>\d+))?$")
 _FIELD = re.compile(r"^(Main category|TL;DR|Motivation|Method|Result|Conclusion|Abstract)\s*[:：]\s*(.*)$")
 _FIELD_NAMES = {"Main category": "category", "TL;DR": "tldr", "Motivation": "motivation", "Method": "method",
                 "Result": "result", "Conclusion": "conclusion", "Abstract": "abstract"}
@@ -37,12 +45,19 @@ class ParsedDigest:
     path: Path
     papers: list[Paper] = field(default_factory=list)
     problems: list[ParseProblem] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # paper id -> line of the entry kept
 
 
 def normalize_arxiv_id(raw: str) -> str | None:
     """'2601.15561v2' -> '2601.15561'; 'hep-th/9901001v1' -> 'hep-th/9901001'; junk -> None."""
     match = _ID.match(raw.strip().strip("[]"))
     return match.group("id") if match else None
+
+
+def arxiv_version(raw: str) -> int | None:
+    """'2601.15561v2' -> 2; '2601.15561' -> None (no version given)."""
+    match = _ID.match(raw.strip().strip("[]"))
+    return int(match.group("version")) if match and match.group("version") else None
 
 
 def digest_date_from_name(path: Path) -> str | None:
@@ -69,6 +84,15 @@ def date_in_header(lines: list[str]) -> str | None:
 def read_digest_text(path: Path) -> tuple[str, list[ParseProblem]]:
     """Decode a digest file. Binary files are refused; invalid UTF-8 is replaced and reported."""
     data = path.read_bytes()
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):  # Windows tools save "Unicode" text as UTF-16 with a byte-order mark
+            try:
+                return data.decode(encoding), []
+            except UnicodeDecodeError:
+                problem = ParseProblem(str(path), 0, f"not valid {encoding.upper()}: undecodable bytes were replaced",
+                                       skipped=False)
+                return data.decode(encoding, errors="replace"), [problem]
     if b"\x00" in data[:65536]:
         return "", [ParseProblem(str(path), 0, "binary file, not a text digest")]
     try:
@@ -91,7 +115,7 @@ def parse_digest_file(path: Path, digest_date: str | None = None) -> ParsedDiges
 
 def parse_digest_text(text: str, file: str, digest: Digest) -> ParsedDigest:
     parsed = ParsedDigest(digest=digest, path=Path(file))
-    lines = text.splitlines()
+    lines = [strip_controls(line) for line in text.splitlines()]  # nothing that steers a terminal is kept
     starts = [i for i, line in enumerate(lines) if _HEADING.match(line)]
     if not starts:
         if text.strip():
@@ -110,15 +134,22 @@ def parse_digest_text(text: str, file: str, digest: Digest) -> ParsedDigest:
         if paper is not None:
             paper.digests = [digest.name]
             paper.dates = [digest.date] if digest.date else []
+            paper.origin = {"file": file, "line": start + 1, "digest": digest.name, "date": digest.date}
             earlier = seen.get(paper.id)
-            if earlier is not None:
-                reason = ("same paper listed twice (cross-list); kept once" if earlier.content_hash() == paper.content_hash()
-                          else "same arXiv id appears twice with different content; kept the first entry")
-                problems.append(ParseProblem(file, start + 1, reason, paper.id, skipped=True))
-                paper = None
-            else:
+            if earlier is None:
                 seen[paper.id] = paper
                 parsed.papers.append(paper)
+                parsed.lines[paper.id] = start + 1
+            elif earlier.content_hash() == paper.content_hash():
+                problems.append(ParseProblem(file, start + 1, "same paper listed twice (cross-list); kept once", paper.id))
+            elif (paper.version or 0) > (earlier.version or 0):  # one rule everywhere: the higher version wins
+                problems.append(ParseProblem(file, parsed.lines[paper.id], "same arXiv id appears twice with different "
+                                             f"content; kept v{paper.version} at line {start + 1}", paper.id, skipped=True))
+                parsed.papers[parsed.papers.index(earlier)] = seen[paper.id] = paper
+                parsed.lines[paper.id] = start + 1
+            else:
+                problems.append(ParseProblem(file, start + 1, "same arXiv id appears twice with different content; "
+                                             f"kept the first entry (line {parsed.lines[paper.id]})", paper.id, skipped=True))
         parsed.problems.extend(p for p in problems if not (p.reason.startswith("same paper listed twice")))
     return parsed
 
@@ -144,10 +175,12 @@ def _parse_entry(lines, start, end, file, heading_category, is_last):
     title = link.group("title").strip()
     url_match = _ARXIV_URL.search(link.group("url"))
     paper_id = normalize_arxiv_id(url_match.group("id")) if url_match else None
+    version = arxiv_version(url_match.group("id")) if url_match else None
     if not paper_id:
         return None, [ParseProblem(file, line_no, f"link is not an arXiv abstract URL: {link.group('url')[:80]}")]
     if not title:
-        return None, [ParseProblem(file, line_no, "entry has an empty title", paper_id)]
+        return None, [ParseProblem(file, line_no, "entry has an empty title (or one made only of invisible "
+                                   "or control characters)", paper_id)]
 
     values: dict[str, list[str]] = {}
     authors: list[str] = []
@@ -177,6 +210,16 @@ def _parse_entry(lines, start, end, file, heading_category, is_last):
 
     fields = {name: _join_paragraphs(parts) for name, parts in values.items()}
     problems = []
+    for name, text in [("title", title), *fields.items()]:
+        limit = MAX_TITLE_CHARS if name == "title" else MAX_FIELD_CHARS
+        if len(text) > limit:
+            kept = _cap(text, limit)
+            problems.append(ParseProblem(file, line_no, f"{name} is {len(text):,} characters, over the {limit:,} a "
+                                         f"digest entry can hold; kept its first {len(kept):,}", paper_id, False))
+            if name == "title":
+                title = kept
+            else:
+                fields[name] = kept
     placeholders = [name for name, text in fields.items() if _GENERATOR_PLACEHOLDER.match(text)]
     for name in placeholders:
         fields[name] = ""
@@ -196,8 +239,16 @@ def _parse_entry(lines, start, end, file, heading_category, is_last):
         problems.append(ParseProblem(file, line_no, f"entry has no {' and no '.join(missing)}", paper_id, False))
     if not authors:
         problems.append(ParseProblem(file, line_no, "entry has no author line", paper_id, False))
-    paper = Paper(id=paper_id, title=title, authors=authors, category=category, **fields)
+    paper = Paper(id=paper_id, title=title, authors=authors, category=category, version=version, **fields)
     return paper, problems
+
+
+def _cap(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, at the last sentence end in its final fifth when
+    there is one (an absurd entry must not cost every later question that retrieves it)."""
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("。"), cut.rfind("! "), cut.rfind("? "))
+    return cut[:end + 1] if end >= limit * 0.8 else cut.rstrip() + "…"
 
 
 def _join_paragraphs(parts: list[str]) -> str:

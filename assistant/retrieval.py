@@ -89,18 +89,20 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self._lexical: LexicalIndex | None = None
-        self._lexical_generation = None
+        self._lexical_key: str | None = None
 
     @property
     def catalog(self) -> dict[str, Paper]:
         return self.store.papers()
 
     def lexical(self) -> LexicalIndex:
-        generation = self.store.state().get("generation")
-        if self._lexical is None or generation != self._lexical_generation:
-            self.store._papers_cache = None  # a new ingest happened: the catalogue is stale too
-            self._lexical = load_or_build_lexical(self.store, generation)
-            self._lexical_generation = generation
+        # Keyed by what the store holds (generation and last write), so a long-lived process (the UI)
+        # also sees papers written by another process's ingest, finished or killed.
+        key = self.store.cache_key()
+        if self._lexical is None or key != self._lexical_key:
+            self.store._papers_cache = None  # the store changed: the catalogue is stale too
+            self._lexical = load_or_build_lexical(self.store, self.store.state().get("generation"))
+            self._lexical_key = key
         return self._lexical
 
     def allowed_ids(self, filters: Filters | None) -> set[str] | None:

@@ -14,7 +14,11 @@ record is missing or stale is simply processed again by the next ingest.
 """
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
+import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -50,6 +54,64 @@ class DenseHit:
     score: float  # cosine similarity
 
 
+_NO_SPACE = ("disk is full", "no space left", "(code: 13)")
+_READ_ONLY = ("readonly database", "read-only file system", "(code: 8)")
+
+
+def store_fault(exc: BaseException, label: str) -> StoreError | None:
+    """The user-level error for a disk fault met while using the store at `label`, else None.
+
+    Chroma reports SQLite's codes inside its own exception types (code 13: full, code 8: read-only),
+    Python reports errno; both are named here so no fault ends in a traceback or in the advice to
+    move a store aside that is merely read-only."""
+    code = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE):
+        return StoreError(f"no space left on device while writing to {label}; free some space and re-run "
+                          "(what was written is kept and consistent)")
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in _READ_ONLY):
+        return StoreError(f"the store at {label} is read-only (no write permission); questions work, "
+                          "but ingest needs write access (or copy the store somewhere writable)")
+    return None
+
+
+def is_read_only(path: Path) -> bool:
+    """True when this process may not write to an existing store directory (permissions, a
+    read-only mount)."""
+    db = path / "chroma.sqlite3"
+    return db.exists() and not (os.access(path, os.W_OK) and os.access(db, os.W_OK))
+
+
+def _readonly_snapshot(path: Path, cache_dir: Path) -> Path:
+    """A private copy of a read-only store to open: Chroma writes to its database even to read it.
+
+    Keyed by the store's path and its files' sizes and times, so the copy is made once per
+    store state; earlier copies of the same store are removed."""
+    files = sorted(p for p in path.rglob("*") if p.is_file() and ".cache" not in p.relative_to(path).parts)
+    stamp = hashlib.sha1("|".join(f"{p.relative_to(path)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+                                  for p in files).encode()).hexdigest()[:12]
+    home = cache_dir / "readonly-stores" / hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:  # no writable cache_dir either: a throw-away copy
+        import tempfile
+
+        home = Path(tempfile.mkdtemp(prefix="digestqa-readonly-"))
+    target = home / stamp
+    if not (target / "chroma.sqlite3").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        tmp = home / f".{stamp}.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(path, tmp, ignore=shutil.ignore_patterns(".cache", ".ingest.lock"), copy_function=shutil.copy)
+        for p in [tmp, *tmp.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)  # the copy is ours to write
+        tmp.rename(target)
+        for old in home.iterdir():
+            if old != target and not old.name.startswith("."):
+                shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
 def _chroma_settings():
     from chromadb.config import Settings as ChromaSettings
 
@@ -61,6 +123,7 @@ class Store:
         self.settings = settings
         self._create = create
         self._papers_cache: dict[str, Paper] | None = None
+        self.read_only = False  # set when the store directory cannot be written: a snapshot is read
 
     # -- connection -------------------------------------------------------------------------
     @cached_property
@@ -82,9 +145,20 @@ class Store:
         if path.exists() and not path.is_dir():
             raise StoreError(f"store path {path} is a file, not a directory")
         try:
-            path.mkdir(parents=True, exist_ok=True)
+            if is_read_only(path):
+                if self._create:  # an ingest: say so before anything is attempted
+                    raise store_fault(OSError(errno.EROFS, "read-only"), str(path))
+                self.read_only = True
+                path = _readonly_snapshot(path, Path(s.cache_dir).expanduser())
+            else:
+                path.mkdir(parents=True, exist_ok=True)
             return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        except StoreError:
+            raise
         except Exception as exc:
+            fault = store_fault(exc, str(s.store))
+            if fault is not None:
+                raise fault from None
             raise StoreError(f"the store at {path} cannot be opened ({type(exc).__name__}: {str(exc)[:120]}); "
                              "it may be corrupt: move it aside and ingest again") from None
 
@@ -97,6 +171,9 @@ class Store:
         except StoreError:
             raise
         except Exception as exc:
+            fault = store_fault(exc, self.settings.store_label)
+            if fault is not None:
+                raise fault from None
             raise StoreError(f"cannot open collection '{name}' in {self.settings.store_label} "
                              f"({type(exc).__name__}: {str(exc)[:120]})") from None
 
@@ -252,6 +329,7 @@ class Store:
                         "digests": list(paper.digests) or [""], "dates": list(paper.dates) or [""]}
                        for paper, _ in records])
         self._papers_cache = None
+        self._stamp_write()
 
     @staticmethod
     def _paper_vector(embeddings: list[list[float]]) -> list[float]:
@@ -263,6 +341,15 @@ class Store:
     def delete_chunks(self, chunk_ids: list[str]) -> None:
         for i in range(0, len(chunk_ids), _BATCH):
             self.chunks.delete(ids=chunk_ids[i:i + _BATCH])
+        if chunk_ids:
+            self._stamp_write()
+
+    def _stamp_write(self) -> None:
+        """Record that the content changed. Caches key on this stamp as well as the generation, so
+        the papers an ingest wrote before it was killed (no generation bump) are not hidden behind
+        a cache built before them."""
+        self.meta.upsert(ids=["written"], embeddings=[[1.0]], documents=["{}"],
+                         metadatas=[{"stamp": uuid.uuid4().hex[:12]}])
 
     def bump_generation(self) -> None:
         """Mark a completed write. Caches derived from the store are keyed by (store_id, generation)."""
@@ -293,5 +380,8 @@ class Store:
                          metadatas=[{"schema": SCHEMA_VERSION}])
 
     def cache_key(self) -> str:
-        state = self.state()
-        return f"{state.get('store_id', 'none')}-g{state.get('generation', 0)}"
+        """Names what the store holds now: store id, generation and the last write's stamp."""
+        got = self.meta.get(ids=["state", "written"], include=["metadatas"])
+        found = dict(zip(got["ids"], got["metadatas"]))
+        state, written = found.get("state") or {}, found.get("written") or {}
+        return f"{state.get('store_id', 'none')}-g{state.get('generation', 0)}-w{written.get('stamp', '0')}"

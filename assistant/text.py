@@ -66,3 +66,27 @@ def shorten(text: str, width: int, mark: str = "…", min_chars: int | None = No
     if not fitting:
         return first
     return first[:max(fitting)].rstrip(" ,;:，；：、") + mark
+
+
+# Terminal safety: digest text reaches terminals (papers, search, ask) and the browser. Escape
+# sequences could clear the screen or set the window title, bidi overrides can reorder what is shown,
+# zero-width characters hide text; none of them is content. Stripped on ingest and again when a
+# stored record is read (stores written before this rule).
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|[@-Z\\-_])"
+                              r"|\x9b[0-?]*[ -/]*[@-~]")
+_INVISIBLE = {c: None for c in [*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0), 0xad,
+                                0x115f, 0x1160, 0x180e, *range(0x200b, 0x2010), *range(0x202a, 0x202f),
+                                *range(0x2060, 0x2070), 0x3164, 0xfeff, 0xffa0, *range(0xfff9, 0xfffc),
+                                *range(0xe0000, 0xe0080)]}
+_INVISIBLE[0x0b] = _INVISIBLE[0x0c] = " "  # vertical tab, form feed: spacing, not nothing
+_INVISIBLE[0x2028] = _INVISIBLE[0x2029] = "\n"
+
+
+def strip_controls(text: str) -> str:
+    """`text` without control characters (C0/C1 but newline and tab), ANSI/OSC escape sequences,
+    bidi overrides and isolates, and zero-width or otherwise invisible characters."""
+    if not text:
+        return text
+    if "\x1b" in text or "\x9b" in text:
+        text = _ESCAPE_SEQUENCE.sub("", text)
+    return text.translate(_INVISIBLE)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 # The Chinese summary sections the digest generator writes, in file order.
 SUMMARY_SECTIONS = ("tldr", "motivation", "method", "result", "conclusion")
@@ -42,6 +42,8 @@ class Paper:
     abstract: str = ""
     digests: list[str] = field(default_factory=list)  # digest names it appeared in
     dates: list[str] = field(default_factory=list)  # ISO dates of those digests, when known
+    version: int | None = None  # the arXiv version the kept entry linked to (2601.16032v3 -> 3)
+    origin: dict | None = None  # where the kept text came from: {file, line, digest, date}
 
     @property
     def url(self) -> str:
@@ -61,7 +63,14 @@ class Paper:
 
     @classmethod
     def from_json(cls, text: str) -> "Paper":
-        return cls(**json.loads(text))
+        """Reads records written by any version (fields added later take their defaults)."""
+        from .text import strip_controls  # records of stores written before control characters were stripped
+
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        data = {k: strip_controls(v) if isinstance(v, str) else v for k, v in data.items() if k in known}
+        data["authors"] = [strip_controls(a) for a in data.get("authors") or []]
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,10 @@ class IngestReport:
     partial: list[dict] = field(default_factory=list)  # {file, line, reason} kept with gaps
     digests: list[str] = field(default_factory=list)
     chunks_written: int = 0
+    # Entries for the same paper whose text differed: which one was kept and which dropped, by the
+    # rule higher arXiv version > later digest date > later ingest. {id, changed, kept, dropped};
+    # kept/dropped = {file, line, digest, date, version}.
+    replaced: list[dict] = field(default_factory=list)
 
 
 @dataclass

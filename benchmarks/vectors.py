@@ -65,8 +65,8 @@ class VectorCache:
     def load(cls, path: Path) -> "VectorCache":
         cache = cls(path)
         if (path / "vectors.npy").exists():
-            vectors = np.load(path / "vectors.npy")
-            meta = np.load(path / "meta.npy")
+            vectors = np.load(path / "vectors.npy", allow_pickle=False)
+            meta = np.load(path / "meta.npy", allow_pickle=False)
             cache.rows = list(vectors)
             cache.keys = [bytes(k) for k in meta["key"]]
             cache.passage_keys = [bytes(k) for k in meta["passage"]]

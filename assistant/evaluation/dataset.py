@@ -43,7 +43,7 @@ def load_dataset(path: Path | str) -> list[Question]:
     if path.is_dir():
         raise InputError(f"{path} is a folder; give an eval dataset file (.jsonl), e.g. evals/datasets/dev.jsonl")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is accepted, as in digests
     except FileNotFoundError:
         raise InputError(f"dataset not found: {path}") from None
     except UnicodeDecodeError as exc:

@@ -150,8 +150,22 @@ class DensePipeline(Pipeline):
         return root
 
     def cache_dir(self) -> Path:
-        generation = self.app.store.state().get("generation")
-        return self.cache_root() / f"g{generation}-{self.app.settings.embed_package}-{DENSE_RECIPE}"
+        # Keyed by what the store holds (id, generation, last write), like the BM25 cache.
+        return self.cache_root() / f"{self.app.store.cache_key()}-{self.app.settings.embed_package}-{DENSE_RECIPE}"
+
+    def _valid(self, index, embed_model) -> bool:
+        """A loaded cache is used only if it is this store's papers with vectors of the model's size.
+        (llama-index's persisted format is JSON: reading it runs no code; this checks its content.)"""
+        docs = index.docstore.docs
+        vectors = getattr(index.vector_store, "data", None)
+        vectors = getattr(vectors, "embedding_dict", None)
+        if not docs or not isinstance(vectors, dict) or set(vectors) != set(docs):
+            return False
+        if {node.ref_doc_id for node in docs.values()} != set(self.app.store.papers()):
+            return False
+        size = len(embed_model.get_query_embedding("dimension check"))
+        return all(isinstance(v, list) and len(v) == size and all(isinstance(x, float) for x in v)
+                   for v in vectors.values())
 
     @cached_property
     def index(self):
@@ -163,8 +177,10 @@ class DensePipeline(Pipeline):
             try:
                 storage = StorageContext.from_defaults(persist_dir=str(target))
                 index = load_index_from_storage(storage, embed_model=embed_model)
-                self.loaded_from_cache = True
-                return index
+                if self._valid(index, embed_model):
+                    self.loaded_from_cache = True
+                    return index
+                print(f"dense baseline: cache at {target} does not match the store; rebuilding", file=sys.stderr)
             except Exception as exc:  # a damaged cache is rebuilt, not fatal
                 print(f"dense baseline: cache at {target} unreadable ({exc}); rebuilding", file=sys.stderr)
         self.loaded_from_cache = False
