@@ -35,6 +35,9 @@ def add_commands(sub, common, add_filters) -> None:
             continue
         getattr(mod, adder)(sub, common)
         COMMANDS[module.split("_", 1)[1]] = getattr(mod, f"run_{module.split('_', 1)[1]}")
+    from . import cli_daily  # new, watch, show; --flagged/--bib/--ris on papers and ask
+
+    cli_daily.add_commands(sub, common, add_filters, COMMANDS)
 
 
 def _positive_int(text: str) -> int:
@@ -44,15 +47,18 @@ def _positive_int(text: str) -> int:
 
 
 def run_ask(args, app) -> int:
+    from . import cli_daily
     from .cli import _filters
 
     filters = _filters(args)
     if args.json:
         answer = app.ask(args.question, filters, args.top_k)
         print(json.dumps(answer.to_json_dict(), ensure_ascii=False))
+        cli_daily.answer_exports(args, answer)
         return 0
     answer = _stream_to_terminal(app.chain.stream(args.question, filters, args.top_k))
     _print_footer(answer, args.verbose)
+    cli_daily.answer_exports(args, answer)
     return 0
 
 
