@@ -131,9 +131,12 @@ def _nearest(sentence: str, abstract_sentences: list[str]) -> str:
     stated = numbers_in(sentence)
     latin = set(re.findall(r"[A-Za-z][A-Za-z0-9\-]+", sentence.lower()))
 
-    def score(candidate: str) -> tuple[int, int]:
+    def score(candidate: str) -> tuple[int, int, int]:
+        # Shared numbers, then shared English names (model, dataset), then any number: a Chinese
+        # sentence shares few words with its English source, but its claim is where the numbers are.
         words = set(re.findall(r"[A-Za-z][A-Za-z0-9\-]+", candidate.lower()))
-        return len(stated & numbers_in(candidate)), len(latin & words)
+        numbers = numbers_in(candidate)
+        return len(stated & numbers), len(latin & words), len(numbers)
 
     return max(abstract_sentences, key=score)
 
