@@ -126,3 +126,30 @@ def test_an_edited_summary_mismatch_is_flagged_everywhere(tmp_path, embedder, ca
     assert [(p["id"], p["kind"]) for p in view["papers"]] == [("2601.90007", "changed")]
     with pytest.raises(InputError, match="no paper"):
         command(app, capsys, "show", "2601.99999")
+
+
+def test_whats_new_page_shows_new_papers_watch_hits_and_downloads(daily_app):
+    from test_ui_apptest import everything, open_ui
+
+    app, _, _ = daily_app
+    Watchlist(app.settings).run(app)
+    at = open_ui(app, "daily")
+    shown = everything(at)
+    assert "**3 papers**" in shown and "QuantKV" in shown and "#1 KV cache quantization" in shown
+    labels = [b.label for b in at.get("download_button")]
+    assert {"BibTeX", "RIS (Zotero, EndNote)", "Markdown", "Atom feed"} <= set(labels)
+    at.text_input(key="watch-query").set_value("protein design")
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception and "#3 protein design" in everything(at)
+
+
+def test_library_card_shows_a_summary_flag(tmp_path, embedder):
+    from conftest import make_app
+    from test_ui_apptest import open_ui
+
+    app = make_app(tmp_path / "store", embedder)
+    app.ingest([FIXTURES / "2026-01-21_edited.md"])
+    at = open_ui(app, "library")
+    at.selectbox[-1].set_value("2601.90007").run()
+    warnings = [w.value for w in at.warning]
+    assert any("states 5.6, which the abstract does not" in w and "6.3x" in w for w in warnings), warnings

@@ -56,7 +56,7 @@ else:
 st.header("Watchlist")
 st.caption("Standing questions, answered over each ingest's new papers with the same checked citations as the chat.")
 with st.form("watch-add", clear_on_submit=True):
-    query = st.text_input("Question or topic", placeholder="e.g. KV cache compression")
+    query = st.text_input("Question or topic", placeholder="e.g. KV cache compression", key="watch-query")
     cols = st.columns(2)
     categories = cols[0].multiselect("Only these categories", list(overview.categories))
     author = cols[1].text_input("Only this author", placeholder="optional")
