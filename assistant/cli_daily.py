@@ -74,6 +74,8 @@ def add_commands(sub, common, add_filters, commands: dict) -> None:
                         help="only papers whose Chinese TL;DR/Result states a number the abstract does not")
     _add_export_options(papers)
     _add_export_options(sub.choices["ask"], what="the cited papers")
+    if "brief" in sub.choices:
+        _add_export_options(sub.choices["brief"], what="the briefing's papers")
     commands.update({"new": run_new, "watch": run_watch, "show": run_show})
 
 

@@ -153,3 +153,11 @@ def test_library_card_shows_a_summary_flag(tmp_path, embedder):
     at.selectbox[-1].set_value("2601.90007").run()
     warnings = [w.value for w in at.warning]
     assert any("states 5.6, which the abstract does not" in w and "6.3x" in w for w in warnings), warnings
+
+
+def test_brief_bib_writes_the_briefings_papers(daily_app, capsys, tmp_path):
+    app, _, _ = daily_app
+    command(app, capsys, "brief", "--category", "cs.DB", "--all-dates", "--no-llm", "--json", "-q",
+            "--bib", str(tmp_path / "b.bib"))
+    keys = {e["eprint"] for e in bibtexparser.parse_file(str(tmp_path / "b.bib")).entries}
+    assert keys == {"2601.90004", "2601.90005", "2601.90007"}
