@@ -35,7 +35,7 @@ def add_commands(sub, common, add_filters, commands: dict) -> None:
                                    "come first.", epilog=NEW_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--since", type=_iso_date, metavar="YYYY-MM-DD", help="every ingest on or after this day")
-    group.add_argument("--previous", type=_count, default=0, metavar="N",
+    group.add_argument("--previous", type=_positive_int, default=0, metavar="N",
                        help="the ingest N before the last one (1 = the one before)")
     p.add_argument("--no-changed", action="store_true", help="only papers new to the store, not edited ones")
     _add_export_options(p)
@@ -90,14 +90,10 @@ def _iso_date(text: str) -> str:
     return parse(text)
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
+def _positive_int(text: str) -> int:
+    from .cli import _positive_int as parse
+
+    return parse(text)
 
 
 def export(args, papers) -> list[str]:

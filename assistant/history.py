@@ -42,6 +42,14 @@ def read_json(path: Path, default: dict) -> dict:
     return data
 
 
+def read_list(path: Path, key: str) -> list:
+    """The list under `key` of a file written by write_json (empty when the file does not exist)."""
+    items = read_json(path, {"schema": SCHEMA, key: []}).get(key)
+    if not isinstance(items, list):
+        raise StoreError(f"{path} has no list of {key}; fix or delete it")
+    return items
+
+
 def write_json(path: Path, data: dict) -> None:
     """Write atomically: a reader sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,11 +91,7 @@ class History:
         self.path = daily_dir(settings) / "history.json"
 
     def records(self) -> list[IngestRecord]:
-        data = read_json(self.path, {"schema": SCHEMA, "ingests": []})
-        items = data.get("ingests")
-        if not isinstance(items, list):
-            raise StoreError(f"{self.path} has no list of ingests; fix or delete it")
-        return [IngestRecord.from_dict(item, self.path) for item in items]
+        return [IngestRecord.from_dict(item, self.path) for item in read_list(self.path, "ingests")]
 
     def record(self, added: list[str], changed: list[str], digests: list[str]) -> IngestRecord | None:
         """Append one ingest; an ingest that added and changed nothing is not recorded, so 'what's new'

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 from .config import Settings
 from .errors import InputError, StoreError
-from .history import SCHEMA, History, daily_dir, now_iso, read_json, write_json
+from .history import SCHEMA, History, daily_dir, now_iso, read_list, write_json
 from .retrieval import Filters
 
 
@@ -73,11 +73,7 @@ class Watchlist:
         self.path = daily_dir(settings) / "watchlist.json"
 
     def watches(self) -> list[Watch]:
-        data = read_json(self.path, {"schema": SCHEMA, "watches": []})
-        items = data.get("watches")
-        if not isinstance(items, list):
-            raise StoreError(f"{self.path} has no list of watches; fix or delete it")
-        return [_watch_from(item, self.path) for item in items]
+        return [_watch_from(item, self.path) for item in read_list(self.path, "watches")]
 
     def _save(self, watches: list[Watch]) -> None:
         write_json(self.path, {"schema": SCHEMA, "watches": [asdict(w) for w in watches]})
