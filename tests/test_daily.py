@@ -161,3 +161,12 @@ def test_brief_bib_writes_the_briefings_papers(daily_app, capsys, tmp_path):
             "--bib", str(tmp_path / "b.bib"))
     keys = {e["eprint"] for e in bibtexparser.parse_file(str(tmp_path / "b.bib")).entries}
     assert keys == {"2601.90004", "2601.90005", "2601.90007"}
+
+
+def test_chat_offers_the_transcript_and_cited_papers(daily_app):
+    from test_ui_apptest import ask, open_ui
+
+    app, _, _ = daily_app
+    at = ask(open_ui(app), "How much does KVSqueeze reduce KV-cache memory?")
+    buttons = {b.label: b for b in at.sidebar.get("download_button")}
+    assert {"Transcript (Markdown)", "Cited papers (BibTeX)"} <= set(buttons)
