@@ -35,8 +35,10 @@ def cite_key(paper: Paper) -> str:
 
 
 def _tex(text: str) -> str:
-    """A field value for BibTeX: LaTeX specials escaped, braces kept only when balanced."""
-    text = clean_latex(text)
+    """A field value for BibTeX: the digest's own LaTeX kept (BibTeX is read by LaTeX), escaped
+    specials made plain first so they are escaped exactly once, braces kept only when balanced."""
+    text = " ".join(text.replace("\\%", "%").replace("\\&", "&").replace("\\#", "#").replace("\\_", "_")
+                    .replace("\\$", "$").split())
     if text.count("{") != text.count("}"):
         text = text.replace("{", "").replace("}", "")
     text = text.replace("**", "")  # Markdown bold some digests put in titles
