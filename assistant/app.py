@@ -74,7 +74,12 @@ class App:
         return sorted(papers, key=lambda p: (p.category, p.id))
 
     def stats(self) -> dict:
-        return self.store.stats()
+        from .summary_check import SummaryChecks
+
+        stats = self.store.stats()
+        # Papers whose Chinese TL;DR/Result states a number the abstract does not (cached by the ingest).
+        stats["summary_flags"] = len(SummaryChecks(self.settings).flags(self.store))
+        return stats
 
     def digests(self):
         """Every stored digest with its readable label and the "latest" rule (assistant/digests.py)."""

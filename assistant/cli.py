@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the digest's day, when the file name carries no YYYY-MM-DD")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--no-watch", action="store_true", help="do not answer the watchlist over the new papers")
 
     p = sub.add_parser("papers", parents=[common], help="list stored papers")
     _add_filters(p)
@@ -146,8 +147,10 @@ def run_ingest(args, app) -> int:
 
         progress = lambda total: tqdm(total=total, unit="paper", desc="embedding", file=sys.stderr)  # noqa: E731
     report = app.ingest(args.paths, args.date, progress)
+    from . import cli_daily
+
     if args.json:
-        print(json.dumps(asdict(report), ensure_ascii=False))
+        print(json.dumps(asdict(report) | (cli_daily.after_ingest(args, app, report) or {}), ensure_ascii=False))
         return 0
     from .ui_support.uploads import headline  # the same sentence the web UI shows after an upload
 
@@ -157,6 +160,7 @@ def run_ingest(args, app) -> int:
               f"({', '.join(row['changed'])} differ; higher version > later digest > later ingest)")
     _print_problems("skipped", report.skipped)
     _print_problems("partial", report.partial)
+    cli_daily.after_ingest(args, app, report)
     return 0
 
 
@@ -181,7 +185,10 @@ def _print_problems(kind: str, items: list[dict], limit: int = 5) -> None:
 
 
 def run_papers(args, app) -> int:
-    papers = app.papers(_filters(args, app))
+    from . import cli_daily
+
+    papers = cli_daily.filter_flagged(args, app, app.papers(_filters(args, app)))
+    written = cli_daily.export(args, papers)
     known = app.digests()
     if args.json:
         print(json.dumps([{"id": p.id, "title": p.title, "category": p.category, "authors": p.authors,
@@ -190,7 +197,7 @@ def run_papers(args, app) -> int:
         return 0
     for p in papers:
         print(f"{p.id:<14} {p.category:<9} {_short(_shown(p.title), 70):<70}  {', '.join(known.paper_labels(p))}")
-    print(f"{len(papers)} paper(s)")
+    print(f"{len(papers)} paper(s)" + "".join(f"; wrote {path}" for path in written))
     return 0
 
 
@@ -225,6 +232,9 @@ def run_stats(args, app) -> int:
         order, rule = known.ordered(stats["digest_labels"])
         print(f"digests    {'; '.join(known.label(n) for n in order)} (oldest first, {known.describe_rule(rule)})")
     print("categories " + ", ".join(f"{k} {v}" for k, v in stats["categories"].items()))
+    if "summary_flags" in stats:
+        print(f"summaries  {stats['summary_flags']} paper(s) state a number their abstract does not "
+              "(digestqa papers --flagged)")
     return 0
 
 

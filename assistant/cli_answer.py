@@ -38,6 +38,9 @@ def add_commands(sub, common, add_filters) -> None:
             continue
         getattr(mod, adder)(sub, common)
         COMMANDS[module.split("_", 1)[1]] = getattr(mod, f"run_{module.split('_', 1)[1]}")
+    from . import cli_daily  # new, watch, show; --flagged/--bib/--ris on papers and ask
+
+    cli_daily.add_commands(sub, common, add_filters, COMMANDS)
 
 
 def _positive_int(text: str) -> int:
@@ -53,6 +56,7 @@ def _shown(text: str) -> str:
 
 
 def run_ask(args, app) -> int:
+    from . import cli_daily
     from .cli import _filters
 
     filters = _filters(args, app)
@@ -62,9 +66,11 @@ def run_ask(args, app) -> int:
         for item, source in zip(data["sources"], answer.sources):  # readable names beside the file names
             item["digest_labels"] = known.paper_labels(source.paper)
         print(json.dumps(data, ensure_ascii=False))
+        cli_daily.answer_exports(args, answer)
         return 0
     answer = _stream_to_terminal(app.chain.stream(args.question, filters, args.top_k))
     _print_footer(answer, args.verbose, known=app.digests())
+    cli_daily.answer_exports(args, answer)
     return 0
 
 

@@ -80,4 +80,9 @@ def run_brief(args, app) -> int:
         print(f"note: {notice}", file=sys.stderr)
     if args.out:
         print(f"wrote {args.out}", file=sys.stderr)
+    from . import cli_daily  # --bib/--ris: the briefing's papers
+
+    stored = app.store.papers() if (getattr(args, "bib", None) or getattr(args, "ris", None)) else {}
+    for path in cli_daily.export(args, [stored[pid] for pid in briefing.papers if pid in stored]):
+        print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -13,7 +13,14 @@ from .lexical import LexicalIndex, tokenize
 from .types import Paper
 
 # A number standing on its own ("50%", "4.2x", "1,024"), not digits inside a name ("L2", "GB10", "H100").
-_NUMBER = re.compile(r"(?<![\w.\-/])\d+(?:[.,]\d+)*(?=%|x\b|×|倍|\b|[\u4e00-\u9fff]|$)")
+# Chinese characters are word characters to `\w` but separate words in a summary ("包含87,100个"), so
+# the look-behind lets a number follow them.
+_NUMBER = re.compile(r"(?<![.\-/])(?<![^\W\u3400-\u9fff])\d+(?:[.,]\d+)*(?![.,]?\d)(?=%|x\b|×|倍|\b|[\u4e00-\u9fff]|$)")
+# The second end of a range ("6.3x-7.3x", "1.44-1.59x", "10%-20%"): the hyphen that keeps "GPT-4"'s 4
+# out must not hide it.
+_RANGE = re.compile(r"(\d(?:[x×%]|\.\d+))\s*(?:-{1,2}|[–~])\s*(?=\d)")
+# LaTeX commands glued to a number ("$\sim1.3\times$") would make it look like part of a name.
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 
 
 _LATEX_SYMBOLS = {
@@ -65,7 +72,7 @@ def paper_terms(paper: Paper) -> frozenset[str]:
 
 
 def numbers_in(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(clean_latex(text))}
+    return {n.replace(",", "") for n in _NUMBER.findall(_RANGE.sub(r"\1 ", _LATEX_COMMAND.sub(" ", clean_latex(text))))}
 
 
 class TermWeights:

@@ -154,6 +154,7 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         store.record_digests([(d.digest.name, d.digest.date) for d in parsed if d.papers])
         if plan or store.state().get("generation", 0) == 0:
             store.bump_generation()
+        _record_history(settings, plan, report)
         report.papers_total = store.papers_collection.count()
     except Exception as exc:  # a full or read-only disk met while writing: one clear line, no traceback
         fault = None if isinstance(exc, DigestQAError) else store_fault(exc, settings.store_label)
@@ -164,6 +165,17 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         lock.release()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _record_history(settings: Settings, plan: list[_Planned], report: IngestReport) -> None:
+    """What's new (the ids this ingest added and changed) and the digest summaries' number checks,
+    written under the ingest lock beside the store."""
+    from .history import History
+    from .summary_check import SummaryChecks
+
+    History(settings).record([p.paper.id for p in plan if p.kind == "added"],
+                             [p.paper.id for p in plan if p.kind == "changed"], report.digests)
+    SummaryChecks(settings).record([p.paper for p in plan if p.kind != "relisted"])
 
 
 def _plan(papers: list[Paper], store: Store, report: IngestReport) -> list[_Planned]:

@@ -23,6 +23,7 @@ page = st.navigation([
     st.Page(HERE / "views" / "chat.py", title="Chat", icon=":material/forum:", default=True),
     st.Page(HERE / "views" / "briefing.py", title="Briefing", icon=":material/summarize:"),
     st.Page(HERE / "views" / "library.py", title="Library", icon=":material/library_books:"),
+    st.Page(HERE / "views" / "daily.py", title="What's new", icon=":material/new_releases:"),
     st.Page(HERE / "views" / "evals.py", title="Evals", icon=":material/monitoring:"),
 ])
 page.run()

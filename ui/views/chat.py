@@ -84,3 +84,12 @@ if question:
 # Last, so that it is enabled as soon as the first answer is in; the callback runs before the rerun.
 st.sidebar.button("Clear conversation", icon=":material/delete_sweep:", disabled=not session.turns,
                   on_click=clear_chat, args=(st.session_state,), width="stretch")
+if session.turns:  # the conversation with its checked citations, and the cited papers for a reference manager
+    from assistant.export import bibtex, transcript_markdown
+
+    st.sidebar.download_button("Transcript (Markdown)", transcript_markdown(session.turns), "digestqa-chat.md",
+                               "text/markdown", icon=":material/download:", width="stretch")
+    cited = {s.id: s.paper for turn in session.turns for s in turn.sources if s.id in turn.cited_ids}
+    st.sidebar.download_button("Cited papers (BibTeX)", bibtex(list(cited.values())), "digestqa-chat.bib",
+                               "application/x-bibtex", icon=":material/download:", width="stretch",
+                               disabled=not cited)
