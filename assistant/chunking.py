@@ -1,5 +1,8 @@
 """Paper -> chunks that lose nothing and never exceed the embedding model's input window.
 
+Which chunks get embedded (the dense index) is decided here too: only sections in a language the
+model reads, and not the title alone (every embedded text already carries the title header).
+
 Each section (title, abstract, the five Chinese summary sections) is split into sentences and
 packed greedily into chunks. The embedded text of a chunk is "title: <title>\n\n<passage>" (the
 title gives every passage its context), and the whole of that is counted with the model's own
@@ -19,6 +22,8 @@ from .types import SUMMARY_SECTIONS, Chunk, Paper
 CHUNKED_SECTIONS = ("title", "abstract") + SUMMARY_SECTIONS
 MAX_TITLE_CHARS_IN_HEADER = 300  # an absurdly long title must not eat a chunk's whole window
 _EMBED_ONLY = ("title",)  # metadata keys that go into the embedded text
+# The language each section is written in (digest format: English title/abstract, Chinese summary).
+SECTION_LANGUAGE = {"title": "en", "abstract": "en", **{s: "zh" for s in SUMMARY_SECTIONS}}
 
 
 def chunk_id(paper_id: str, section: str, text: str) -> str:
@@ -50,6 +55,16 @@ def chunk_paper(paper: Paper, count_tokens: Callable[[str], int], max_tokens: in
                 seen.add(passage)
                 chunks.append(Chunk(chunk_id(paper.id, section, passage), paper.id, section, passage))
     return chunks
+
+
+def embedded(chunks: list[Chunk], languages: tuple[str, ...]) -> list[bool]:
+    """Which of a paper's chunks the model should embed. The title-only chunk is embedded only when
+    nothing else is (a paper without an abstract must still be reachable by meaning)."""
+    readable = [SECTION_LANGUAGE.get(c.section, "en") in languages for c in chunks]
+    flags = [ok and c.section != "title" for c, ok in zip(chunks, readable)]
+    if not any(flags):
+        flags = readable
+    return flags
 
 
 def _pack(sentences: list[str], fits: Callable[[str], bool]) -> list[str]:
