@@ -129,7 +129,7 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         _clean_orphans(store, keep={p.paper.id for p in plan})
         bar = progress(len(plan)) if progress and plan else None
         if plan:
-            report.chunks_written = _write_plan(plan, store, embedder, bar)
+            report.chunks_written = _write_plan(plan, store, embedder, settings, bar)
         if bar is not None:
             bar.close()
         if plan or store.state().get("generation", 0) == 0:
@@ -174,15 +174,15 @@ def _clean_orphans(store: Store, keep: set[str]) -> None:
     store.delete_chunks(orphans)
 
 
-def _write_plan(plan: list[_Planned], store: Store, embedder: Embedder, bar=None) -> int:
+def _write_plan(plan: list[_Planned], store: Store, embedder: Embedder, settings: Settings, bar=None) -> int:
     """Embed and write the plan group by group, the model never waiting for the rest (see top)."""
-    cache = VectorCache(vector_cache_path(embedder.settings, embedder.identity))
+    cache = VectorCache(vector_cache_path(settings, embedder.identity))
     embedded_count = 0
     pending: _Group | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as worker:
         try:
             for start in range(0, len(plan) + GROUP_SIZE, GROUP_SIZE):
-                group = _prepare(plan[start:start + GROUP_SIZE], store, embedder, cache) if start < len(plan) else None
+                group = _prepare(plan[start:start + GROUP_SIZE], store, embedder, settings.embed_languages, cache) if start < len(plan) else None
                 if group is not None and group.texts:
                     group.future = worker.submit(embedder.embed_texts, group.texts, True)
                 if pending is not None:  # written while `group` embeds
@@ -197,8 +197,8 @@ def _write_plan(plan: list[_Planned], store: Store, embedder: Embedder, bar=None
     return embedded_count
 
 
-def _prepare(group: list[_Planned], store: Store, embedder: Embedder, cache: VectorCache) -> _Group:
-    languages = embedder.settings.embed_languages
+def _prepare(group: list[_Planned], store: Store, embedder: Embedder, languages: tuple[str, ...],
+             cache: VectorCache) -> _Group:
     chunked = []
     for item in group:
         chunks = chunk_paper(item.paper, embedder.count_tokens, embedder.settings.embed_max_tokens)
