@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Callable
-
-from llama_index.core.schema import MetadataMode, TextNode
+from typing import TYPE_CHECKING, Callable
 
 from .text import has_cjk, split_sentences
 from .types import SUMMARY_SECTIONS, Chunk, Paper
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import TextNode
 
 CHUNKED_SECTIONS = ("title", "abstract") + SUMMARY_SECTIONS
 MAX_TITLE_CHARS_IN_HEADER = 300  # an absurdly long title must not eat a chunk's whole window
@@ -106,8 +107,10 @@ def _split_oversized(sentence: str, fits: Callable[[str], bool]) -> list[str]:
     return [p for p in pieces if p]
 
 
-def chunk_to_node(chunk: Chunk, paper: Paper) -> TextNode:
+def chunk_to_node(chunk: Chunk, paper: Paper) -> "TextNode":
     """A llama-index node carrying the chunk text and the paper's metadata for filtering."""
+    from llama_index.core.schema import TextNode  # here: an unchanged re-ingest never needs llama-index
+
     metadata = {
         "paper_id": paper.id,
         "title": header_title(paper),
@@ -122,5 +125,7 @@ def chunk_to_node(chunk: Chunk, paper: Paper) -> TextNode:
                     metadata_template="{key}: {value}", text_template="{metadata_str}\n\n{content}")
 
 
-def node_embed_text(node: TextNode) -> str:
+def node_embed_text(node: "TextNode") -> str:
+    from llama_index.core.schema import MetadataMode
+
     return node.get_content(metadata_mode=MetadataMode.EMBED)

@@ -123,3 +123,13 @@ def test_upload_progress_says_papers_per_second_and_time_left():
     assert progress_line(0, 350, 0.0) == "Embedding and storing papers: 0 of 350"
     assert progress_line(64, 350, 16.0) == "Embedding and storing papers: 64 of 350 · 4.0 papers/s · about 1 min 11 s left"
     assert progress_line(350, 350, 70.0).endswith("· 5.0 papers/s")
+
+
+def test_token_counts_match_the_transformers_tokenizer(embedder):
+    from transformers import AutoTokenizer
+
+    reference = AutoTokenizer.from_pretrained(str(embedder.path))
+    reference.model_max_length = 10**9
+    for text in ["", "x", "title: Sparse KV caches\n\nWe cut memory 4.2x.", "本文提出了一种新的检索方法。" * 40,
+                 "Ünïcödé naïve café — “quotes” and LaTeX $O(n^2)$"]:
+        assert embedder.count_tokens(text) == len(reference(text, add_special_tokens=True)["input_ids"])
