@@ -44,7 +44,7 @@ def embed_text(title: str, passage: str) -> str:
 
 def chunk_paper(paper: Paper, count_tokens: Callable[[str], int], max_tokens: int) -> list[Chunk]:
     title = header_title(paper)
-    fits = lambda passage: count_tokens(embed_text(title, passage)) <= max_tokens  # noqa: E731
+    fits = _Window(title, count_tokens, max_tokens)
     chunks: list[Chunk] = []
     for section in CHUNKED_SECTIONS:
         text = paper.section(section).strip()
@@ -68,11 +68,46 @@ def embedded(chunks: list[Chunk], languages: tuple[str, ...]) -> list[bool]:
     return flags
 
 
-def _pack(sentences: list[str], fits: Callable[[str], bool]) -> list[str]:
+class _Window:
+    """`fits(passage)`: does "title: <title>\n\n<passage>" fit the model's window, counted with its
+    tokenizer. Packing asks this for every sentence added to a growing passage; counting each
+    candidate afresh made chunking cost as much as embedding. A word-piece tokenizer splits at
+    whitespace, so the count of "A B" is the count of A plus that of B: `joined` adds known counts,
+    after checking on this paper's first joins that the tokenizer really adds up (else it counts)."""
+
+    def __init__(self, title: str, count_tokens: Callable[[str], int], max_tokens: int):
+        self.title, self.count, self.max = title, count_tokens, max_tokens
+        self.header = count_tokens(embed_text(title, ""))  # special tokens and the title header
+        self.known: dict[str, int] = {}
+        self.checks_left, self.additive = 2, True
+
+    def tokens(self, passage: str) -> int:
+        if passage not in self.known:
+            self.known[passage] = self.count(embed_text(self.title, passage))
+        return self.known[passage]
+
+    def __call__(self, passage: str) -> bool:
+        return self.tokens(passage) <= self.max
+
+    def joined(self, current: str, sentence: str) -> bool:
+        """fits(f"{current} {sentence}")."""
+        candidate = f"{current} {sentence}".strip()
+        if candidate in self.known or not self.additive:
+            return self(candidate)
+        estimate = self.tokens(current) + self.tokens(sentence) - self.header
+        if self.checks_left:
+            self.checks_left -= 1
+            self.additive = self.tokens(candidate) == estimate
+            return self(candidate)
+        self.known[candidate] = estimate
+        return estimate <= self.max
+
+
+def _pack(sentences: list[str], fits: _Window) -> list[str]:
     passages, current = [], ""
     for sentence in sentences:
         candidate = f"{current} {sentence}".strip() if current else sentence
-        if fits(candidate):
+        if fits.joined(current, sentence) if current else fits(candidate):
             current = candidate
             continue
         if current:

@@ -77,6 +77,7 @@ def run(skip_llamaindex: bool = False) -> dict:
     from assistant.config import load_settings
     from assistant.embeddings import Embedder, onnx_cache_path
     from assistant.ingest import collect_papers
+    from assistant.parser import discover_digest_files, parse_digest_file
 
     corpus = real_corpus()
     settings = load_settings(env={})
@@ -84,7 +85,8 @@ def run(skip_llamaindex: bool = False) -> dict:
     encoder = embedder.onnx  # exports once if needed; loading is not timed
     onnx = onnx_cache_path(embedder.path, settings)
     papers, _, _ = collect_papers([corpus])
-    digest = max(sorted(corpus.glob("*.md")), key=lambda p: p.stat().st_size)
+    sizes = {f: len(parse_digest_file(f).papers) for f in discover_digest_files([corpus])}
+    digest = min(sizes, key=lambda f: (abs(sizes[f] - 70), f.name))  # one daily digest, ~70 papers
     digest_papers, _, _ = collect_papers([digest])
     encoder.embed(["warm up"], 1)
     result = {"machine": machine(), "corpus": str(corpus), "papers": len(papers), "load_before": loadavg()}
