@@ -125,8 +125,9 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         raise StoreError(f"another ingest is writing to {settings.store_label}; wait for it to finish") from None
     try:
         store = Store(settings, create=True)
-        plan = _plan(papers, store, report)
-        _clean_orphans(store, keep={p.paper.id for p in plan})
+        states = store.paper_states()
+        plan = _plan(papers, store, report, states)
+        _clean_orphans(store, keep={p.paper.id for p in plan}, recorded=set(states))
         bar = progress(len(plan)) if progress and plan else None
         if plan:
             report.chunks_written = _write_plan(plan, store, embedder, settings, bar)
@@ -141,8 +142,9 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
     return report
 
 
-def _plan(papers: list[Paper], store: Store, report: IngestReport) -> list[_Planned]:
-    states = store.paper_states()
+def _plan(papers: list[Paper], store: Store, report: IngestReport,
+          states: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> list[_Planned]:
+    states = store.paper_states() if states is None else states
     stored = store.papers() if states else {}
     plan = []
     for paper in papers:
@@ -166,11 +168,11 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport) -> list[_Plan
     return plan
 
 
-def _clean_orphans(store: Store, keep: set[str]) -> None:
+def _clean_orphans(store: Store, keep: set[str], recorded: set[str] | None = None) -> None:
     """Remove chunks left by an ingest killed before it wrote their paper's record."""
     if store.chunk_count() == 0:
         return
-    orphans = [cid for cid in store.orphan_chunk_ids() if cid.split("#", 1)[0] not in keep]
+    orphans = [cid for cid in store.orphan_chunk_ids(recorded) if cid.split("#", 1)[0] not in keep]
     store.delete_chunks(orphans)
 
 

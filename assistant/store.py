@@ -233,10 +233,14 @@ class Store:
             return None  # the server owns its disk
         return sum(p.stat().st_size for p in Path(self.settings.store).rglob("*") if p.is_file())
 
-    def orphan_chunk_ids(self) -> list[str]:
+    def orphan_chunk_ids(self, known: set[str] | None = None) -> list[str]:
         """Chunks whose paper has no record (left by a killed ingest before its paper was written)."""
-        known = set(self.paper_states())
-        return [c.id for c in self.iter_chunks() if c.paper_id not in known]
+        known = set(self.paper_states()) if known is None else known
+        # A chunk id starts with its paper's id (`paper#section#hash`): ids alone answer this, without
+        # reading every chunk's text (which made an unchanged re-ingest of 350 papers cost a second).
+        return [cid for collection in self.chunk_collections for offset in range(0, collection.count(), _PAGE)
+                for cid in collection.get(include=[], limit=_PAGE, offset=offset)["ids"]
+                if cid.split("#", 1)[0] not in known]
 
     # -- writing ----------------------------------------------------------------------------
     def write_paper(self, paper: Paper, chunks: list[Chunk], embeddings: list[list[float] | None]) -> None:

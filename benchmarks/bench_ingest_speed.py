@@ -72,14 +72,13 @@ def _llamaindex(embedder, papers) -> float:
     return round(time.perf_counter() - started, 2)
 
 
-def run(skip_llamaindex: bool = False) -> dict:
+def run(corpus: Path, skip_llamaindex: bool = False) -> dict:
     from assistant.app import App
     from assistant.config import load_settings
     from assistant.embeddings import Embedder, onnx_cache_path
     from assistant.ingest import collect_papers
     from assistant.parser import discover_digest_files, parse_digest_file
 
-    corpus = real_corpus()
     settings = load_settings(env={})
     embedder = Embedder(settings)
     encoder = embedder.onnx  # exports once if needed; loading is not timed
@@ -156,9 +155,11 @@ def write(result: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=real_corpus(),
+                        help="folder of digests (default: ../shared/digests beside the checkout)")
     parser.add_argument("--skip-llamaindex", action="store_true")
     args = parser.parse_args(argv)
-    result = run(args.skip_llamaindex)
+    result = run(args.corpus.resolve(), args.skip_llamaindex)
     print(json.dumps(result, indent=2))
     write(result)
     return 0
