@@ -178,7 +178,10 @@ def _clean_orphans(store: Store, keep: set[str], recorded: set[str] | None = Non
 
 def _write_plan(plan: list[_Planned], store: Store, embedder: Embedder, settings: Settings, bar=None) -> int:
     """Embed and write the plan group by group, the model never waiting for the rest (see top)."""
-    cache = VectorCache(vector_cache_path(settings, embedder.identity))
+    # An embedder that names no model identity (a benchmark's stand-in) gets no shared cache: its
+    # vectors must never be served as the real model's.
+    identity = getattr(embedder, "identity", None)
+    cache = VectorCache(vector_cache_path(settings, identity) if identity else None)
     embedded_count = 0
     pending: _Group | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as worker:

@@ -24,10 +24,12 @@ def vector_cache_path(settings: Settings, model_identity: str) -> Path:
 
 
 class VectorCache:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | None):
+        """`path` None: a disabled cache (finds nothing, keeps nothing)."""
         self.path = path
         self._db: sqlite3.Connection | None = None
-        self._open()
+        if path is not None:
+            self._open()
 
     def _open(self) -> None:
         try:
