@@ -56,7 +56,6 @@ class App:
         from .ingest import ingest  # imported here: it pulls in llama-index, which questions never need
 
         report = ingest(paths, self.settings, self.embedder, digest_date, progress)
-        self.embedder.onnx  # export the question-time model now, while torch is loaded anyway
         self.__dict__.pop("store", None)  # reopen: the catalogue changed
         self.__dict__.pop("retriever", None)
         self.__dict__.pop("chain", None)

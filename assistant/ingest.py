@@ -3,7 +3,11 @@
 - A paper is identified by its arXiv id; its content hash decides 'changed'. Appearing in a new
   digest with the same content only updates where it appeared (its embeddings are reused).
 - Papers are embedded and written in small groups, each paper written in the store's
-  crash-safe order, so Ctrl-C or kill -9 loses at most the group in flight; the next run resumes.
+  crash-safe order, so Ctrl-C or kill -9 loses at most the groups in flight; the next run resumes.
+- The model's time is the floor, so everything else hides behind it: while one group embeds (in a
+  worker thread; onnxruntime releases the GIL) the next is parsed, chunked and looked up, and the
+  previous one written. Only chunks in a language the model reads are embedded
+  (`Settings.embed_languages`); vectors already computed come from the store or the vector cache.
 - One ingest at a time per store: a second one fails at once with a clear message.
 """
 from __future__ import annotations
@@ -11,27 +15,40 @@ from __future__ import annotations
 import errno
 import hashlib
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from filelock import FileLock, Timeout
 
-from .chunking import chunk_paper
+from .chunking import chunk_paper, embed_text, embedded, header_title
 from .config import Settings
 from .embeddings import Embedder
 from .errors import DigestQAError, InputError, StoreError
 from .parser import ParsedDigest, discover_digest_files, parse_digest_file
 from .store import Store, is_read_only, store_fault
-from .types import IngestReport, Paper, ParseProblem
+from .types import Chunk, IngestReport, Paper, ParseProblem
+from .vector_cache import VectorCache, vector_cache_path
 
-GROUP_SIZE = 16  # papers embedded per model call group; small enough to lose little on a kill
+GROUP_SIZE = 32  # papers per group: a few model batches (little padding once sorted), little lost on a kill
 
 
 @dataclass
 class _Planned:
     paper: Paper
     kind: str  # added | changed | relisted
+
+
+@dataclass
+class _Group:
+    """One group on its way through the pipeline: chunked, looked up, embedding in flight."""
+
+    chunked: list[tuple[Paper, list[Chunk], list[bool]]]
+    vectors: dict[str, list[float]]  # chunk id -> vector, known or computed
+    todo: list[Chunk]  # embedded chunks with no known vector
+    texts: list[str]  # what the model reads for each of `todo`
+    future: Future | None = None
 
 
 def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_mb: float = 20.0,
@@ -141,14 +158,12 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
             f"cannot lock {settings.store_label} for writing ({exc.strerror or exc})")) from None
     try:
         store = Store(settings, create=True)
-        plan = _plan(papers, store, report)
-        _clean_orphans(store, keep={p.paper.id for p in plan})
+        states = store.paper_states()
+        plan = _plan(papers, store, report, states)
+        _clean_orphans(store, keep={p.paper.id for p in plan}, recorded=set(states))
         bar = progress(len(plan)) if progress and plan else None
-        for start in range(0, len(plan), GROUP_SIZE):
-            group = plan[start:start + GROUP_SIZE]
-            report.chunks_written += _write_group(group, store, embedder)
-            if bar is not None:
-                bar.update(len(group))
+        if plan:
+            report.chunks_written = _write_plan(plan, store, embedder, settings, bar)
         if bar is not None:
             bar.close()
         store.record_digests([(d.digest.name, d.digest.date) for d in parsed if d.papers])
@@ -178,8 +193,9 @@ def _record_history(settings: Settings, plan: list[_Planned], report: IngestRepo
     SummaryChecks(settings).record([p.paper for p in plan if p.kind != "relisted"])
 
 
-def _plan(papers: list[Paper], store: Store, report: IngestReport) -> list[_Planned]:
-    states = store.paper_states()
+def _plan(papers: list[Paper], store: Store, report: IngestReport,
+          states: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> list[_Planned]:
+    states = store.paper_states() if states is None else states
     stored = store.papers() if states else {}
     plan = []
     for paper in papers:
@@ -220,27 +236,62 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport) -> list[_Plan
     return plan
 
 
-def _clean_orphans(store: Store, keep: set[str]) -> None:
+def _clean_orphans(store: Store, keep: set[str], recorded: set[str] | None = None) -> None:
     """Remove chunks left by an ingest killed before it wrote their paper's record."""
-    if store.state().get("generation", 0) == 0 and store.chunks.count() == 0:
+    if store.chunk_count() == 0:
         return
-    if store.chunks.count() == 0:
-        return
-    orphans = [cid for cid in store.orphan_chunk_ids() if cid.split("#", 1)[0] not in keep]
+    orphans = [cid for cid in store.orphan_chunk_ids(recorded) if cid.split("#", 1)[0] not in keep]
     store.delete_chunks(orphans)
 
 
-def _write_group(group: list[_Planned], store: Store, embedder: Embedder) -> int:
-    chunked = [(item.paper, chunk_paper(item.paper, embedder.count_tokens, embedder.settings.embed_max_tokens))
-               for item in group]
-    # Reuse stored vectors for chunks whose text did not change (relisted papers, small edits).
-    known = store.chunk_embeddings([c.id for _, chunks in chunked for c in chunks])
-    todo = [c for _, chunks in chunked for c in chunks if c.id not in known]
-    if todo:
-        from .chunking import embed_text, header_title
+def _write_plan(plan: list[_Planned], store: Store, embedder: Embedder, settings: Settings, bar=None) -> int:
+    """Embed and write the plan group by group, the model never waiting for the rest (see top)."""
+    # An embedder that names no model identity (a benchmark's stand-in) gets no shared cache: its
+    # vectors must never be served as the real model's.
+    identity = getattr(embedder, "identity", None)
+    cache = VectorCache(vector_cache_path(settings, identity) if identity else None)
+    embedded_count = 0
+    pending: _Group | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as worker:
+        try:
+            for start in range(0, len(plan) + GROUP_SIZE, GROUP_SIZE):
+                group = _prepare(plan[start:start + GROUP_SIZE], store, embedder, settings.embed_languages, cache) if start < len(plan) else None
+                if group is not None and group.texts:
+                    group.future = worker.submit(embedder.embed_texts, group.texts, True)
+                if pending is not None:  # written while `group` embeds
+                    embedded_count += _finish(pending, store, cache)
+                    if bar is not None:
+                        bar.update(len(pending.chunked))
+                pending = group
+        finally:
+            if pending is not None and pending.future is not None:
+                pending.future.cancel()
+            cache.close()
+    return embedded_count
 
-        titles = {item.paper.id: header_title(item.paper) for item in group}
-        vectors = embedder.embed_texts([embed_text(titles[c.paper_id], c.text) for c in todo], bulk=True)
-        known.update({c.id: v for c, v in zip(todo, vectors)})
-    store.write_papers([(paper, chunks, [known[c.id] for c in chunks]) for paper, chunks in chunked])
-    return len(todo)
+
+def _prepare(group: list[_Planned], store: Store, embedder: Embedder, languages: tuple[str, ...],
+             cache: VectorCache) -> _Group:
+    chunked = []
+    for item in group:
+        chunks = chunk_paper(item.paper, embedder.count_tokens, embedder.settings.embed_max_tokens)
+        chunked.append((item.paper, chunks, embedded(chunks, languages)))
+    dense = [(paper, c) for paper, chunks, flags in chunked for c, flag in zip(chunks, flags) if flag]
+    # Reuse vectors for chunks whose text did not change: from the store (relisted papers, small
+    # edits), else from the cache (another digest, another store, an earlier interrupted run).
+    vectors = store.chunk_embeddings([c.id for _, c in dense])
+    missing = [(c, embed_text(header_title(paper), c.text)) for paper, c in dense if c.id not in vectors]
+    cached = cache.get_many([text for _, text in missing])
+    vectors.update({c.id: cached[text] for c, text in missing if text in cached})
+    todo = [(c, text) for c, text in missing if text not in cached]
+    return _Group(chunked, vectors, [c for c, _ in todo], [text for _, text in todo])
+
+
+def _finish(group: _Group, store: Store, cache: VectorCache) -> int:
+    if group.future is not None:
+        computed = group.future.result()
+        group.vectors.update({c.id: v for c, v in zip(group.todo, computed)})
+        cache.put_many(group.texts, computed)
+    store.write_papers([(paper, chunks, [group.vectors[c.id] if flag else None for c, flag in zip(chunks, flags)])
+                        for paper, chunks, flags in group.chunked])
+    return len(group.todo)

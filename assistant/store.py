@@ -1,14 +1,20 @@
 """The paper store: Chroma collections behind one class, embedded on disk or on a Chroma server.
 
 Schema (owned here and nowhere else):
-- `<prefix>_chunks`: one record per chunk, written as llama-index TextNodes (so llama-index's
-  ChromaVectorStore can read them) with metadata paper_id, title, category, section, digests, dates.
+- `<prefix>_chunks`: the dense index: one record per embedded chunk (sections in a language the
+  embedding model reads, `Settings.embed_languages`), written as llama-index TextNodes (so
+  llama-index's ChromaVectorStore can read them) with metadata paper_id, title, category, section,
+  digests, dates.
+- `<prefix>_text`: the chunks that are not embedded (the title alone, sections in other languages),
+  same records with a 1-dim placeholder vector: searched lexically and read by the answerers.
+  `iter_chunks`/`chunks_of` read both collections; `dense_query` only the first. A store written
+  before schema 2 has every chunk in `_chunks`; it reads the same way.
 - `<prefix>_papers`: one record per paper; document = the Paper as JSON, embedding = the mean of
   its chunk embeddings, metadata = content hash and where it appeared.
 - `<prefix>_meta`: one record holding the store generation (bumped by every write) and last ingest,
   and one ("digests") holding each digest's date, ingest order and ingest time (see digests.py).
 
-Write order per batch of papers makes a killed ingest safe to resume: chunks are upserted first, stale
+Write order per batch of papers makes a killed ingest safe to resume: chunks (both collections) are upserted first, stale
 chunks deleted next, and the paper record (with its content hash) written last. A paper whose
 record is missing or stale is simply processed again by the next ingest.
 """
@@ -37,7 +43,7 @@ _BATCH = 1000  # ids per Chroma get/delete call (keeps request sizes sane on a s
 # it starts, so fewer, larger pages read faster: at 50k papers the catalogue took 8.8 s in 1,000-record
 # pages and 1.3 s in 5,000-record ones (a scan of 350k chunks is dominated by volume, not paging).
 _PAGE = 5000
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: chunks that are not embedded live in `<prefix>_text`
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,17 @@ class Store:
         return self._collection("chunks")
 
     @cached_property
+    def text_chunks(self):
+        return self._collection("text")
+
+    @property
+    def chunk_collections(self):
+        return (self.chunks, self.text_chunks)
+
+    def chunk_count(self) -> int:
+        return sum(c.count() for c in self.chunk_collections)
+
+    @cached_property
     def papers_collection(self):
         return self._collection("papers")
 
@@ -227,16 +244,22 @@ class Store:
         return out
 
     def iter_chunks(self) -> Iterator[StoredChunk]:
-        for offset in range(0, self.chunks.count(), _PAGE):
-            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or "")
+        """Every chunk, embedded or not (what the lexical index is built from)."""
+        for collection in self.chunk_collections:
+            for offset in range(0, collection.count(), _PAGE):
+                got = collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                    yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or "")
 
     def chunks_of(self, paper_ids: Iterable[str]) -> list[StoredChunk]:
-        ids = list(paper_ids)
+        """Every chunk of these papers, embedded or not."""
+        return [c for collection in self.chunk_collections for c in self._chunks_in(collection, list(paper_ids))]
+
+    @staticmethod
+    def _chunks_in(collection, ids: list[str]) -> list[StoredChunk]:
         out = []
         for i in range(0, len(ids), _BATCH):
-            got = self.chunks.get(where={"paper_id": {"$in": ids[i:i + _BATCH]}}, include=["documents", "metadatas"])
+            got = collection.get(where={"paper_id": {"$in": ids[i:i + _BATCH]}}, include=["documents", "metadatas"])
             out.extend(StoredChunk(cid, m["paper_id"], m.get("section", ""), d or "")
                        for cid, d, m in zip(got["ids"], got["documents"], got["metadatas"]))
         return out
@@ -274,7 +297,7 @@ class Store:
             digests.update(paper.digests)
         return {
             "papers": len(papers),
-            "chunks": self.chunks.count(),
+            "chunks": self.chunk_count(),
             "digests": len(digests),
             "digest_names": sorted(digests),
             "categories": dict(sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -288,40 +311,45 @@ class Store:
             return None  # the server owns its disk
         return sum(p.stat().st_size for p in Path(self.settings.store).rglob("*") if p.is_file())
 
-    def orphan_chunk_ids(self) -> list[str]:
+    def orphan_chunk_ids(self, known: set[str] | None = None) -> list[str]:
         """Chunks whose paper has no record (left by a killed ingest before its paper was written)."""
-        known = set(self.paper_states())
-        return [c.id for c in self.iter_chunks() if c.paper_id not in known]
+        known = set(self.paper_states()) if known is None else known
+        # A chunk id starts with its paper's id (`paper#section#hash`): ids alone answer this, without
+        # reading every chunk's text (which made an unchanged re-ingest of 350 papers cost a second).
+        return [cid for collection in self.chunk_collections for offset in range(0, collection.count(), _PAGE)
+                for cid in collection.get(include=[], limit=_PAGE, offset=offset)["ids"]
+                if cid.split("#", 1)[0] not in known]
 
     # -- writing ----------------------------------------------------------------------------
-    def write_paper(self, paper: Paper, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+    def write_paper(self, paper: Paper, chunks: list[Chunk], embeddings: list[list[float] | None]) -> None:
         """Replace one paper's chunks and record, in the crash-safe order described above."""
         self.write_papers([(paper, chunks, embeddings)])
 
-    def write_papers(self, batch: list[tuple[Paper, list[Chunk], list[list[float]]]]) -> None:
+    def write_papers(self, batch: list[tuple[Paper, list[Chunk], list[list[float] | None]]]) -> None:
         """Replace several papers' chunks and records: every chunk first, stale chunks next, every
-        paper record last (the crash-safe order described above, per batch). One upsert per
+        paper record last (the crash-safe order described above, per batch). A chunk whose
+        embedding is None is not embedded and goes to the text collection. One upsert per
         collection for the whole batch, because each Chroma call pays a disk sync (~33 ms here)
         whatever its size; per-paper calls made writing cost more than parsing and chunking."""
-        from llama_index.core.vector_stores.utils import node_to_metadata_dict
-
-        from .chunking import chunk_to_node
-
         if not batch:
             return
-        nodes, vectors = [], []
+        dense: list[tuple] = []
+        text: list[tuple] = []
         for paper, chunks, embeddings in batch:
-            nodes += [chunk_to_node(c, paper) for c in chunks]
-            vectors += list(embeddings)
-        for i in range(0, len(nodes), _BATCH):
-            part = nodes[i:i + _BATCH]
-            self.chunks.upsert(ids=[n.node_id for n in part], embeddings=vectors[i:i + _BATCH],
-                               documents=[n.get_content() for n in part],
-                               metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=False) for n in part])
-        keep = {n.node_id for n in nodes}
-        stale = [c.id for c in self.chunks_of([paper.id for paper, _, _ in batch]) if c.id not in keep]
-        self.delete_chunks(stale)
-        records = [(paper, self._paper_vector(embeddings)) for paper, _, embeddings in batch]
+            for chunk, vector in zip(chunks, embeddings):
+                if vector is None:
+                    text.append((chunk, paper, [1.0]))  # placeholder: this collection is never queried by vector
+                else:
+                    dense.append((chunk, paper, vector))
+        paper_ids = [paper.id for paper, _, _ in batch]
+        for collection, rows in ((self.chunks, dense), (self.text_chunks, text)):
+            self._upsert_chunks(collection, rows)
+        for collection, rows in ((self.chunks, dense), (self.text_chunks, text)):
+            keep = {chunk.id for chunk, _, _ in rows}
+            stale = [c.id for c in self._chunks_in(collection, paper_ids) if c.id not in keep]
+            for i in range(0, len(stale), _BATCH):
+                collection.delete(ids=stale[i:i + _BATCH])
+        records = [(paper, self._paper_vector([v for v in embeddings if v is not None])) for paper, _, embeddings in batch]
         self.papers_collection.upsert(
             ids=[paper.id for paper, _ in records], embeddings=[vector for _, vector in records],
             documents=[paper.to_json() for paper, _ in records],
@@ -332,6 +360,19 @@ class Store:
         self._stamp_write()
 
     @staticmethod
+    def _upsert_chunks(collection, rows: list[tuple]) -> None:
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+        from .chunking import chunk_to_node
+
+        for i in range(0, len(rows), _BATCH):
+            part = rows[i:i + _BATCH]
+            nodes = [chunk_to_node(chunk, paper) for chunk, paper, _ in part]
+            collection.upsert(ids=[n.node_id for n in nodes], embeddings=[list(v) for _, _, v in part],
+                              documents=[n.get_content() for n in nodes],
+                              metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=False) for n in nodes])
+
+    @staticmethod
     def _paper_vector(embeddings: list[list[float]]) -> list[float]:
         """A paper's own vector: the normalised mean of its chunks' vectors."""
         vector = np.mean(np.asarray(embeddings, dtype=np.float32), axis=0) if len(embeddings) else np.zeros(384, np.float32)
@@ -339,8 +380,13 @@ class Store:
         return (vector / norm).tolist()
 
     def delete_chunks(self, chunk_ids: list[str]) -> None:
-        for i in range(0, len(chunk_ids), _BATCH):
-            self.chunks.delete(ids=chunk_ids[i:i + _BATCH])
+        for collection in self.chunk_collections:
+            present = set()
+            for i in range(0, len(chunk_ids), _BATCH):
+                present.update(collection.get(ids=chunk_ids[i:i + _BATCH], include=[])["ids"])
+            ids = [cid for cid in chunk_ids if cid in present]
+            for i in range(0, len(ids), _BATCH):
+                collection.delete(ids=ids[i:i + _BATCH])
         if chunk_ids:
             self._stamp_write()
 

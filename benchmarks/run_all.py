@@ -316,8 +316,15 @@ def _method(scale: dict | None) -> list[str]:
 
 
 def write(core: dict | None, scale: dict | None, results_md: Path, results_json: Path) -> None:
-    results_json.write_text(json.dumps({"core": core, "scale": scale}, indent=2) + "\n")
-    results_md.write_text(render(core, scale))
+    # bench_ingest_speed keeps its own key and marked section: carry them over, not erase them.
+    earlier = (_load(results_json) or {}).get("ingest_speed")
+    old_md = results_md.read_text() if results_md.exists() else ""
+    from .bench_ingest_speed import MARK_END, MARK_START
+
+    results_json.write_text(json.dumps({"core": core, "scale": scale, **({"ingest_speed": earlier} if earlier else {})},
+                                       indent=2) + "\n")
+    section = old_md[old_md.index(MARK_START):old_md.index(MARK_END) + len(MARK_END)] if MARK_START in old_md else ""
+    results_md.write_text(render(core, scale) + (f"\n{section}\n" if section else ""))
 
 
 def _load(path: Path) -> dict | None:

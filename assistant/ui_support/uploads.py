@@ -83,6 +83,17 @@ class _Bar:
         self._report(self.total, self.total)
 
 
+def progress_line(done: int, total: int, elapsed_s: float) -> str:
+    """'Embedding and storing papers: 64 of 350 · 4.2 papers/s · about 1 min 8 s left'."""
+    line = f"Embedding and storing papers: {done} of {total}"
+    if done <= 0 or elapsed_s <= 0:
+        return line
+    rate = done / elapsed_s
+    left = max(0.0, (total - done) / rate)
+    eta = f"{int(left // 60)} min {int(left % 60)} s" if left >= 60 else f"{int(round(left))} s"
+    return f"{line} · {rate:.1f} papers/s · about {eta} left" if done < total else f"{line} · {rate:.1f} papers/s"
+
+
 def progress_to(report: Callable[[int, int], None]) -> Callable[[int], _Bar]:
     """`report(done, total)` is called as papers are embedded and written."""
     return lambda total: _Bar(total, report)

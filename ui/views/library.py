@@ -1,13 +1,15 @@
 """Library: browse and filter the stored papers; upload digest files to ingest them."""
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 import frame
 from assistant.ui_support.messages import EMPTY_LIBRARY
 from assistant.ui_support.overview import paper_rows, search_papers
 from assistant.ui_support.render import plain
-from assistant.ui_support.uploads import Upload, ingest_uploads
+from assistant.ui_support.uploads import Upload, ingest_uploads, progress_line
 
 SUMMARY_KEY = "digestqa.ingest_summary"
 
@@ -33,8 +35,11 @@ with st.expander("Add digests", expanded=overview.empty or SUMMARY_KEY in st.ses
     if st.button("Ingest", key="ingest", type="primary", disabled=not files, icon=":material/database_upload:"):
         bar = st.progress(0.0, text="Reading the files…")
 
+        started: list[float] = []  # when embedding began (the first report), for the rate and ETA
+
         def progress(done: int, total: int) -> None:
-            bar.progress(done / total if total else 1.0, text=f"Embedding and storing papers: {done} of {total}")
+            started[:] = started or [time.monotonic()]
+            bar.progress(done / total if total else 1.0, text=progress_line(done, total, time.monotonic() - started[0]))
 
         try:
             summary = ingest_uploads(app, [Upload(f.name, f.getvalue()) for f in files],

@@ -1,0 +1,169 @@
+"""Issue 12: ingest against the model's own floor, measured in ONE run (the machine is shared and
+noisy, so ratios taken in the same run are what to compare; the load average is recorded with them).
+
+  python -m benchmarks.bench_ingest_speed [--skip-llamaindex]
+
+Measures: the floor (the exported ONNX model embedding every paper's "title: …\\n\\nabstract" once,
+256-token window, batch 32, loading not timed); a cold `digestqa ingest` of the corpus as a fresh
+process into an empty store with an empty vector cache (the one-time ONNX export is copied in, not
+timed: it happens once per installation); its peak RSS; an unchanged re-run in process and as a
+whole CLI process; one ~70-paper digest against its own floor; a plain llama-index
+`VectorStoreIndex.from_documents` over the same papers with the same model. Results go to
+results.json under "ingest_speed" and to the marked section of RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .common import BENCH, ROOT, loadavg, machine, real_corpus, say
+
+MARK_START, MARK_END = "<!-- ingest-speed:start -->", "<!-- ingest-speed:end -->"
+
+
+def _floor(encoder, papers) -> float:
+    from assistant.chunking import embed_text, header_title
+
+    texts = [embed_text(header_title(p), p.abstract) for p in papers]
+    started = time.perf_counter()
+    encoder.embed(texts, 32)
+    return round(time.perf_counter() - started, 2)
+
+
+def _cli(args: list[str], env: dict) -> tuple[float, float, str]:
+    """(seconds, peak RSS MB, stderr tail) of one whole `digestqa` process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    out = proc.stdout.read().decode(errors="replace") + proc.stderr.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"digestqa {' '.join(args)} failed: {out[-2000:]}")
+    return round(seconds, 2), round(usage.ru_maxrss / 1024, 1), out[-300:]
+
+
+def _fresh_env(work: Path, onnx: Path, name: str) -> dict:
+    """An environment whose store and cache are empty except for the (one-time) ONNX export."""
+    cache = work / f"cache-{name}"
+    (cache / "models").mkdir(parents=True)
+    shutil.copy2(onnx, cache / "models" / onnx.name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTQA_")}
+    env.update(DIGESTQA_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
+    return env
+
+
+def _llamaindex(embedder, papers) -> float:
+    from llama_index.core import Document, Settings as LISettings, VectorStoreIndex
+
+    from assistant.chunking import header_title
+
+    LISettings.embed_model = embedder.model  # the same model, run by llama-index's own pipeline
+    docs = [Document(text=f"{header_title(p)}\n\n{p.abstract}", metadata={"paper_id": p.id}) for p in papers]
+    started = time.perf_counter()
+    VectorStoreIndex.from_documents(docs)
+    return round(time.perf_counter() - started, 2)
+
+
+def run(corpus: Path, skip_llamaindex: bool = False) -> dict:
+    from assistant.app import App
+    from assistant.config import load_settings
+    from assistant.embeddings import Embedder, onnx_cache_path
+    from assistant.ingest import collect_papers
+    from assistant.parser import discover_digest_files, parse_digest_file
+
+    settings = load_settings(env={})
+    embedder = Embedder(settings)
+    encoder = embedder.onnx  # exports once if needed; loading is not timed
+    onnx = onnx_cache_path(embedder.path, settings)
+    papers, _, _ = collect_papers([corpus])
+    sizes = {f: len(parse_digest_file(f).papers) for f in discover_digest_files([corpus])}
+    digest = min(sizes, key=lambda f: (abs(sizes[f] - 70), f.name))  # one daily digest, ~70 papers
+    digest_papers, _, _ = collect_papers([digest])
+    encoder.embed(["warm up"], 1)
+    result = {"machine": machine(), "corpus": str(corpus), "papers": len(papers), "load_before": loadavg()}
+    with tempfile.TemporaryDirectory(prefix="digestqa-bench-ingest-") as tmp:
+        work = Path(tmp)
+        say("floor: the ONNX model over every paper's title + abstract")
+        result["floor_s"] = _floor(encoder, papers)
+        say(f"floor {result['floor_s']} s; cold CLI ingest")
+        env = _fresh_env(work, onnx, "cold")
+        store = work / "store"
+        seconds, rss, tail = _cli(["--store", str(store), "ingest", str(corpus)], env)
+        result.update(cold_ingest_s=seconds, cold_peak_rss_mb=rss, load_after_cold=loadavg())
+        result["ratio"] = round(seconds / result["floor_s"], 2)
+        result["target_s"] = round(1.5 * result["floor_s"] + 6, 1)
+        say(f"cold {seconds} s ({result['ratio']}x floor), RSS {rss} MB; re-runs")
+        result["rerun_cli_s"], _, _ = _cli(["--store", str(store), "ingest", str(corpus)], env)
+        app = App(load_settings(env={}, store=store, cache_dir=Path(env["DIGESTQA_CACHE_DIR"])))
+        app.__dict__["embedder"] = embedder
+        app.ingest([corpus])  # first in-process call opens the store (as a long-lived UI process has)
+        started = time.perf_counter()
+        app.ingest([corpus])
+        result["rerun_in_process_s"] = round(time.perf_counter() - started, 2)
+        say(f"one digest ({len(digest_papers)} papers)")
+        result["digest"] = {"file": digest.name, "papers": len(digest_papers), "floor_s": _floor(encoder, digest_papers)}
+        env = _fresh_env(work, onnx, "digest")
+        result["digest"]["cold_ingest_s"], _, _ = _cli(["--store", str(work / "store-digest"), "ingest", str(digest)], env)
+        result["digest"]["ratio"] = round(result["digest"]["cold_ingest_s"] / result["digest"]["floor_s"], 2)
+        if not skip_llamaindex:
+            say("plain llama-index VectorStoreIndex.from_documents, same model (torch)")
+            result["llamaindex_from_documents_s"] = _llamaindex(embedder, papers)
+    result["load_after"] = loadavg()
+    return result
+
+
+def write(result: dict) -> None:
+    path_json = BENCH / "results.json"
+    data = json.loads(path_json.read_text()) if path_json.exists() else {}
+    data["ingest_speed"] = result
+    path_json.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    r, d = result, result["digest"]
+    lines = [MARK_START, "## Ingest against the model's floor (issue 12)", "",
+             f"One run, {r['machine']['date']}, {r['machine']['cores']} cores ({r['machine']['cpu']}), commit "
+             f"{r['machine']['commit']}; load average before {r['load_before']}, after the cold ingest "
+             f"{r['load_after_cold']}, at the end {r['load_after']} (shared machine: compare the ratios).", "",
+             "| measurement | seconds | target |", "|---|---|---|",
+             f"| floor: ONNX model, {r['papers']} title+abstract texts, batch 32, 256 tokens | {r['floor_s']} | — |",
+             f"| cold `digestqa ingest` (fresh process, empty store and vector cache) | {r['cold_ingest_s']} "
+             f"(**{r['ratio']}x** floor) | ≤ {r['target_s']} (1.5x floor + 6 s) |",
+             f"| peak RSS of that ingest | {r['cold_peak_rss_mb']} MB | ≤ 1,536 MB |",
+             f"| unchanged re-run, whole CLI process | {r['rerun_cli_s']} | ≤ 3 |",
+             f"| unchanged re-run, in process | {r['rerun_in_process_s']} | ≤ 1 |",
+             f"| one digest ({d['file']}, {d['papers']} papers): floor / cold ingest | {d['floor_s']} / "
+             f"{d['cold_ingest_s']} ({d['ratio']}x) | ≤ 1.5x + 6 s |"]
+    if "llamaindex_from_documents_s" in r:
+        lines.append(f"| plain llama-index `VectorStoreIndex.from_documents`, same papers, same model (torch) | "
+                     f"{r['llamaindex_from_documents_s']} | — |")
+    lines += ["", "Reproduce: `python -m benchmarks.bench_ingest_speed`.", MARK_END]
+    section = "\n".join(lines)
+    md = BENCH / "RESULTS.md"
+    text = md.read_text() if md.exists() else ""
+    if MARK_START in text:
+        text = text[:text.index(MARK_START)] + section + text[text.index(MARK_END) + len(MARK_END):]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    md.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=real_corpus(),
+                        help="folder of digests (default: ../shared/digests beside the checkout)")
+    parser.add_argument("--skip-llamaindex", action="store_true")
+    args = parser.parse_args(argv)
+    result = run(args.corpus.resolve(), args.skip_llamaindex)
+    print(json.dumps(result, indent=2))
+    write(result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

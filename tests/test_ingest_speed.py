@@ -1,0 +1,135 @@
+"""Issue 12: embed only what the model reads, the bulk ONNX encoder, the vector cache, progress."""
+import sqlite3
+
+import numpy as np
+
+from assistant.chunking import SECTION_LANGUAGE, chunk_paper
+from assistant.config import load_settings
+from assistant.parser import parse_digest_file
+from assistant.store import Store
+from assistant.types import SUMMARY_SECTIONS
+from assistant.ui_support.uploads import progress_line
+from assistant.vector_cache import VectorCache
+from conftest import FIXTURES, make_app
+
+
+def _sections(collection, paper_id=None) -> set[str]:
+    got = collection.get(where={"paper_id": paper_id} if paper_id else None, include=["metadatas"])
+    return {m["section"] for m in got["metadatas"]}
+
+
+def test_bulk_onnx_vectors_match_the_torch_model_in_order(embedder):
+    long = " ".join(f"Sentence {i} about sparse attention kernels and cache reuse." for i in range(80))  # > 256 tokens
+    texts = ["KV cache", "title: A\n\nA longer passage about retrieval-augmented generation with citations.", long,
+             "本文提出了一种新的检索方法", "x"] * 9  # > one batch of 32, mixed lengths: sorting must not reorder
+    onnx = np.asarray(embedder.embed_texts(texts, bulk=True))
+    torch = np.asarray(embedder.model.get_text_embedding_batch(texts))
+    cosine = (onnx * torch).sum(1) / np.linalg.norm(onnx, axis=1) / np.linalg.norm(torch, axis=1)
+    assert cosine.min() >= 0.999, cosine.min()
+
+
+def test_only_the_english_passages_are_embedded_and_every_chunk_stays_searchable(fresh_app):
+    fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    store = fresh_app.store
+    assert _sections(store.chunks) == {"abstract"}  # the title alone and the Chinese sections are not embedded
+    assert {"title", *SUMMARY_SECTIONS} <= _sections(store.text_chunks)
+    everything = {c.section for c in store.iter_chunks()}
+    assert {"title", "abstract", *SUMMARY_SECTIONS} <= everything
+    assert store.stats()["chunks"] == store.chunks.count() + store.text_chunks.count()
+    paper = next(iter(store.papers().values()))
+    assert {c.section for c in store.chunks_of([paper.id])} >= {"title", "abstract", "tldr"}
+    zh = next(c for c in store.chunks_of([paper.id]) if c.section == "tldr")
+    hits = fresh_app.retriever.lexical().search(zh.text[:12], 5)
+    assert any(h.chunk.id == zh.id for h in hits)  # a Chinese section is still found by its words
+    vector = fresh_app.embedder.embed_query(zh.text)
+    assert all(SECTION_LANGUAGE[h.chunk.section] == "en" for h in store.dense_query(vector, 20))
+
+
+def test_a_multilingual_model_setting_embeds_the_chinese_sections_again(tmp_path, embedder):
+    app = make_app(tmp_path / "store", embedder, embed_languages=("en", "zh"))
+    app.ingest([FIXTURES / "2026-01-20.md"])
+    assert set(SUMMARY_SECTIONS) <= _sections(app.store.chunks)
+    assert "title" in _sections(app.store.text_chunks)
+
+
+def test_a_paper_without_an_abstract_is_still_reachable_by_meaning(embedder):
+    paper = parse_digest_file(FIXTURES / "2026-01-20.md").papers[0]
+    paper.abstract = ""
+    from assistant.chunking import embedded
+
+    chunks = chunk_paper(paper, embedder.count_tokens, 256)
+    flags = embedded(chunks, ("en",))
+    assert [c.section for c, f in zip(chunks, flags) if f] == ["title"]
+
+
+def test_a_store_written_before_schema_2_reads_and_an_edit_moves_its_chunks(fresh_app, embedder, copy_fixture):
+    # The old layout: every chunk (title, Chinese sections too) in the embedded collection.
+    store = Store(fresh_app.settings, create=True)
+    papers = parse_digest_file(FIXTURES / "2026-01-21.md").papers
+    store.write_papers([(p, cs, [[0.1] * 384 for _ in cs])
+                        for p in papers for cs in [chunk_paper(p, embedder.count_tokens, 256)]])
+    store.bump_generation()
+    assert store.text_chunks.count() == 0
+    report = fresh_app.ingest([FIXTURES / "2026-01-21.md"])
+    assert (report.added, report.changed, report.chunks_written) == (0, 0, 0)  # readable as it is
+    assert len(fresh_app.store.chunks_of(["2601.90007"])) == len(list(c for c in store.iter_chunks()
+                                                                     if c.paper_id == "2601.90007"))
+    edited = copy_fixture("2026-01-21_edited.md", "2026-01-21.md")
+    assert fresh_app.ingest([edited]).changed == 1
+    moved = fresh_app.store
+    assert _sections(moved.chunks, "2601.90007") == {"abstract"}
+    chunks = moved.chunks_of(["2601.90007"])
+    assert len({c.id for c in chunks}) == len(chunks) and {"title", "tldr"} <= {c.section for c in chunks}
+    assert moved.orphan_chunk_ids() == []
+
+
+def test_vectors_are_reused_from_the_cache_by_a_second_store(tmp_path, embedder):
+    first = make_app(tmp_path / "one", embedder, cache_dir=tmp_path / "cache")
+    assert first.ingest([FIXTURES / "2026-01-20.md"]).chunks_written > 0
+    second = make_app(tmp_path / "two", embedder, cache_dir=tmp_path / "cache")
+    assert second.ingest([FIXTURES / "2026-01-20.md"]).chunks_written == 0  # nothing embedded again
+    got = [second.store.chunks.get(ids=[cid], include=["embeddings"])["embeddings"][0] for cid in
+           first.store.chunks.get()["ids"][:3]]
+    want = [first.store.chunks.get(ids=[cid], include=["embeddings"])["embeddings"][0] for cid in
+            first.store.chunks.get()["ids"][:3]]
+    assert np.allclose(got, want)
+
+
+def test_the_vector_cache_validates_what_it_reads_and_rebuilds_a_bad_file(tmp_path):
+    path = tmp_path / "vectors.sqlite3"
+    cache = VectorCache(path)
+    cache.put_many(["a", "b", "c"], [[0.6, 0.8], [float("nan"), 1.0], [0.0, 0.0]])
+    assert cache.get_many(["a", "b", "c", "d"], dim=2) == {"a": [0.6000000238418579, 0.800000011920929]}
+    assert cache.get_many(["a"], dim=3) == {}  # another dimension: ignored, not trusted
+    cache.close()
+    with open(path, "rb") as fh:
+        assert fh.read(16) == b"SQLite format 3\x00"  # data, not pickle
+    path.write_bytes(b"\x80\x04garbage that is not a database" * 10)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"vectors.sqlite3{suffix}").unlink(missing_ok=True)
+    rebuilt = VectorCache(path)
+    assert rebuilt.get_many(["a"]) == {}
+    rebuilt.put_many(["a"], [[1.0, 0.0]])
+    assert rebuilt.get_many(["a"], dim=2) == {"a": [1.0, 0.0]}
+    sqlite3.connect(str(path)).execute("SELECT count(*) FROM vectors")
+
+
+def test_embed_languages_is_configurable_from_the_environment():
+    assert load_settings(env={}).embed_languages == ("en",)
+    assert load_settings(env={"DIGESTQA_EMBED_LANGUAGES": "en, zh"}).embed_languages == ("en", "zh")
+
+
+def test_upload_progress_says_papers_per_second_and_time_left():
+    assert progress_line(0, 350, 0.0) == "Embedding and storing papers: 0 of 350"
+    assert progress_line(64, 350, 16.0) == "Embedding and storing papers: 64 of 350 · 4.0 papers/s · about 1 min 11 s left"
+    assert progress_line(350, 350, 70.0).endswith("· 5.0 papers/s")
+
+
+def test_token_counts_match_the_transformers_tokenizer(embedder):
+    from transformers import AutoTokenizer
+
+    reference = AutoTokenizer.from_pretrained(str(embedder.path))
+    reference.model_max_length = 10**9
+    for text in ["", "x", "title: Sparse KV caches\n\nWe cut memory 4.2x.", "本文提出了一种新的检索方法。" * 40,
+                 "Ünïcödé naïve café — “quotes” and LaTeX $O(n^2)$"]:
+        assert embedder.count_tokens(text) == len(reference(text, add_special_tokens=True)["input_ids"])
