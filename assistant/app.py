@@ -6,9 +6,9 @@ built once and reused.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 from .config import Settings
 from .embeddings import Embedder

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
 from functools import cached_property
-from typing import Iterator
 
 from .answerers import Answerer, Draft
 from .answerers.extractive import ExtractiveAnswerer, contribution_sentence
@@ -16,7 +16,7 @@ from .citations import Verified, verify_citations
 from .errors import BackendError, InputError
 from .evidence import TermWeights
 from .lexical import tokenize
-from .membership import SET_CANDIDATES, judge, topic_concepts
+from .membership import SET_CANDIDATES, SHORT_SET_QUESTION, judge, topic_concepts
 from .question import Analysis, QuestionAnalyzer
 from .retrieval import Filters, Retriever
 from .types import Answer, Passage, Source
@@ -68,7 +68,8 @@ class AnswerChain:
                       else sum((self.analyzer.papers_in_category(c) for c in analysis.categories), []))
             papers = [p for p in dict((p.id, p) for p in papers).values() if filters.matches(p)]
             if len(papers) > k:  # order a large set by relevance to whatever else the question says
-                ranked = self.retriever.search(question, len(papers), dataclasses.replace(filters, paper_ids=tuple(p.id for p in papers)))
+                within = dataclasses.replace(filters, paper_ids=tuple(p.id for p in papers))
+                ranked = self.retriever.search(question, len(papers), within)
                 order = {s.id: i for i, s in enumerate(ranked.sources)}
                 papers.sort(key=lambda p: (order.get(p.id, len(order)), p.id))
             sources = [Source(p, 1.0, [Passage(f"{p.id}#meta", "abstract", contribution_sentence(p, analysis.language), 1.0)],
@@ -93,9 +94,10 @@ class AnswerChain:
         """Every paper a set question is about: many candidates from both retrievers (the lexical
         one also looks for the other spellings of the question's terms), then membership decided per
         paper (assistant/membership.py). Members come first, most relevant first. None when there is
-        nothing to judge by or no candidate is a member: then the question takes the top-k path,
+        nothing to judge by, or when a long question has no member: then it takes the top-k path,
         whose answerer decides between a short list and "the digests do not cover this" (a long,
-        paraphrased question is often stated by no paper word for word)."""
+        paraphrased question is often stated by no paper word for word). A short subject with no
+        member is declined."""
         concepts = topic_concepts(question, self.term_weight, drop=tuple(analysis.names))
         if not concepts:
             return None
@@ -113,7 +115,13 @@ class AnswerChain:
             sources.append(source)
         members = [s for s in sources if s.member]
         result.timings["membership_s"] = time.perf_counter() - started
-        return (members, result.timings) if members else None
+        if members:
+            return members, result.timings
+        if len(concepts) <= SHORT_SET_QUESTION:
+            # "protein folding papers?": a short subject no candidate states is not in the digests;
+            # the nearest candidates are shown with the refusal.
+            return sources[:k], result.timings
+        return None
 
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
         answer = None

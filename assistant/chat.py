@@ -8,7 +8,7 @@ A follow-up ("and which of those use transformers?") is made answerable on its o
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator
+from collections.abc import Iterator
 
 from .chain import AnswerChain
 from .errors import BackendError

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .text import has_cjk, split_sentences
 from .types import SUMMARY_SECTIONS, Chunk, Paper
@@ -59,13 +60,11 @@ def chunk_paper(paper: Paper, count_tokens: Callable[[str], int], max_tokens: in
 
 
 def embedded(chunks: list[Chunk], languages: tuple[str, ...]) -> list[bool]:
-    """Which of a paper's chunks the model should embed. The title-only chunk is embedded only when
-    nothing else is (a paper without an abstract must still be reachable by meaning)."""
-    readable = [SECTION_LANGUAGE.get(c.section, "en") in languages for c in chunks]
-    flags = [ok and c.section != "title" for c, ok in zip(chunks, readable)]
-    if not any(flags):
-        flags = readable
-    return flags
+    """Which of a paper's chunks the model should embed: those in a language it reads. The title-only
+    chunk is one of them: a few dozen tokens (about 9% of the embedded tokens), and a question that
+    names a paper's subject is closest to it; the extractive answerer's dense answerability threshold
+    was calibrated with it (without it, two answerable dev questions were declined)."""
+    return [SECTION_LANGUAGE.get(c.section, "en") in languages for c in chunks]
 
 
 class _Window:
@@ -142,7 +141,7 @@ def _split_oversized(sentence: str, fits: Callable[[str], bool]) -> list[str]:
     return [p for p in pieces if p]
 
 
-def chunk_to_node(chunk: Chunk, paper: Paper) -> "TextNode":
+def chunk_to_node(chunk: Chunk, paper: Paper) -> TextNode:
     """A llama-index node carrying the chunk text and the paper's metadata for filtering."""
     from llama_index.core.schema import TextNode  # here: an unchanged re-ingest never needs llama-index
 
@@ -160,7 +159,7 @@ def chunk_to_node(chunk: Chunk, paper: Paper) -> "TextNode":
                     metadata_template="{key}: {value}", text_template="{metadata_str}\n\n{content}")
 
 
-def node_embed_text(node: "TextNode") -> str:
+def node_embed_text(node: TextNode) -> str:
     from llama_index.core.schema import MetadataMode
 
     return node.get_content(metadata_mode=MetadataMode.EMBED)

@@ -145,10 +145,11 @@ def run_ingest(args, app) -> int:
     if not args.quiet:
         from tqdm import tqdm
 
-        # papers/s always (tqdm's default flips to s/paper when slow) and the time left
-        progress = lambda total: tqdm(total=total, unit="paper", desc="embedding", file=sys.stderr,  # noqa: E731
-                                      bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} papers "
-                                                 "[{elapsed}, {rate_noinv_fmt}, ETA {remaining}]")
+        def progress(total: int):
+            # papers/s always (tqdm's default flips to s/paper when slow) and the time left
+            return tqdm(total=total, unit="paper", desc="embedding", file=sys.stderr,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} papers "
+                                   "[{elapsed}, {rate_noinv_fmt}, ETA {remaining}]")
     report = app.ingest(args.paths, args.date, progress)
     from . import cli_daily
 
@@ -300,7 +301,8 @@ def _fault_message(exc: Exception, settings) -> str | None:
         inside = Path(filename).resolve().is_relative_to(Path(settings.store).resolve())
         if not inside:  # a file outside the store: say which, not that the store is read-only
             return f"{exc.strerror or exc}: {filename}"
-    fault = store_fault(exc, label)
+    where = Path(settings.store) if settings is not None and not settings.uses_server else None
+    fault = store_fault(exc, label, where)
     return str(fault) if fault is not None else None
 
 

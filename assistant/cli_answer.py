@@ -63,7 +63,7 @@ def run_ask(args, app) -> int:
     if args.json:
         answer = app.ask(args.question, filters, args.top_k)
         data, known = answer.to_json_dict(), app.digests()
-        for item, source in zip(data["sources"], answer.sources):  # readable names beside the file names
+        for item, source in zip(data["sources"], answer.sources, strict=False):  # readable names beside the file names
             item["digest_labels"] = known.paper_labels(source.paper)
         print(json.dumps(data, ensure_ascii=False))
         cli_daily.answer_exports(args, answer)

@@ -65,7 +65,7 @@ class Settings:
     def store_label(self) -> str:
         return f"chroma://{self.chroma_host}:{self.chroma_port}" if self.uses_server else str(self.store)
 
-    def with_overrides(self, **overrides) -> "Settings":
+    def with_overrides(self, **overrides) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def public_dict(self) -> dict:

@@ -14,9 +14,9 @@ existed, by file name. `DigestCatalog.order_rule` says which rule was used.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from .parser import digest_date_from_name
 from .types import Paper
@@ -91,7 +91,7 @@ class DigestCatalog:
         self._short = self._unique_short_labels()
 
     @classmethod
-    def build(cls, papers: Iterable[Paper], records: dict[str, dict] | None = None) -> "DigestCatalog":
+    def build(cls, papers: Iterable[Paper], records: dict[str, dict] | None = None) -> DigestCatalog:
         """From the stored papers (counts, id spans, dates) and the ingest's per-digest records
         (date, order, time); a digest without a record still gets a label from its papers."""
         records = records or {}
@@ -164,14 +164,12 @@ class DigestCatalog:
         chosen = list(dict.fromkeys(self.infos if names is None else names))
         infos = [self.infos.get(n) or DigestInfo(n) for n in chosen]
         if infos and all(i.date for i in infos):
-            rule, key = "date", lambda i: (i.date, i.order or 0, i.name)
-        elif any(i.order for i in infos):
+            return [i.name for i in sorted(infos, key=lambda i: (i.date, i.order or 0, i.name))], "date"
+        if any(i.order for i in infos):
             # Digests without a record were ingested before records were kept: before the others.
             rule = "ingest-mixed" if any(i.date for i in infos) else "ingest"
-            key = lambda i: (i.order or 0, i.name)  # noqa: E731
-        else:
-            rule, key = "name", lambda i: i.name
-        return [i.name for i in sorted(infos, key=key)], rule
+            return [i.name for i in sorted(infos, key=lambda i: (i.order or 0, i.name))], rule
+        return [i.name for i in sorted(infos, key=lambda i: i.name)], "name"
 
     def latest(self, names: Iterable[str] | None = None) -> tuple[str | None, str]:
         """The latest digest (of all, or of the given names) and the rule that decided it."""

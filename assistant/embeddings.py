@@ -39,7 +39,7 @@ class Embedder:
         self.path = model_path(settings)
 
     @cached_property
-    def model(self) -> "MeanPooledEmbedding":
+    def model(self) -> MeanPooledEmbedding:
         return MeanPooledEmbedding.load(self.path, self.settings.embed_max_tokens, self.settings.embed_batch_size)
 
     @cached_property
@@ -78,14 +78,14 @@ class Embedder:
         return self.embed_texts([text])[0]
 
     @cached_property
-    def onnx(self) -> "OnnxEncoder | None":
+    def onnx(self) -> OnnxEncoder | None:
         try:
             return OnnxEncoder.load_or_export(self.path, self.settings)
         except Exception:  # no onnx/onnxruntime, or export failed: torch still works
             return None
 
     @cached_property
-    def bulk_onnx(self) -> "OnnxEncoder | None":
+    def bulk_onnx(self) -> OnnxEncoder | None:
         """The bulk encoder: on CUDA when onnxruntime has it, else the question-time one."""
         try:
             return OnnxEncoder.load_or_export(self.path, self.settings, gpu=True) if _onnx_has_cuda() else self.onnx
@@ -136,7 +136,7 @@ class OnnxEncoder:
         self.tokenizer = tokenizer
 
     @classmethod
-    def load_or_export(cls, model_dir: Path, settings: Settings, gpu: bool = False) -> "OnnxEncoder":
+    def load_or_export(cls, model_dir: Path, settings: Settings, gpu: bool = False) -> OnnxEncoder:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -195,6 +195,9 @@ def onnx_cache_path(model_dir: Path, settings: Settings) -> Path:
 def export_onnx(model_dir: Path, target: Path) -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in a one-time local export
 
     class _LastHiddenState(torch.nn.Module):
         def __init__(self, model):

@@ -77,7 +77,7 @@ class IngestRecord:
     digests: list[str] = field(default_factory=list)  # digest names the ingest read
 
     @classmethod
-    def from_dict(cls, item: object, path: Path) -> "IngestRecord":
+    def from_dict(cls, item: object, path: Path) -> IngestRecord:
         ok = (isinstance(item, dict) and isinstance(item.get("at"), str)
               and all(isinstance(item.get(k, []), list) and all(isinstance(x, str) for x in item.get(k, []))
                       for k in ("added", "changed", "digests")))

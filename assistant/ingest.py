@@ -15,10 +15,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from filelock import FileLock, Timeout
 
@@ -172,7 +172,8 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         _record_history(settings, plan, report)
         report.papers_total = store.papers_collection.count()
     except Exception as exc:  # a full or read-only disk met while writing: one clear line, no traceback
-        fault = None if isinstance(exc, DigestQAError) else store_fault(exc, settings.store_label)
+        where = None if settings.uses_server else Path(settings.store)
+        fault = None if isinstance(exc, DigestQAError) else store_fault(exc, settings.store_label, where)
         if fault is None:
             raise
         raise fault from None
@@ -255,7 +256,8 @@ def _write_plan(plan: list[_Planned], store: Store, embedder: Embedder, settings
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as worker:
         try:
             for start in range(0, len(plan) + GROUP_SIZE, GROUP_SIZE):
-                group = _prepare(plan[start:start + GROUP_SIZE], store, embedder, settings.embed_languages, cache) if start < len(plan) else None
+                group = (_prepare(plan[start:start + GROUP_SIZE], store, embedder, settings.embed_languages, cache)
+                         if start < len(plan) else None)
                 if group is not None and group.texts:
                     group.future = worker.submit(embedder.embed_texts, group.texts, True)
                 if pending is not None:  # written while `group` embeds
@@ -276,7 +278,7 @@ def _prepare(group: list[_Planned], store: Store, embedder: Embedder, languages:
     for item in group:
         chunks = chunk_paper(item.paper, embedder.count_tokens, embedder.settings.embed_max_tokens)
         chunked.append((item.paper, chunks, embedded(chunks, languages)))
-    dense = [(paper, c) for paper, chunks, flags in chunked for c, flag in zip(chunks, flags) if flag]
+    dense = [(paper, c) for paper, chunks, flags in chunked for c, flag in zip(chunks, flags, strict=False) if flag]
     # Reuse vectors for chunks whose text did not change: from the store (relisted papers, small
     # edits), else from the cache (another digest, another store, an earlier interrupted run).
     vectors = store.chunk_embeddings([c.id for _, c in dense])
@@ -290,8 +292,8 @@ def _prepare(group: list[_Planned], store: Store, embedder: Embedder, languages:
 def _finish(group: _Group, store: Store, cache: VectorCache) -> int:
     if group.future is not None:
         computed = group.future.result()
-        group.vectors.update({c.id: v for c, v in zip(group.todo, computed)})
+        group.vectors.update({c.id: v for c, v in zip(group.todo, computed, strict=False)})
         cache.put_many(group.texts, computed)
-    store.write_papers([(paper, chunks, [group.vectors[c.id] if flag else None for c, flag in zip(chunks, flags)])
+    store.write_papers([(paper, chunks, [group.vectors[c.id] if flag else None for c, flag in zip(chunks, flags, strict=False)])
                         for paper, chunks, flags in group.chunked])
     return len(group.todo)

@@ -11,9 +11,9 @@ import logging
 import os
 import re
 import zipfile
-from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -27,7 +27,8 @@ whom why will with within without would you your about across after against all 
 further here just no nor not only other out own same so some too very between before during does doing once
 propose proposed proposes present presents study studies show shows shown work works approach method methods
 based new novel use used uses digest digests""".split())
-ZH_STOPWORDS = frozenset("""的 了 和 是 在 与 及 或 对 中 为 以 等 并 将 该 其 这 那 哪 哪些 哪篇 什么 如何 怎么 论文 研究 本文 一种 一个 通过 进行 提出 方法 使用 基于 吗 呢 了吗 有 有没有 篇 些 个 ？ 。 ，
+ZH_STOPWORDS = frozenset("""的 了 和 是 在 与 及 或 对 中 为 以 等 并 将 该 其 这 那 哪 哪些 哪篇 什么 如何 怎么 论文 研究 本文
+一种 一个 通过 进行 提出 方法 使用 基于 吗 呢 了吗 有 有没有 篇 些 个 ？ 。 ，
 把 被 给 让 从 到 多少 几 怎样 怎么样 是否 能否 可以 能 会 为什么 是什么 介绍 一下 请 关于 哪个 哪种 多大 多快 了多少 主要 哪一篇
 讲 讲了 说 说了 做 做了 用 用了 得到 结果 效果 论文中 文中""".split())
 

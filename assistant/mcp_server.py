@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated, Callable
+from collections.abc import Callable
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError

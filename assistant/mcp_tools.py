@@ -8,11 +8,11 @@ thread-safe (lazy cached properties, one Chroma client), so calls are serialized
 """
 from __future__ import annotations
 
-import threading
-from dataclasses import asdict
 import datetime
+import threading
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 from .answerers.extractive import contribution_sentence
 from .app import App

@@ -12,9 +12,9 @@ Everything here is plain Python over the paper records: no model, no store (unit
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
 
 from .text import has_cjk
 from .types import Paper
@@ -49,6 +49,7 @@ _FOLLOW_ON = re.compile(r"[,;]?\s+(?:and|also)\s+(?:what|how|which|who|where|whe
 # Papers a set question considers before deciding membership: far beyond k, so that "which papers
 # study X" can list all of them (each retriever contributes 4x this many chunks).
 SET_CANDIDATES = 60
+SHORT_SET_QUESTION = 3  # concepts at most: membership alone decides (no member: not in the digests)
 # How prominently a paper states a concept: in its title; in its TL;DR (the digest's one-line summary
 # of what the paper is about, where a Chinese spelling counts too); repeatedly or once in the abstract;
 # only in the other summary sections.
@@ -73,8 +74,8 @@ class Concept:
     label: str
     spellings: tuple[Spelling, ...]
     weight: float = 1.0
-    parts: tuple["Concept", ...] = ()  # a multi-word term may also be met word by word
-    options: tuple[tuple["Concept", ...], ...] = ()  # "LLM generation or RL rollouts": either group of concepts
+    parts: tuple[Concept, ...] = ()  # a multi-word term may also be met word by word
+    options: tuple[tuple[Concept, ...], ...] = ()  # "LLM generation or RL rollouts": either group of concepts
 
 
 @dataclass
@@ -197,7 +198,7 @@ def _english_concepts(text: str, weight_of) -> list[Concept]:
                           if stems[i] not in FRAMING_EN and stems[i] not in _STOP_STEMS) if len(span) > 1 else ()
             weight = max([weight_of(label)] + [p.weight for p in parts])
             concepts.append((start, Concept(label, group.spellings + group.kinds, weight, parts)))
-    for i, (raw, st) in enumerate(zip(raw_words, stems)):
+    for i, (raw, st) in enumerate(zip(raw_words, stems, strict=False)):
         if used[i] or st in FRAMING_EN or st in _STOP_STEMS or (len(st) < 2 and not st.isdigit()):
             continue
         concepts.append((i, _word_concept(raw, st, weight_of)))
@@ -267,7 +268,8 @@ def _gloss_concepts(text: str, weight_of) -> list[Concept]:
             zh = zh.replace(phrase, "")
         if not zh:
             continue
-        group = _group_of_words(stem_words(en)) or next((g for g in alias_groups() if any(s.text == zh for s in g.spellings)), None)
+        group = _group_of_words(stem_words(en)) or next(
+            (g for g in alias_groups() if any(s.text == zh for s in g.spellings)), None)
         extra = (spelling(zh), spelling(en))
         concepts.append(_group_concept(group, en, weight_of, extra) if group
                         else Concept(en, extra, max(weight_of(zh), weight_of(en))))

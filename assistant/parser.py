@@ -230,9 +230,11 @@ def _parse_entry(lines, start, end, file, heading_category, is_last):
     category = category_words[0] if category_words else ""
     if not category:
         category = heading_category or "unknown"
-        problems.append(ParseProblem(file, line_no, f"no 'Main category' line; used the section heading ({category})", paper_id, False))
+        problems.append(ParseProblem(file, line_no, f"no 'Main category' line; used the section heading ({category})",
+                                     paper_id, False))
     if saw_details_open and not saw_details_close and is_last:
-        problems.append(ParseProblem(file, line_no, "entry is cut off at the end of the file; kept what was there", paper_id, False))
+        problems.append(ParseProblem(file, line_no, "entry is cut off at the end of the file; kept what was there",
+                                     paper_id, False))
     missing = [label for label, key in (("TL;DR", "tldr"), ("abstract", "abstract"))
                if not fields.get(key) and key not in placeholders]
     if missing:

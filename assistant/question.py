@@ -44,7 +44,8 @@ included""".split())
 _CATEGORY_FRAMING = frozenset(stem(w) for w in """main primary category categories overview summarize summarise summary
 whose labelled labeled tagged listed as their its appear appears included give""".split())
 _ID_QUESTION_WORDS = frozenset("report reports say says summarize summarise summary about tell explain describe find "
-                               "finding findings result results contribution contributions main do does 讲 介绍 总结 内容 贡献".split())
+                               "finding findings result results contribution contributions main do does "
+                               "讲 介绍 总结 内容 贡献".split())
 # Follow-ups that point back at the previous answer's papers.
 _FOLLOW_UP_EN = re.compile(r"^\s*(and|also|what about|how about)\b|\b(those|these|them|they|their|its|it|that paper|this paper|"
                            r"the (first|second|third|last|former|latter)( one| paper)?|which of (them|these|those))\b", re.I)

@@ -27,10 +27,10 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -64,7 +64,7 @@ _NO_SPACE = ("disk is full", "no space left", "(code: 13)")
 _READ_ONLY = ("readonly database", "read-only file system", "(code: 8)")
 
 
-def store_fault(exc: BaseException, label: str) -> StoreError | None:
+def store_fault(exc: BaseException, label: str, path: Path | None = None) -> StoreError | None:
     """The user-level error for a disk fault met while using the store at `label`, else None.
 
     Chroma reports SQLite's codes inside its own exception types (code 13: full, code 8: read-only),
@@ -72,13 +72,23 @@ def store_fault(exc: BaseException, label: str) -> StoreError | None:
     move a store aside that is merely read-only."""
     code = getattr(exc, "errno", None)
     text = str(exc).lower()
-    if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE):
+    if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE) or _disk_full(path):
         return StoreError(f"no space left on device while writing to {label}; free some space and re-run "
                           "(what was written is kept and consistent)")
     if code in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in _READ_ONLY):
         return StoreError(f"the store at {label} is read-only (no write permission); questions work, "
                           "but ingest needs write access (or copy the store somewhere writable)")
     return None
+
+
+def _disk_full(path: Path | None) -> bool:
+    """Chroma sometimes reports a full disk only as a failed compaction: ask the file system."""
+    if path is None:
+        return False
+    try:
+        return shutil.disk_usage(path if path.exists() else path.parent).free < 16 * 1024 * 1024
+    except OSError:
+        return False
 
 
 def is_read_only(path: Path) -> bool:
@@ -231,7 +241,7 @@ class Store:
         states = {}
         for offset in range(0, self.papers_collection.count(), _PAGE):
             got = self.papers_collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            for pid, meta in zip(got["ids"], got["metadatas"]):
+            for pid, meta in zip(got["ids"], got["metadatas"], strict=False):
                 states[pid] = (meta.get("content_hash", ""), tuple(meta.get("digests") or ()))
         return states
 
@@ -239,7 +249,7 @@ class Store:
         out = {}
         for i in range(0, len(chunk_ids), _BATCH):
             got = self.chunks.get(ids=chunk_ids[i:i + _BATCH], include=["embeddings"])
-            for cid, emb in zip(got["ids"], got["embeddings"]):
+            for cid, emb in zip(got["ids"], got["embeddings"], strict=False):
                 out[cid] = list(emb)
         return out
 
@@ -248,7 +258,7 @@ class Store:
         for collection in self.chunk_collections:
             for offset in range(0, collection.count(), _PAGE):
                 got = collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False):
                     yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or "")
 
     def chunks_of(self, paper_ids: Iterable[str]) -> list[StoredChunk]:
@@ -261,7 +271,7 @@ class Store:
         for i in range(0, len(ids), _BATCH):
             got = collection.get(where={"paper_id": {"$in": ids[i:i + _BATCH]}}, include=["documents", "metadatas"])
             out.extend(StoredChunk(cid, m["paper_id"], m.get("section", ""), d or "")
-                       for cid, d, m in zip(got["ids"], got["documents"], got["metadatas"]))
+                       for cid, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False))
         return out
 
     def dense_query(self, embedding: list[float], n: int, paper_ids: set[str] | None = None) -> list[DenseHit]:
@@ -275,13 +285,14 @@ class Store:
         got = self.chunks.query(query_embeddings=[embedding], n_results=min(n, total), where=where,
                                 include=["documents", "metadatas", "distances"])
         return [DenseHit(StoredChunk(cid, m["paper_id"], m.get("section", ""), d or ""), 1.0 - float(dist))
-                for cid, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+                for cid, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                                           strict=False)]
 
     def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
         out = {}
         for i in range(0, len(paper_ids), _BATCH):
             got = self.papers_collection.get(ids=paper_ids[i:i + _BATCH], include=["embeddings"])
-            out.update({pid: np.asarray(e, dtype=np.float32) for pid, e in zip(got["ids"], got["embeddings"])})
+            out.update({pid: np.asarray(e, dtype=np.float32) for pid, e in zip(got["ids"], got["embeddings"], strict=False)})
         return out
 
     def state(self) -> dict:
@@ -336,7 +347,7 @@ class Store:
         dense: list[tuple] = []
         text: list[tuple] = []
         for paper, chunks, embeddings in batch:
-            for chunk, vector in zip(chunks, embeddings):
+            for chunk, vector in zip(chunks, embeddings, strict=False):
                 if vector is None:
                     text.append((chunk, paper, [1.0]))  # placeholder: this collection is never queried by vector
                 else:
@@ -428,6 +439,6 @@ class Store:
     def cache_key(self) -> str:
         """Names what the store holds now: store id, generation and the last write's stamp."""
         got = self.meta.get(ids=["state", "written"], include=["metadatas"])
-        found = dict(zip(got["ids"], got["metadatas"]))
+        found = dict(zip(got["ids"], got["metadatas"], strict=False))
         state, written = found.get("state") or {}, found.get("written") or {}
         return f"{state.get('store_id', 'none')}-g{state.get('generation', 0)}-w{written.get('stamp', '0')}"

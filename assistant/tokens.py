@@ -30,7 +30,8 @@ def encoding_for_model(model: str | None):
     For non-OpenAI models this is an estimate; the context budget keeps a margin for that.
     """
     lowered = (model or "").lower()
-    return get_encoding("o200k_base" if any(t in lowered for t in ("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4")) else "cl100k_base")
+    newer = any(t in lowered for t in ("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4"))
+    return get_encoding("o200k_base" if newer else "cl100k_base")
 
 
 def count_tokens(text: str, model: str | None = None) -> int:

@@ -62,7 +62,7 @@ class Paper:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "Paper":
+    def from_json(cls, text: str) -> Paper:
         """Reads records written by any version (fields added later take their defaults)."""
         from .text import strip_controls  # records of stores written before control characters were stripped
 

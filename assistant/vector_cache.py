@@ -87,7 +87,7 @@ class VectorCache:
     def put_many(self, texts: list[str], vectors: list[list[float]]) -> None:
         if self._db is None or not texts:
             return
-        rows = [(self.key(t), np.asarray(v, dtype="<f4").tobytes()) for t, v in zip(texts, vectors)]
+        rows = [(self.key(t), np.asarray(v, dtype="<f4").tobytes()) for t, v in zip(texts, vectors, strict=False)]
         try:
             with self._db:
                 self._db.executemany("INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)", rows)

@@ -51,8 +51,8 @@ def phase_ingest(store: str, corpus: str) -> dict:
 
     app = App(_settings(store))
     started = time.perf_counter()
-    app.embedder.tokenizer
-    app.embedder.model  # torch + weights: paid once per ingest process, reported on its own
+    _ = app.embedder.tokenizer
+    _ = app.embedder.model  # torch + weights: paid once per ingest process, reported on its own
     load_s = time.perf_counter() - started
     report = app.ingest([Path(corpus)])  # includes loading (or exporting) the ONNX query model
     return {"model_load_s": round(load_s, 2), "ingest_s": report.seconds, "papers": report.papers_total,

@@ -61,7 +61,8 @@ def _fresh_env(work: Path, onnx: Path, name: str) -> dict:
 
 
 def _llamaindex(embedder, papers) -> float:
-    from llama_index.core import Document, Settings as LISettings, VectorStoreIndex
+    from llama_index.core import Document, VectorStoreIndex
+    from llama_index.core import Settings as LISettings
 
     from assistant.chunking import header_title
 

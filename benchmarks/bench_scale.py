@@ -86,7 +86,7 @@ def phase_ingest(store: str, corpus: str, n: int, mode: str, vectors: str, must_
     embedder = CachingEmbedder(Embedder(settings), cache, mode, real_wanted, pool)
     embedder.count_tokens("warm up the tokenizer")  # not an ingest cost: any CLI run loads it first
     if mode == "record":
-        embedder.real.model  # load torch + weights outside the timed region, reported separately
+        _ = embedder.real.model  # load torch + weights outside the timed region, reported separately
     started = time.perf_counter()
     report = ingest(_files(corpus, n), settings, embedder)
     seconds = time.perf_counter() - started
@@ -192,7 +192,8 @@ def phase_query(store: str, questions: list[dict], ask_n: int, modes: list[str])
     out: dict = {"papers": stats["papers"], "chunks": stats["chunks"], "store_bytes": stats["store_bytes"],
                  "open_catalogue_s": round(open_s, 2), "bm25_s": round(bm25_s, 2),
                  "bm25": "loaded from cache" if had_bm25_cache else "built (first query after ingest)",
-                 "onnx_load_s": round(onnx_s, 2), "first_ask_s": round(first_ask_s, 2), "rss_start_mb": rss_start, "rss_ready_mb": rss_ready,
+                 "onnx_load_s": round(onnx_s, 2), "first_ask_s": round(first_ask_s, 2), "rss_start_mb": rss_start,
+                 "rss_ready_mb": rss_ready,
                  "questions": len(questions), "search": {}}
     for mode in modes:
         seconds, hits = [], 0
@@ -416,12 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh-vectors", action="store_true", help="forget cached vectors first")
     parser.add_argument("--stage", choices=["all", "real", "rerun", "large", "requery", "bm25"], default="all",
                         help="real: stepwise real ingest (+ queries at those sizes); large: bigger stores from cached vectors")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 100 and 300 papers, 50 then 100 ingested for real, 5 questions")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 100 and 300 papers, 50 then 100 ingested for real, 5 questions")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.real_steps, args.questions, args.ask = "100,300", "50,100", 5, 2
         args.work, args.out = CACHE / "scale-quick", CACHE / "scale-quick.json"
-    ints = lambda text: [int(x) for x in text.split(",") if x.strip()]  # noqa: E731
+    def ints(text: str) -> list[int]:
+        return [int(x) for x in text.split(",") if x.strip()]
     if args.fresh_vectors:
         shutil.rmtree(args.work / "vectors", ignore_errors=True)
     call = (ints(args.sizes), ints(args.real_steps), args.questions, args.ask, args.work, args.modes.split(","), args.out)

@@ -63,7 +63,8 @@ def render(core: dict | None, scale: dict | None) -> str:
     else:
         lines += ["", "Each phase records its own load average in results.json (above 2 on these 2 cores means "
                   "other work competed for the CPU).", ""]
-    lines += _targets(core, scale) + _findings(core, scale) + _core(core) + _scale(scale, (core or {}).get('cold')) + _method(scale)
+    lines += (_targets(core, scale) + _findings(core, scale) + _core(core) + _scale(scale, (core or {}).get('cold'))
+              + _method(scale))
     return "\n".join(lines) + "\n"
 
 
@@ -130,7 +131,7 @@ def _findings(core: dict | None, scale: dict | None) -> list[str]:
                                   if core and core.get("cli_search", {}).get("median_s") else [])) + ".")
         se = q["search"]
         if "dense" in se:
-            out.append(f"- **Dense-only retrieval degrades with size, hybrid does not** (planted questions; at 50k most "
+            out.append("- **Dense-only retrieval degrades with size, hybrid does not** (planted questions; at 50k most "
                        "distractors carry pool vectors, see the method): dense hit@5 "
                        + ", ".join(f"{s['query']['search']['dense']['hit_at_5']:.2f} at {int(k):,}"
                                    for k, s in sorted(stores.items(), key=lambda kv: int(kv[0])))
@@ -207,7 +208,8 @@ def _scale(scale: dict | None, core_cold: dict | None = None) -> list[str]:
     if steps:
         out += ["### Ingest throughput with the real model", "",
                 "Each step ingests the next digests into the same store, every vector computed by the real model.", "",
-                "| Papers in store | New papers | Chunks | Time | Chunks/s | Papers/s | of which embedding / rest (parse, chunk, write) | Peak RSS | Load avg (start→end) |",
+                "| Papers in store | New papers | Chunks | Time | Chunks/s | Papers/s | "
+                "of which embedding / rest (parse, chunk, write) | Peak RSS | Load avg (start→end) |",
                 "|---|---|---|---|---|---|---|---|---|"]
         for s in steps:
             out.append(f"| {s['papers_in_store']:,} | {s['added']:,} | {s['chunks_written']:,} | {s['ingest_s']:.0f} s | "
@@ -246,7 +248,9 @@ def _scale(scale: dict | None, core_cold: dict | None = None) -> list[str]:
         out += ["### Query cost and quality by corpus size", "",
                 "Each row: a fresh process opens the store, builds the BM25 index (first query after an ingest), "
                 "then runs the planted questions; peak RSS is that process's.", "",
-                "| Papers | Chunks | Real vectors | Store on disk (+BM25 cache) | BM25 build | Search hybrid p50 / p95 | dense p95 | lexical p95 | Ask p50 / p95 | hit@5 hybrid / dense / lexical | Ask cites the gold paper | Peak RSS: query process / with BM25 cached | Cold `digestqa search` | Load avg (start→end) |",
+                "| Papers | Chunks | Real vectors | Store on disk (+BM25 cache) | BM25 build | Search hybrid p50 / p95 | "
+                "dense p95 | lexical p95 | Ask p50 / p95 | hit@5 hybrid / dense / lexical | Ask cites the gold paper | "
+                "Peak RSS: query process / with BM25 cached | Cold `digestqa search` | Load avg (start→end) |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for n in sorted(stores, key=int):
             s = stores[n]
@@ -256,17 +260,20 @@ def _scale(scale: dict | None, core_cold: dict | None = None) -> list[str]:
             out.append(f"| {int(n):,} | {q['chunks']:,} | {s['vectors_real_share']:.0%} | {_mb(q['store_bytes'])} "
                        f"(+{_mb(s.get('lexical_cache_bytes'))}) | {q['bm25_s']:.1f} s | {_ms(se['hybrid'], 'p50_ms')} / "
                        f"**{_ms(se['hybrid'])}** ms | {_ms(se.get('dense'))} ms | {_ms(se.get('lexical'))} ms | "
-                       f"{_ms(q['ask'], 'p50_ms')} / {_ms(q['ask'])} ms | {hits} | {q['ask'].get('gold_cited', 0):.2f} (n={q['ask']['n']}) | "
+                       f"{_ms(q['ask'], 'p50_ms')} / {_ms(q['ask'])} ms | {hits} | "
+                       f"{q['ask'].get('gold_cited', 0):.2f} (n={q['ask']['n']}) | "
                        f"{q['peak_rss_mb']:,.0f} / {(s.get('query_cached_bm25') or {}).get('peak_rss_mb', 0):,.0f} MB | "
                        f"{s['cold_cli_search']['wall_s']} s | {q['loadavg_start'][0]}→{q['loadavg_end'][0]} |")
         out += ["", _growth(stores), ""]
         builds = [(n, s["build"]) for n, s in sorted(stores.items(), key=lambda kv: int(kv[0])) if s["build"].get("writer")]
         if builds:
-            out += ["### Building the large stores", "", "| Papers | Grown from | Writer | New papers | Time | Vectors computed / cached / pool | Peak RSS |",
+            out += ["### Building the large stores", "",
+                    "| Papers | Grown from | Writer | New papers | Time | Vectors computed / cached / pool | Peak RSS |",
                     "|---|---|---|---|---|---|---|"]
             for n, b in builds:
                 out.append(f"| {int(n):,} | {b['grown_from']} | {b['writer']} | {b['added']:,} | {b['ingest_s']:.0f} s | "
-                           f"{b['vectors_computed']:,} / {b['vectors_cached']:,} / {b['vectors_pooled']:,} | {b['peak_rss_mb']:,.0f} MB |")
+                           f"{b['vectors_computed']:,} / {b['vectors_cached']:,} / {b['vectors_pooled']:,} | "
+                           f"{b['peak_rss_mb']:,.0f} MB |")
             out.append("")
     return out
 
@@ -276,7 +283,7 @@ def _growth(stores: dict) -> str:
     if len(sizes) < 2:
         return ""
     parts = []
-    for a, b in zip(sizes, sizes[1:]):
+    for a, b in zip(sizes, sizes[1:], strict=False):
         qa, qb = stores[a]["query"], stores[b]["query"]
         per_k = (qb["peak_rss_mb"] - qa["peak_rss_mb"]) / ((int(b) - int(a)) / 1000)
         disk = (qb["store_bytes"] - qa["store_bytes"]) / 2**20 / ((int(b) - int(a)) / 1000)

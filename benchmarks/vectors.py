@@ -16,9 +16,9 @@ catalogue, BM25 index all real) with `CachingEmbedder` standing in for the model
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -62,7 +62,7 @@ class VectorCache:
     dirty: bool = False
 
     @classmethod
-    def load(cls, path: Path) -> "VectorCache":
+    def load(cls, path: Path) -> VectorCache:
         cache = cls(path)
         if (path / "vectors.npy").exists():
             vectors = np.load(path / "vectors.npy", allow_pickle=False)
@@ -114,7 +114,7 @@ class Pool:
         kinds = np.asarray(cache.kinds, dtype=np.int8)
         self.by_kind = {k: np.flatnonzero(kinds == k) for k in range(len(KINDS))}
         self.by_passage: dict[bytes, int] = {}
-        for row, (passage, kind) in enumerate(zip(cache.passage_keys, cache.kinds)):
+        for row, (passage, kind) in enumerate(zip(cache.passage_keys, cache.kinds, strict=False)):
             if kind == 2:
                 self.by_passage.setdefault(passage, row)
         if any(len(rows) == 0 for rows in self.by_kind.values()):
@@ -194,7 +194,7 @@ class CachingEmbedder:
             vectors = self.real.embed_texts([texts[i] for i in todo], bulk=True)
             self.counts.compute_s += time.perf_counter() - started
             self.counts.computed += len(todo)
-            for i, vector in zip(todo, vectors):
+            for i, vector in zip(todo, vectors, strict=False):
                 self.cache.put(texts[i], vector)
                 out[i] = np.asarray(vector, dtype=np.float32)
         return [v.tolist() for v in out]

@@ -26,7 +26,7 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
-    def reply(self, *items: dict) -> "FakeOpenAI":
+    def reply(self, *items: dict) -> FakeOpenAI:
         self.script.extend(items)
         return self
 

@@ -1,9 +1,9 @@
 """The embedded default answerer on the real stack (real model, real Chroma) over fixture digests."""
 import pytest
+from conftest import needs_shared
 
 from assistant.errors import InputError
 from assistant.retrieval import Filters
-from conftest import needs_shared
 
 
 def test_fact_question_cites_the_right_paper_and_quotes_the_number(fixture_app):

@@ -1,11 +1,11 @@
 """The LLM path end to end: the real `openai` client against a local server speaking the protocol."""
 import pytest
-
-from assistant.app import App
-from assistant.chain import AnswerChain
-from assistant.answerers.llm import LLMAnswerer
 from conftest import make_settings
 from fake_openai import FakeOpenAI
+
+from assistant.answerers.llm import LLMAnswerer
+from assistant.app import App
+from assistant.chain import AnswerChain
 
 KV_QUESTION = "Which papers compress the KV cache?"
 
@@ -25,7 +25,8 @@ def llm_app(fixture_app):
 
 
 def test_streams_a_cited_answer_and_keeps_valid_citations(llm_app):
-    text = "KVSqueeze compresses the KV cache with per-head low-rank projections [2601.90001]. QuantKV quantizes it to 2 bits [2601.90008]."
+    text = ("KVSqueeze compresses the KV cache with per-head low-rank projections [2601.90001]. "
+            "QuantKV quantizes it to 2 bits [2601.90008].")
     with FakeOpenAI().reply({"text": text}) as fake:
         app = llm_app(fake)
         pieces = list(app.chain.stream(KV_QUESTION))

@@ -56,7 +56,6 @@ def test_a_batched_write_stores_what_paper_by_paper_writes_store(tmp_path):
     from assistant.chunking import chunk_paper
     from assistant.embeddings import Embedder
     from assistant.store import Store
-
     from benchmarks.synthetic import synthetic_papers
 
     papers, _ = synthetic_papers(3, seed=11)

@@ -4,14 +4,14 @@ import json
 import re
 
 import pytest
+from conftest import make_settings
+from fake_openai import FakeOpenAI
 
 from assistant.app import App
 from assistant.briefing import build_briefing
 from assistant.briefing.content import cited_ids
 from assistant.cli import main
 from assistant.errors import InputError
-from conftest import make_settings
-from fake_openai import FakeOpenAI
 
 KV_CACHE = {"2601.90001", "2601.90002", "2601.90008"}
 

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, make_app
 
 from assistant.errors import StoreError
-from conftest import FIXTURES, make_app
 
 QUESTIONS = ["Which papers compress or evict the KV cache of LLMs?", "How fast is LearnedJoin?",
              "哪篇论文用等变图注意力网络预测分子性质？", "What did Chen Ding publish here?"]

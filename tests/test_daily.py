@@ -6,12 +6,12 @@ import json
 import bibtexparser
 import pytest
 import rispy
+from conftest import FIXTURES
 
 from assistant import cli, cli_answer
 from assistant.errors import InputError
 from assistant.history import History
 from assistant.watchlist import Watchlist
-from conftest import FIXTURES
 
 
 def command(app, capsys, *argv):

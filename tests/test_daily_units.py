@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 import bibtexparser
 import pytest
 import rispy
+from conftest import FIXTURES
 
 from assistant.config import load_settings
 from assistant.errors import InputError, StoreError
@@ -14,9 +15,8 @@ from assistant.export import bibtex, hits_atom, hits_markdown, ris, transcript_m
 from assistant.history import History
 from assistant.ingest import collect_papers
 from assistant.summary_check import check_paper, summary_numbers
-from assistant.types import Answer, Citation, Passage, Paper, Source
+from assistant.types import Answer, Citation, Paper, Passage, Source
 from assistant.watchlist import Hit, Watch, Watchlist, WatchResult
-from conftest import FIXTURES
 
 
 @pytest.mark.parametrize("text, expected", [

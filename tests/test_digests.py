@@ -73,7 +73,8 @@ def test_latest_is_by_ingest_order_otherwise_and_by_name_without_a_record():
 def test_a_date_in_the_header_dates_the_digest():
     assert date_in_header(["# arXiv digest 2026-01-22", ""]) == "2026-01-22"
     assert date_in_header(["# Table of Contents", "2026-13-45"]) is None
-    text = "# Daily digest for 2026-01-19\n\n### [1] [T](https://arxiv.org/abs/2601.00001)\n*A*\n\nMain category: cs.LG\n\nAbstract: x 2026-02-02\n"
+    text = ("# Daily digest for 2026-01-19\n\n### [1] [T](https://arxiv.org/abs/2601.00001)\n*A*\n\n"
+            "Main category: cs.LG\n\nAbstract: x 2026-02-02\n")
     parsed = parse_digest_text(text, "f.md", Digest("f"))
     assert parsed.digest.date == "2026-01-19" and parsed.papers[0].dates == ["2026-01-19"]
     named = parse_digest_text(text, "f.md", Digest("f", "2026-01-25"))  # --date / the file name win

@@ -7,13 +7,13 @@ import subprocess
 import sys
 
 import pytest
+from conftest import make_app
 
 from assistant.cli import build_parser
 from assistant.cli_eval import run_eval as cli_run_eval
 from assistant.evaluation import run_eval
 from assistant.evaluation.compare import compare_runs
 from assistant.evaluation.pipelines import DensePipeline
-from conftest import make_app
 
 QUESTIONS = [
     {"qid": "f-fact", "question": "How much does KVSqueeze reduce KV-cache memory?", "kind": "fact",
@@ -95,7 +95,7 @@ def test_report_has_metrics_overall_per_kind_and_config(product_run, dataset, fi
     report = json.loads((product_run.out_dir / "report.json").read_text())
     assert HEADLINE <= set(report["metrics"]["overall"])
     assert set(report["metrics"]["by_kind"]) == {"fact", "multi", "author", "id", "zh", "none"}
-    for kind, summary in report["metrics"]["by_kind"].items():
+    for summary in report["metrics"]["by_kind"].values():
         assert HEADLINE <= set(summary) and summary["questions"] == 1
     assert report["metrics"]["by_kind"]["none"]["refusal_accuracy"] is not None
     config = report["config"]
@@ -147,7 +147,7 @@ def test_all_pipelines_share_the_record_shape_and_dense_is_cached(store_copy, em
     cache = store_copy / ".cache" / "dense-baseline"
     assert len([p for p in cache.iterdir() if p.is_dir()]) == 1
     reloaded = DensePipeline(make_app(store_copy, embedder), 5)
-    reloaded.index
+    _ = reloaded.index
     assert reloaded.loaded_from_cache
 
 
@@ -176,10 +176,11 @@ def test_cli_runs_compares_and_reports_bad_lines(store_copy, dataset, tmp_path):
 
 
 def test_llm_judged_metrics_are_reported_apart_and_need_an_llm(fixture_app, dataset, tmp_path):
-    from assistant.app import App
-    from assistant.errors import InputError
     from conftest import make_settings
     from fake_openai import FakeOpenAI
+
+    from assistant.app import App
+    from assistant.errors import InputError
 
     with pytest.raises(InputError, match="--judge needs an LLM backend"):
         run_eval(fixture_app, dataset, "bm25", out_dir=tmp_path / "no-llm", progress=False, judge=True)

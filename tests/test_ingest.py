@@ -1,10 +1,10 @@
 import pytest
+from conftest import FIXTURES
 
 from assistant.errors import InputError, StoreError
 from assistant.ingest import ingest_lock
 from assistant.lexical import lexical_cache_path
 from assistant.store import Store
-from conftest import FIXTURES
 
 
 def test_first_ingest_adds_and_second_changes_nothing(fresh_app):
@@ -72,8 +72,9 @@ def test_a_killed_ingest_leaves_a_usable_store_and_the_rerun_completes(fresh_app
 
     paper = parse_digest_file(FIXTURES / "2026-01-21.md").papers[1]  # 2601.90008, not yet stored
     chunks = chunk_paper(paper, embedder.count_tokens, 256)
-    from assistant.chunking import chunk_to_node
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+    from assistant.chunking import chunk_to_node
 
     nodes = [chunk_to_node(c, paper) for c in chunks]
     store.chunks.upsert(ids=[n.node_id for n in nodes], embeddings=[[0.1] * 384 for _ in nodes],

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, make_app, make_settings
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -30,8 +31,6 @@ from assistant.mcp_tools import new_papers_since, parse_date, parse_paper_id
 from assistant.retrieval import Filters
 from assistant.store import Store
 from assistant.types import Paper
-
-from conftest import FIXTURES, make_app, make_settings
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = {"search_papers", "get_paper", "ask", "list_papers", "brief", "new_papers"}
@@ -358,7 +357,7 @@ def test_a_missing_or_empty_store_is_a_clear_tool_error(tmp_path):
     assert result.is_error and "no store at" in result.content[0].text and "digestqa ingest" in result.content[0].text
 
     empty = App(make_settings(tmp_path / "empty"))
-    Store(empty.settings, create=True).papers_collection  # a store that exists and holds nothing
+    _ = Store(empty.settings, create=True).papers_collection  # a store that exists and holds nothing
     for name, arguments in (("new_papers", {}), ("list_papers", {"category": "cs.LG"}), ("get_paper", {"id": "2601.16032"})):
         result = call_in_process(empty, name, arguments)
         assert result.is_error and "holds no papers" in result.content[0].text, (name, result.content[0].text)

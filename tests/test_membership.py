@@ -124,7 +124,8 @@ def test_a_category_with_a_subject_is_a_set_question_within_it():
 
 def test_short_topic_questions_as_people_type_them_are_set_questions():
     for question in ["LoRA papers?", "anything on federated learning?", "diffusion model papers",
-                     "recommender systems", "any work on KV cache compression", "联邦学习的论文有哪些？", "有没有关于扩散模型的论文"]:
+                     "recommender systems", "any work on KV cache compression", "联邦学习的论文有哪些？",
+                     "有没有关于扩散模型的论文"]:
         analysis = route(question)
         assert analysis.kind == "list" and not analysis.wants_single, question
 

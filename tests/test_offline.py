@@ -1,5 +1,4 @@
 """Nothing reaches the network: tokenizers and the embedding model load from installed packages."""
-import socket
 import subprocess
 import sys
 import textwrap

@@ -1,8 +1,9 @@
 from pathlib import Path
 
-from assistant.parser import digest_date_from_name, normalize_arxiv_id, parse_digest_file, parse_digest_text
-from assistant.types import Digest, SUMMARY_SECTIONS
 from conftest import FIXTURES, SHARED_DIGESTS, needs_shared
+
+from assistant.parser import digest_date_from_name, normalize_arxiv_id, parse_digest_file, parse_digest_text
+from assistant.types import SUMMARY_SECTIONS, Digest
 
 
 def test_well_formed_digest_gives_every_field():
@@ -86,7 +87,7 @@ def test_blank_main_category_line_falls_back_to_the_section_heading():
 
 
 def test_non_utf8_bytes_are_replaced_and_reported(tmp_path):
-    data = (FIXTURES / "2026-01-20.md").read_bytes().replace("KVSqueeze".encode(), b"KVSq\xff\xfeueeze", 1)
+    data = (FIXTURES / "2026-01-20.md").read_bytes().replace(b"KVSqueeze", b"KVSq\xff\xfeueeze", 1)
     path = tmp_path / "latin.md"
     path.write_bytes(data)
     parsed = parse_digest_file(path)

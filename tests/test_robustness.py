@@ -7,13 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from conftest import FIXTURES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assistant.ingest import ingest_lock
 from assistant.parser import normalize_arxiv_id, parse_digest_text
 from assistant.store import Store
 from assistant.types import Digest
-from conftest import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = (FIXTURES / "2026-01-20.md").read_text()
@@ -54,7 +55,7 @@ def _bad_inputs(folder: Path) -> dict[str, Path]:
 def test_bad_inputs_are_reported_and_the_good_entries_around_them_ingest(fresh_app, tmp_path):
     fresh_app.ingest([FIXTURES / "2026-01-20.md"])
     before = {c.id for c in fresh_app.store.iter_chunks()}
-    files = _bad_inputs(tmp_path / "bad")
+    _bad_inputs(tmp_path / "bad")
     report = fresh_app.ingest([tmp_path / "bad", FIXTURES / "malformed.md", FIXTURES / "latex_unicode.md"])
     problems = report.skipped + report.partial
     by_file = {Path(p["file"]).name: p for p in problems}

@@ -11,15 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, make_app, make_settings
 
 from assistant import cli
 from assistant.errors import StoreError
-from assistant.ingest import _Planned, _write_group
+from assistant.ingest import _Planned, _write_plan
 from assistant.lexical import lexical_cache_folders, lexical_cache_name
 from assistant.parser import parse_digest_text
 from assistant.store import Store
 from assistant.types import Digest
-from conftest import FIXTURES, make_app, make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,10 +93,10 @@ def test_a_hostile_dense_baseline_cache_runs_nothing(store_copy, embedder, tmp_p
     target = pipeline.cache_dir()
     for name in ("docstore.json", "default__vector_store.json", "index_store.json", "graph_store.json"):
         _plant(target / name, marker)
-    pipeline.index
+    _ = pipeline.index
     assert not marker.exists() and pipeline.loaded_from_cache is False
     reloaded = DensePipeline(make_app(store_copy, embedder), 3)
-    reloaded.index
+    _ = reloaded.index
     assert reloaded.loaded_from_cache
 
 
@@ -110,7 +110,7 @@ def test_papers_written_by_a_killed_ingest_are_found_lexically(store_copy, embed
     paper = parse_digest_text(entry, "x.md", Digest("x")).papers[0]
     store = Store(make_settings(store_copy))
     generation = store.state()["generation"]
-    _write_group([_Planned(paper, "added")], store, embedder)  # written, then killed: no generation bump
+    _write_plan([_Planned(paper, "added")], store, embedder, store.settings)  # written, then killed: no generation bump
     assert store.state()["generation"] == generation
     found = make_app(store_copy, embedder, cache_dir=tmp_path / "cache").search("zorblaxification", 3, mode="lexical")
     assert [s.id for s in found.sources] == ["2601.99901"]
@@ -223,8 +223,9 @@ def test_a_real_full_disk(store_copy, tmp_path):
         shutil.copytree(store_copy, mount / "store", ignore=shutil.ignore_patterns(".cache"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTQA_")}
         env["DIGESTQA_CACHE_DIR"] = str(tmp_path / "user-cache")
-        run = lambda *a: subprocess.run([sys.executable, "-m", "assistant", "--store", str(mount / "store"),  # noqa: E731
-                                         *map(str, a)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        def run(*a):
+            return subprocess.run([sys.executable, "-m", "assistant", "--store", str(mount / "store"), *map(str, a)],
+                                  capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
         big = tmp_path / "big.md"
         text = (FIXTURES / "2026-01-20.md").read_text()
         big.write_text("\n".join(text.replace("2601.900", f"2601.9{n:02d}") for n in range(10, 40)))

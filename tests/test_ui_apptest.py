@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, make_app, make_settings
+from fake_openai import FakeOpenAI
 from streamlit.testing.v1 import AppTest
 
 from assistant.app import App
@@ -23,8 +25,6 @@ from assistant.evaluation import run_eval
 from assistant.ui_support.render import link_citations, notice_level
 from assistant.ui_support.runs import list_runs, open_run
 from assistant.ui_support.uploads import Upload, ingest_uploads, safe_name
-from conftest import FIXTURES, make_app, make_settings
-from fake_openai import FakeOpenAI
 
 UI_APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
 APP_KEY = "digestqa.app"  # ui/frame.py: an App placed here is used instead of the shared one
@@ -176,7 +176,7 @@ def test_library_lists_and_searches_papers(fixture_app):
     at = open_ui(fixture_app, "library")
     table = at.dataframe[0].value
     assert len(table) == len(fixture_app.papers()) and {"id", "title", "category", "arXiv"} <= set(table.columns)
-    digest_of = dict(zip(table["id"], table["digest"]))  # readable labels, never "–": dates, else names
+    digest_of = dict(zip(table["id"], table["digest"], strict=False))  # readable labels, never "–": dates, else names
     assert digest_of["2601.90001"] == "2026-01-20, 2026-01-21" and digest_of["2601.90091"] == "injection"
     at.text_input[0].set_value("kvsqueeze").run()
     assert list(at.dataframe[0].value["id"]) == ["2601.90001"]
@@ -195,7 +195,7 @@ def test_library_upload_of_a_malformed_file_says_what_was_skipped_and_why(fresh_
     assert at.success[0].value.startswith("6 added, 0 changed, 0 unchanged")
     assert {m.label: m.value for m in at.metric if m.label in ("Added", "Skipped")} == {"Added": "6", "Skipped": "2"}
     skipped = at.dataframe[0].value
-    reasons = dict(zip(skipped["file"], skipped["reason"]))
+    reasons = dict(zip(skipped["file"], skipped["reason"], strict=False))
     assert "arXiv link" in reasons["malformed.md"] and "no digest entries" in reasons["not_a_digest.md"]
     partial = at.dataframe[1].value
     assert "entry has no TL;DR" in set(partial["reason"])

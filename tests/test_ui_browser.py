@@ -28,7 +28,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from conftest import SHARED_DIGESTS, make_app
 
 REPO = Path(__file__).resolve().parents[1]

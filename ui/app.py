@@ -12,9 +12,8 @@ if str(HERE) not in sys.path:
 if importlib.util.find_spec("assistant") is None:
     sys.path.append(str(HERE.parent))  # a source checkout that was not pip-installed
 
-import streamlit as st  # noqa: E402
-
 import frame  # noqa: E402
+import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="digestqa", page_icon="📚", layout="wide", initial_sidebar_state="expanded")
 st.set_option("client.showErrorDetails", "none")  # also under a bare `streamlit run`: messages, not tracebacks

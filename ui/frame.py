@@ -15,8 +15,7 @@ from assistant.errors import DigestQAError
 from assistant.retrieval import Filters
 from assistant.ui_support.chatting import warm_up
 from assistant.ui_support.messages import EMPTY_STORE, Friendly, friendly
-from assistant.ui_support.overview import (StoreOverview, backend_info, make_filters, settings_key,
-                                           store_overview)
+from assistant.ui_support.overview import StoreOverview, backend_info, make_filters, settings_key, store_overview
 
 APP_KEY = "digestqa.app"  # an App placed here is used instead of the shared one (tests hand theirs in)
 FILTER_KEYS = ("f_categories", "f_date_mode", "f_dates", "f_range", "f_digests", "f_top_k")
@@ -70,7 +69,7 @@ def start_page() -> tuple[App, StoreOverview]:
     app = current_app()
     try:
         overview = store_overview(app)  # our own errors become overview.problem; this is for the rest
-    except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+    except Exception as exc:
         show_error(exc)
         st.stop()
     backend = backend_info(app.settings)

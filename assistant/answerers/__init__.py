@@ -2,8 +2,9 @@
 not know which: the extractive default, or an LLM over the OpenAI-compatible protocol."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from ..question import Analysis
 from ..types import Source

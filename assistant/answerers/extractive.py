@@ -9,8 +9,8 @@ abstract's own sentence added when the answer hinges on a number.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -137,18 +137,19 @@ class ExtractiveAnswerer:
         picks = [ranked[0]]
         covered = set(tokenize(ranked[0].sentence)) & set(terms)
         wants_figure = bool(ASKS_RESULT.search(question))
+        def gain(s: _Scored, covered: set[str]) -> float:
+            new = (set(tokenize(s.sentence)) & set(terms)) - covered
+            figure = 0.25 if wants_figure and numbers_in(s.sentence) and not any(numbers_in(p.sentence) for p in picks) else 0.0
+            return sum(weight[t] for t in new) / total + figure
+
         for _ in range(most - 1):
-            def gain(s: _Scored) -> float:
-                new = (set(tokenize(s.sentence)) & set(terms)) - covered
-                figure = 0.25 if wants_figure and numbers_in(s.sentence) and not any(numbers_in(p.sentence) for p in picks) else 0.0
-                return sum(weight[t] for t in new) / total + figure
             rest = [s for s in ranked[1:8] if s not in picks and role(s.sentence) != "background"]
             if not rest:
                 break
-            candidate = max(rest, key=lambda s: (gain(s), s.score))
-            if gain(candidate) < 0.12 and len(picks) >= 2:
+            candidate = max(rest, key=lambda s: (gain(s, covered), s.score))
+            if gain(candidate, covered) < 0.12 and len(picks) >= 2:
                 break
-            if gain(candidate) < 0.12:  # nothing left uncovered: the second best sentence, as before
+            if gain(candidate, covered) < 0.12:  # nothing left uncovered: the second best sentence, as before
                 candidate = rest[0]
             picks.append(candidate)
             covered |= set(tokenize(candidate.sentence)) & set(terms)
@@ -199,7 +200,7 @@ class ExtractiveAnswerer:
         rest = members[len(detailed):]
         if rest:
             listing = "; ".join(f"*{_title(s.paper)}* [{s.id}]" for s in rest)
-            text += ("\n\n其余 {} 篇：".format(len(rest)) if zh else f"\n\nThe other {len(rest)}: ") + listing
+            text += (f"\n\n其余 {len(rest)} 篇：" if zh else f"\n\nThe other {len(rest)}: ") + listing
             text += ("\n\n（`digestqa ask --all` 为每篇都给出要点。）" if zh
                      else "\n\n(`digestqa ask --all` gives every one a sentence.)")
         return Draft(text, backend=self.name)
@@ -223,8 +224,8 @@ class ExtractiveAnswerer:
             meta = f"{paper.category}; {', '.join(paper.authors[:3])}{' et al.' if len(paper.authors) > 3 else ''}"
             lines.append(f"*{_title(paper)}* [{pid}] ({meta}): {body}")
         for pid in analysis.unknown_ids:
-            lines.append((f"{pid} 不在已导入的摘要中。" if analysis.language == "zh"
-                          else f"{pid} is not in the stored digests."))
+            lines.append(f"{pid} 不在已导入的摘要中。" if analysis.language == "zh"
+                          else f"{pid} is not in the stored digests.")
         refused = not any(pid in by_id for pid in analysis.ids)
         return Draft("\n\n".join(lines), refused=refused, notices=notices, backend=self.name)
 
@@ -234,7 +235,8 @@ class ExtractiveAnswerer:
             return self._refuse(analysis, sources, f"no stored paper for {subject}")
         zh = analysis.language == "zh"
         shown = sources[:OVERVIEW_LIMIT]
-        lines = [f"- *{_title(s.paper)}* [{s.id}] ({s.paper.category}): {shorten(clean_latex(contribution_sentence(s.paper, analysis.language)), LINE_CHARS)}"
+        lines = [f"- *{_title(s.paper)}* [{s.id}] ({s.paper.category}): "
+                 f"{shorten(clean_latex(contribution_sentence(s.paper, analysis.language)), LINE_CHARS)}"
                  for s in shown]
         if analysis.authors:
             head = (f"{subject} 在这些摘要中有 {len(sources)} 篇论文：" if zh
@@ -291,7 +293,7 @@ class ExtractiveAnswerer:
         numeric = bool(ASKS_RESULT.search(question))
         rank_of = {s.id: i for i, s in enumerate(sources)}
         scored = []
-        for (paper, section, sentence), lex, den in zip(candidates, lexical, dense):
+        for (paper, section, sentence), lex, den in zip(candidates, lexical, dense, strict=False):
             score = 0.55 * lex + 0.45 * float(den) - 0.04 * rank_of[paper.id]
             if section == "abstract":
                 score += ROLE_BONUS[role(sentence)]  # findings and contributions before background
@@ -363,4 +365,5 @@ _result_sentence = result_sentence  # the briefing's name for it
 
 
 def _title(paper: Paper) -> str:
-    return " ".join(paper.title.split())
+    """A title as answers show it (inside *…*): LaTeX rendered, the digest's own bold marks dropped."""
+    return clean_latex(paper.title).replace("**", "")

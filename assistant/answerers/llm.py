@@ -7,8 +7,8 @@ passages first and then each paper's abstract, with sources delimited as data.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import cached_property
-from typing import Iterator
 
 from ..config import Settings
 from ..errors import BackendError

@@ -9,7 +9,7 @@ it writes is checked against the selected papers before it is kept.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -42,7 +42,7 @@ class BriefingWriter:
             self._rewrite(briefing, papers, progress)
         except BackendError:
             briefing.lines, briefing.overview = saved[0], saved[2]
-            for theme, (name, summary) in zip(briefing.themes, saved[1]):
+            for theme, (name, summary) in zip(briefing.themes, saved[1], strict=False):
                 theme.name, theme.summary = name, summary
             raise
 

@@ -214,7 +214,7 @@ class ThemeNamer:
         if self.weights is None:
             return 1.0
         values = [min(self.weights.idf(t), IDF_CAP) / IDF_CAP for t in norm]
-        specific = [v for t, v in zip(norm, values) if t not in _ALONE_BAD]
+        specific = [v for t, v in zip(norm, values, strict=False) if t not in _ALONE_BAD]
         # 'reinforcement learning' is as specific as 'reinforcement'; 'language model' is only half so.
         return sum(specific) / len(specific) if specific else 0.5 * sum(values) / len(values)
 

@@ -75,7 +75,7 @@ def compare_runs(current: Path | str, earlier: Path | str) -> dict:
             a, b = before.get(metric), now.get(metric)
             if a is None or b is None or abs(a - b) <= EPS:
                 continue
-            ((better if (b > a) == higher_better else worse)).append(qid)
+            (better if (b > a) == higher_better else worse).append(qid)
         if better or worse:
             flips[metric] = {"better": better, "worse": worse}
     return {

@@ -59,7 +59,8 @@ def render_markdown(report: dict) -> str:
     if overall.get("errors"):
         lines.append(f"| errors | {overall['errors']} | |")
     lines += ["", "n: questions the metric applies to (see evals/README.md). –: applies to none.", "",
-              "## Per kind", "", "| kind | questions | " + " | ".join(SHORT[m].replace("@k", f"@{k}") for m in KIND_COLUMNS) + " |",
+              "## Per kind", "",
+              "| kind | questions | " + " | ".join(SHORT[m].replace("@k", f"@{k}") for m in KIND_COLUMNS) + " |",
               "|---|---:|" + "---:|" * len(KIND_COLUMNS)]
     for kind, summary in metrics["by_kind"].items():
         lines.append(f"| {kind} | {summary['questions']} | " + " | ".join(fmt(summary.get(m), m) for m in KIND_COLUMNS) + " |")

@@ -6,7 +6,7 @@ session is rebuilt on the new chain and keeps its turns.
 """
 from __future__ import annotations
 
-from typing import Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 
 from ..chat import ChatSession
 from ..retrieval import Filters
@@ -72,7 +72,7 @@ def warm_up(app) -> None:
             return
         chain = app.chain
         chain.retriever.lexical()
-        chain.analyzer  # noqa: B018 - cached on first use
+        _ = chain.analyzer  # built on first use: build it now
         app.embedder.embed_query("warm up")
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass

@@ -7,8 +7,8 @@ cannot smuggle in an image that the browser would fetch, or a link dressed up as
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ..citations import CITATION_GROUP
 from ..digests import DigestCatalog

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
+import frame
 import streamlit as st
 
-import frame
 from assistant.ui_support.briefs import briefing_filename, make_briefing
 from assistant.ui_support.overview import make_filters
 from assistant.ui_support.render import demote_headings, escape_markdown, link_citations
@@ -50,7 +50,7 @@ if submitted:
         st.session_state[RESULT_KEY] = make_briefing(
             app, category, dates=picked.dates, since=picked.since, until=picked.until, digests=picked.digests,
             all_dates=when == "all", lang=lang, progress=progress)
-    except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+    except Exception as exc:
         st.session_state.pop(RESULT_KEY, None)
         frame.show_error(exc)
     finally:

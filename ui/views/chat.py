@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import time
 
+import frame
 import streamlit as st
 
-import frame
 from assistant.types import Answer
 from assistant.ui_support.chatting import ask_in_chat, chat_for, clear_chat
 from assistant.ui_support.overview import backend_info, describe_filters
@@ -77,7 +77,7 @@ if question:
                     time.sleep(wait_s)
             placeholder.markdown(link_citations(stream.answer.text))
             render_details(stream.answer)
-        except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+        except Exception as exc:
             placeholder.empty()
             frame.show_error(exc)
 

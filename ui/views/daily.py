@@ -5,9 +5,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import frame
 import streamlit as st
 
-import frame
 from assistant.export import bibtex, hits_atom, hits_markdown, ris
 from assistant.ui_support.render import plain
 from assistant.watchlist import Watchlist, WatchResult
@@ -33,7 +33,7 @@ try:
     view = new_papers(app, previous=int(previous))
     watchlist = Watchlist(app.settings)
     watches = watchlist.watches()
-except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+except Exception as exc:
     frame.show_error(exc)
     st.stop()
 
@@ -64,7 +64,7 @@ with st.form("watch-add", clear_on_submit=True):
         try:
             watchlist.add(query, categories, [author] if author.strip() else [])
             st.rerun()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             frame.show_error(exc)
 
 if watches:

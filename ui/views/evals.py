@@ -1,13 +1,23 @@
 """Evals: the runs `digestqa eval` wrote, one run's metrics and chart, and two runs compared."""
 from __future__ import annotations
 
+import frame
 import streamlit as st
 
-import frame
 from assistant.evaluation.compare import render_comparison
-from assistant.ui_support.runs import (comparison_rows, compare, default_runs_root, flip_rows, kind_rows,
-                                       list_runs, metric_rows, open_run, question_rows, resolve_runs_root,
-                                       runs_roots)
+from assistant.ui_support.runs import (
+    compare,
+    comparison_rows,
+    default_runs_root,
+    flip_rows,
+    kind_rows,
+    list_runs,
+    metric_rows,
+    open_run,
+    question_rows,
+    resolve_runs_root,
+    runs_roots,
+)
 
 NUMBER = st.column_config.NumberColumn(format="%.3f")
 
@@ -32,7 +42,7 @@ with one:
     info = st.selectbox("Run", runs, format_func=lambda r: r.label, key="run_one")
     try:
         view = open_run(info)
-    except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+    except Exception as exc:
         frame.show_error(exc)
     else:
         config = view.report.get("config", {})
@@ -69,7 +79,7 @@ with two:
         else:
             try:
                 comparison = compare(current, earlier)
-            except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+            except Exception as exc:
                 frame.show_error(exc)
             else:
                 for warning in comparison["warnings"]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import time
 
+import frame
 import streamlit as st
 
-import frame
 from assistant.ui_support.messages import EMPTY_LIBRARY
 from assistant.ui_support.overview import paper_rows, search_papers
 from assistant.ui_support.render import plain
@@ -44,7 +44,7 @@ with st.expander("Add digests", expanded=overview.empty or SUMMARY_KEY in st.ses
         try:
             summary = ingest_uploads(app, [Upload(f.name, f.getvalue()) for f in files],
                                      digest_date.isoformat() if digest_date else None, progress)
-        except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+        except Exception as exc:
             bar.empty()
             frame.show_error(exc)
         else:
@@ -57,7 +57,7 @@ with st.expander("Add digests", expanded=overview.empty or SUMMARY_KEY in st.ses
         (st.success if summary.added or summary.changed else st.info)(summary.headline)
         cols = st.columns(4)
         for col, (name, value) in zip(cols, [("Added", summary.added), ("Changed", summary.changed),
-                                             ("Unchanged", summary.unchanged), ("Skipped", len(summary.skipped))]):
+                                             ("Unchanged", summary.unchanged), ("Skipped", len(summary.skipped))], strict=False):
             col.metric(name, value)
         if summary.skipped:
             skipped = plural(len(summary.skipped), "entry or file", "entries or files")
