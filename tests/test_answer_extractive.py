@@ -39,6 +39,8 @@ def test_named_id_is_summarised_and_unknown_id_is_said_so(fixture_app):
     assert known.cited_ids == ["2601.90004"] and "LearnedJoin" in known.text
     unknown = fixture_app.ask("What does 2601.99999 report?")
     assert unknown.refused and "2601.99999 is not in the stored digests" in unknown.text
+    # Said once, with no lookalike sources and no duplicate notice.
+    assert unknown.sources == [] and unknown.text.count("not in the stored digests") == 1 and not unknown.notices
 
 
 def test_author_question_lists_every_paper_of_that_author(fixture_app):
@@ -152,3 +154,11 @@ def test_latex_in_answers_is_rendered(fixture_app):
     answer = fixture_app.ask("Which paper builds an O(n log n) learned index for skewed keys?")
     assert "2601.90082" in answer.cited_ids
     assert "$" not in answer.text and "\\mathcal" not in answer.text
+
+
+@needs_shared
+def test_the_quick_start_answer_says_what_the_paper_found_not_its_background(sample_app):
+    answer = sample_app.ask("Which papers reduce L2 cache misses in attention kernels?")
+    assert "2601.16032" in answer.cited_ids
+    assert "50%" in answer.text and "60%" in answer.text  # its finding, quoted from the abstract
+    assert "High-performance attention kernels are essential" not in answer.text  # its first, background sentence
