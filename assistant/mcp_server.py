@@ -26,7 +26,7 @@ Chinese summary per paper). Cite papers by their arXiv id in square brackets, e.
 Use `ask` for a question that needs an answer with checked citations, `search_papers` to find \
 papers on a topic, `list_papers` for the complete set of papers on a topic or in a category, \
 `get_paper` (or the paper://ID resource) to read one paper, `brief` for a category briefing and \
-`new_papers` for what the latest digests added. Dates are digest days as YYYY-MM-DD."""
+`new_papers` for what the last ingest added. Dates are digest days as YYYY-MM-DD."""
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
@@ -114,10 +114,10 @@ def build_server(make_app: Callable[[], App], allow_ingest: bool = False) -> MCP
 
     @server.tool(annotations=READ_ONLY)
     def new_papers(
-        since: Annotated[str | None, Field(description="YYYY-MM-DD; leave out for the latest digest")] = None,
+        since: Annotated[str | None, Field(description="YYYY-MM-DD; leave out for what the last ingest added")] = None,
     ) -> CallToolResult:
-        """What is new: papers from digests dated on or after `since` (or the latest digest's papers),
-        counted per category, with id, title, category and dates for each."""
+        """What is new: the papers the last ingest added or changed (or, with `since`, papers from
+        digests dated on or after that day), counted per category, with id, title, category and dates."""
         return _call(lambda: tools.new_papers(since))
 
     if allow_ingest:

@@ -66,6 +66,19 @@ def new_papers_since(catalog: dict[str, Paper], since: str | None) -> tuple[list
     return [p for p in papers if latest_name in p.digests], f"the latest digest ({latest_name})"
 
 
+def last_ingest_papers(app: App) -> tuple[list[Paper], str] | None:
+    """The papers the last ingest added or changed (the store's ingest history, as `digestqa new`
+    shows them), or None when the store has no history yet."""
+    from .history import History
+
+    records = History(app.settings).select()
+    if not records:
+        return None
+    record, catalog = records[-1], app.store.papers()
+    ids = list(dict.fromkeys(record.added + record.changed))
+    return [catalog[i] for i in ids if i in catalog], f"the last ingest ({record.at})"
+
+
 def paper_brief(paper: Paper) -> dict:
     return {"id": paper.id, "title": " ".join(paper.title.split()), "category": paper.category}
 
@@ -237,7 +250,8 @@ class PaperTools:
         since = parse_date(since, "since")
 
         def work(app: App) -> dict:
-            papers, label = new_papers_since(self.catalog(app), since)
+            latest = last_ingest_papers(app) if since is None else None
+            papers, label = latest or new_papers_since(self.catalog(app), since)
             papers.sort(key=lambda p: (p.category, p.id))
             counts: dict[str, int] = {}
             for p in papers:
