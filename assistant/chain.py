@@ -15,7 +15,6 @@ from .answerers.extractive import ExtractiveAnswerer, contribution_sentence
 from .citations import Verified, verify_citations
 from .errors import BackendError, InputError
 from .evidence import TermWeights
-from .lexical import tokenize
 from .membership import SET_CANDIDATES, SHORT_SET_QUESTION, judge, topic_concepts
 from .question import Analysis, QuestionAnalyzer
 from .retrieval import Filters, Retriever
@@ -86,10 +85,6 @@ class AnswerChain:
         result = self.retriever.search(question, max(k, len(analysis.ids)), filters)
         return result.sources, result.timings
 
-    def term_weight(self, text: str) -> float:
-        """Rarity of a term (its rarest word's IDF over the store's chunks)."""
-        return max([self.weights.idf(t) for t in tokenize(text)], default=1.0)
-
     def retrieve_set(self, question: str, analysis: Analysis, filters: Filters, k: int) -> tuple[list[Source], dict] | None:
         """Every paper a set question is about: many candidates from both retrievers (the lexical
         one also looks for the other spellings of the question's terms), then membership decided per
@@ -98,7 +93,7 @@ class AnswerChain:
         whose answerer decides between a short list and "the digests do not cover this" (a long,
         paraphrased question is often stated by no paper word for word). A short subject with no
         member is declined."""
-        concepts = topic_concepts(question, self.term_weight, drop=tuple(analysis.names))
+        concepts = topic_concepts(question, self.weights.rarity, drop=tuple(analysis.names))
         if not concepts:
             return None
         spellings = [s.text for c in concepts for s in c.spellings if s.text.lower() not in question.lower()]

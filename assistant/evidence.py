@@ -86,6 +86,10 @@ class TermWeights:
         df = self._df.get(term, 0)
         return math.log(1 + (self.total - df + 0.5) / (df + 0.5))
 
+    def rarity(self, text: str) -> float:
+        """How rare a term is, however many words it has: the IDF of its rarest word."""
+        return max([self.idf(t) for t in tokenize(text)], default=1.0)
+
     def coverage(self, terms: list[str], available: frozenset[str] | set[str]) -> float:
         unique = list(dict.fromkeys(terms))
         if not unique:

@@ -9,6 +9,8 @@ abstract's own sentence added when the answer hinges on a number.
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -33,6 +35,7 @@ STRONG_COVERAGE = 0.80
 OVERVIEW_LIMIT = 25  # papers listed one per line before pointing at `digestqa brief`
 LIST_LIMIT = 8
 DETAIL_LIMIT = 15  # set answers: members shown with a sentence each; the rest by title (all cited)
+SENTENCE_VECTORS_KEPT = 4096  # about 6 MB of 384-d float32 vectors
 LINE_CHARS = 320  # a list line's sentence, shortened by whole clauses beyond this
 FEW_MEMBERS = 3  # set answers this short also quote each paper's headline result
 # Work per paper at question time is bounded whatever an entry holds (a 1 MB abstract once made a
@@ -57,6 +60,10 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.weights = weights
         self.detail_limit = detail_limit  # 0: every member of a set answer gets its sentence
+        # Sentence vectors already computed: a multi-part question ranks the same paper's sentences
+        # once per part, and a chat asks about the same papers again. Bounded; shared by UI sessions.
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()
 
     # -- public interface -------------------------------------------------------------------
     def answer(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
@@ -286,7 +293,7 @@ class ExtractiveAnswerer:
         lexical = np.array([sum(self.weights.idf(t) for t in terms if t in set(tokenize(s))) / total_idf
                             for _, _, s in candidates])
         if not zh and analysis.language == "en":
-            vectors = np.asarray(self.embedder.embed_texts([question] + [s for _, _, s in candidates]))
+            vectors = self._embed([question] + [s for _, _, s in candidates])
             dense = vectors[1:] @ vectors[0]
         else:
             dense = np.zeros(len(candidates))
@@ -304,6 +311,23 @@ class ExtractiveAnswerer:
             scored.append(_Scored(paper, sentence, section, score))
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors of `texts`, embedding only those not seen recently."""
+        with self._vectors_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            fresh = np.asarray(self.embedder.embed_texts(missing))
+            with self._vectors_lock:
+                self._vectors.update(zip(missing, fresh, strict=True))
+                while len(self._vectors) > SENTENCE_VECTORS_KEPT:
+                    self._vectors.popitem(last=False)
+                found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            found.update(zip(missing, fresh, strict=True))
+        else:
+            with self._vectors_lock:
+                found = {t: self._vectors[t] for t in texts}
+        return np.stack([found[t] for t in texts])
 
     def _lead(self, paper: Paper, analysis: Analysis) -> str:
         return f"*{_title(paper)}* [{paper.id}]" + ("：" if analysis.language == "zh" else ": ")
