@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from .text import has_cjk
 from .types import Paper
-from .vocabulary import Spelling, alias_groups, find_phrase, spelling, stem, stem_words
+from .vocabulary import Spelling, alias_groups, exact_word, find_phrase, plain_words, spelling, stem, stem_words
 
 # Words that frame a set question rather than name its subject ("which papers study …", "anything on …").
 FRAMING_EN = frozenset(stem(w) for w in """
@@ -57,6 +57,17 @@ TITLE, TLDR, OFTEN, TWICE, ONCE, ELSEWHERE = 1.0, 0.9, 0.8, 0.65, 0.5, 0.4
 MEMBER_SCORE = 0.72  # weighted presence at which a paper belongs on its own
 MEMBER_SCORE_WITH_DENSE = 0.55  # … or at which it belongs when dense retrieval also puts it close
 DENSE_CLOSE = 0.45  # cosine of its best chunk to the question
+# … or at which it belongs when it names every concept of the question (none prominently: each
+# once or twice in the abstract) and dense retrieval does not put it far away. A paper that says
+# "GRPO", "LLM" and "reasoning" in passing is about RL for LLM reasoning; one that misses a concept,
+# or names it only word by word, needs the higher bars above. The dense bar keeps out a word used in
+# another sense (a workshop report's "recommendations" is not a recommender system).
+MEMBER_SCORE_ALL_STATED = 0.6
+DENSE_NOT_FAR = 0.25
+# A multi-word term met only word by word ("federated" without "learning") counts slightly less
+# than the term. Its words are matched as written (plurals folded), not by stem: the stemmer hears
+# "continual" in "continuous".
+WORD_BY_WORD = 0.9
 # A long question ("which papers propose ways to edit facts in multimodal LLMs without retraining?")
 # is rarely stated word for word by any paper. Once some paper clearly belongs (the subject is in the
 # digests), the papers retrieval ranks first join it when they state a good share of what the best
@@ -88,11 +99,13 @@ class PaperWords:
     rest: tuple[str, ...]  # the other Chinese summary sections
     tldr_raw: str
     rest_raw: str
+    exact: tuple[tuple[str, ...], ...] = ()  # title, abstract, tldr, rest as plain words (for exact spellings)
 
 
 @lru_cache(maxsize=20000)
 def _paper_words(paper_id: str, title: str, abstract: str, tldr: str, rest: str) -> PaperWords:
-    return PaperWords(stem_words(title), stem_words(abstract), stem_words(tldr), stem_words(rest), tldr, rest)
+    return PaperWords(stem_words(title), stem_words(abstract), stem_words(tldr), stem_words(rest), tldr, rest,
+                      tuple(plain_words(t) for t in (title, abstract, tldr, rest)))
 
 
 def paper_words(paper: Paper) -> PaperWords:
@@ -107,16 +120,17 @@ def _presence_of(s: Spelling, words: PaperWords, chinese_question: bool, english
         # For an English question a Chinese spelling only confirms, in the TL;DR, a term the English
         # text also uses: alone, a word such as 量化 (quantify or quantize) is too ambiguous.
         return TLDR if english_elsewhere and s.text in words.tldr_raw else 0.0
-    if find_phrase(words.title, s.words):
+    title, abstract, tldr, rest = words.exact if s.exact else (words.title, words.abstract, words.tldr, words.rest)
+    if find_phrase(title, s.words):
         return TITLE
-    if find_phrase(words.tldr, s.words):
+    if find_phrase(tldr, s.words):
         return TLDR
-    mentions = len(find_phrase(words.abstract, s.words))
+    mentions = len(find_phrase(abstract, s.words))
     if mentions >= 3:
         return OFTEN
     if mentions:
         return TWICE if mentions == 2 else ONCE
-    return ELSEWHERE if find_phrase(words.rest, s.words) else 0.0
+    return ELSEWHERE if find_phrase(rest, s.words) else 0.0
 
 
 def presence(concept: Concept, words: PaperWords, chinese_question: bool = False) -> float:
@@ -131,8 +145,16 @@ def presence(concept: Concept, words: PaperWords, chinese_question: bool = False
     if concept.parts and best < TITLE:
         total = sum(p.weight for p in concept.parts) or 1.0
         by_parts = sum(p.weight * presence(p, words, chinese_question) for p in concept.parts) / total
-        best = max(best, 0.9 * by_parts)  # met word by word, not as the term: slightly less
+        best = max(best, WORD_BY_WORD * by_parts)
     return best
+
+
+def stated(concept: Concept, words: PaperWords, chinese_question: bool = False) -> bool:
+    """Whether the paper names the concept in one of its spellings (word by word does not count)."""
+    if concept.options:
+        return any(all(stated(c, words, chinese_question) for c in option) for option in concept.options)
+    english = any(_presence_of(s, words, chinese_question) > 0 for s in concept.spellings if not s.chinese)
+    return english or any(_presence_of(s, words, chinese_question, english) > 0 for s in concept.spellings if s.chinese)
 
 
 def membership_score(concepts: list[Concept], paper: Paper, chinese_question: bool = False) -> float:
@@ -194,7 +216,7 @@ def _english_concepts(text: str, weight_of) -> list[Concept]:
             for i in span:
                 used[i] = True
             label = " ".join(raw_words[i] for i in span)
-            parts = tuple(_word_concept(raw_words[i], stems[i], weight_of) for i in span
+            parts = tuple(_word_concept(raw_words[i], stems[i], weight_of, exact=True) for i in span
                           if stems[i] not in FRAMING_EN and stems[i] not in _STOP_STEMS) if len(span) > 1 else ()
             weight = max([weight_of(label)] + [p.weight for p in parts])
             concepts.append((start, Concept(label, group.spellings + group.kinds, weight, parts)))
@@ -242,9 +264,11 @@ def _join_alternatives(raw_words: list[str], concepts: list[tuple[int, Concept]]
     return [c for _, c in out]
 
 
-def _word_concept(raw: str, st: str, weight_of) -> Concept:
+def _word_concept(raw: str, st: str, weight_of, exact: bool = False) -> Concept:
+    """One word of the question: its alias group when it has one, else the word (by stem, or as
+    written when it is part of a longer term)."""
     group = _group_of_words((st,))
-    spellings = group.spellings + group.kinds if group else (Spelling(raw, (st,), False),)
+    spellings = group.spellings + group.kinds if group else ((exact_word(raw),) if exact else (Spelling(raw, (st,), False),))
     return Concept(raw, spellings, weight_of(raw))
 
 
@@ -254,7 +278,7 @@ _GLOSS = re.compile(r"([\u3400-\u9fff]{2,})\s*[（(]\s*([A-Za-z][A-Za-z0-9 .\-]*
 def _group_concept(group, label: str, weight_of, extra: tuple[Spelling, ...] = ()) -> Concept:
     """A concept for an alias group; its English multi-word name may also be met word by word."""
     english = next((x for x in group.spellings if not x.chinese and len(x.words) > 1), None)
-    parts = tuple(Concept(w, (Spelling(w, (stem(w),), False),), weight_of(w)) for w in english.text.replace("-", " ").split()
+    parts = tuple(Concept(w, (exact_word(w),), weight_of(w)) for w in english.text.replace("-", " ").split()
                   if stem(w) not in FRAMING_EN and stem(w) not in _STOP_STEMS) if english else ()
     weight = max([weight_of(s.text) for s in group.spellings[:3]] + [p.weight for p in parts])
     return Concept(label, group.spellings + group.kinds + extra, weight, parts)
@@ -314,6 +338,7 @@ class Judgement:
     dense: float | None = None  # cosine of its best chunk to the question, when dense retrieval saw it
     member: bool = False
     missing: list[str] = field(default_factory=list)  # concepts the paper does not state
+    names_all: bool = False  # it names every concept in one of its spellings
 
 
 def judge(concepts: list[Concept], papers: list[Paper], dense: dict[str, float] | None = None,
@@ -326,11 +351,13 @@ def judge(concepts: list[Concept], papers: list[Paper], dense: dict[str, float] 
         words = paper_words(paper)
         score = membership_score(concepts, paper, chinese_question)
         missing = [c.label for c in concepts if presence(c, words, chinese_question) == 0.0]
-        out.append(Judgement(paper.id, round(score, 4), dense.get(paper.id), False, missing))
+        named_all = all(stated(c, words, chinese_question) for c in concepts)
+        out.append(Judgement(paper.id, round(score, 4), dense.get(paper.id), False, missing, named_all))
     best = max((j.score for j in out), default=0.0)
     for j in out:
         close = j.dense is not None and j.dense >= DENSE_CLOSE
-        j.member = j.score >= MEMBER_SCORE or (close and j.score >= MEMBER_SCORE_WITH_DENSE)
+        j.member = (j.score >= MEMBER_SCORE or (close and j.score >= MEMBER_SCORE_WITH_DENSE)
+                    or (j.names_all and j.score >= MEMBER_SCORE_ALL_STATED and (j.dense or 0.0) >= DENSE_NOT_FAR))
     if any(j.member for j in out):
         for j in out[:TOP_RANKS]:
             close = j.dense is not None and j.dense >= DENSE_CLOSE

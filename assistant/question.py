@@ -23,8 +23,10 @@ _CATEGORY = re.compile(r"(?<![\w.])([a-z]{2,8}(?:-[a-z]{2,6})?\.[A-Za-z]{2}|quan
 # A question that asks for a set of papers (several may answer it), in the ways people type it.
 _LIST_EN = re.compile(r"\b(which|what|any|list|find|show|give me|are there)\b[^?]*\b(papers|works|studies|methods|approaches|"
                       r"ones|articles|preprints)\b|\bpapers? (that|which|on|about|using|with|for|in)\b|\bare there\b|"
-                      r"\banything (on|about|regarding|related to|new (on|in|about))\b|\bany (work|research|papers?|studies) "
-                      r"(on|about|using|that)\b|\b(work|research) on\b|\bpapers\s*\??\s*$|^\s*(list|show|find)\b", re.I)
+                      r"\banything (on|about|regarding|related to|new (on|in|about))\b|\bwhat'?s new (in|on|about|with)\b|"
+                      r"\blatest (work |papers |research |results )?(on|in|about)\b|\b(news|updates?) (on|about)\b|"
+                      r"\bany (work|research|papers?|studies) (on|about|using|that)\b|\b(work|research) on\b|"
+                      r"\bpapers\s*\??\s*$|^\s*(list|show|find)\b", re.I)
 _SINGLE_EN = re.compile(r"\b(which|what) (paper|work|study|article|preprint)\b(?! (and|or) )|\bis there an? (paper|work|study)\b|"
                         r"\bthe paper (that|which|where)\b|^\s*find the paper\b", re.I)
 _LIST_ZH = re.compile(r"哪些|哪几篇|有没有|列出|有哪些|的论文[吗呢？?。]*\s*$|相关论文|论文列表")
@@ -128,8 +130,11 @@ class QuestionAnalyzer:
             remaining = fold(remaining).replace(fold(name), " ") if language == "en" else remaining.replace(name, " ")
         analysis.content_terms = [t for t in tokenize(remaining) if t not in _OVERVIEW_WORDS]
         analysis.topic_words = _topic_words(remaining)
-        if not analysis.wants_list and not _QUESTION_WORD.search(question) and 0 < len(analysis.topic_words) <= 6:
-            analysis.wants_list = True  # a bare topic ("federated learning", "LoRA") asks what there is on it
+        # A bare topic ("federated learning", "continual learning?") asks what there is on it; a
+        # question mark alone does not make it a question about one fact.
+        bare = not _QUESTION_WORD.search(question.rstrip().rstrip("?？").rstrip())
+        if not analysis.wants_list and bare and 0 < len(analysis.topic_words) <= 6:
+            analysis.wants_list = True
         if not analysis.categories and plain:
             # A plain category name counts only when it is the whole subject ("databases papers?").
             name, code = plain

@@ -44,13 +44,33 @@ def stem_words(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in _WORD.findall(text.lower()))
 
 
+def plain(word: str) -> str:
+    """One English word as written, plurals folded ('systems' -> 'system', 'continual' stays apart
+    from 'continuous', which the stemmer joins)."""
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def plain_words(text: str) -> tuple[str, ...]:
+    return tuple(plain(w) for w in _WORD.findall(text.lower()))
+
+
 @dataclass(frozen=True)
 class Spelling:
     """One way to write a term: a stemmed word sequence (English) or a substring (Chinese)."""
 
     text: str
-    words: tuple[str, ...] = ()  # English: stems in order; empty for Chinese
+    words: tuple[str, ...] = ()  # English: stems in order (or plain words when `exact`); empty for Chinese
     chinese: bool = False
+    exact: bool = False  # matched as written (plurals folded), not by stem
+
+
+def exact_word(word: str) -> Spelling:
+    return Spelling(word, (plain(word),), False, True)
 
 
 def spelling(text: str) -> Spelling:

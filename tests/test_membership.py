@@ -81,6 +81,35 @@ def test_dense_similarity_lets_a_partial_match_in_but_not_an_absent_one():
     assert with_dense[0] == "2601.00001"
 
 
+def test_a_term_met_word_by_word_is_matched_as_written_not_by_stem():
+    # The stemmer makes "continual" and "continuous" one stem; word by word they stay apart.
+    continuous = paper("2601.00008", "Decision tree learning with continuous features", "Trees for continuous data.")
+    continual = paper("2601.00009", "Replay buffers for continual deep learning", "We study continual deep learning.")
+    assert members("continual learning?", [continuous, continual]) == ["2601.00009"]
+    # … while a distinctive word of the term still carries it: "federated" alone.
+    graph = paper("2601.00010", "Federated graph classification", "Clients share graph condensations.")
+    assert members("federated learning papers", [graph, UNRELATED]) == ["2601.00010"]
+
+
+def test_a_paper_naming_every_concept_in_passing_belongs_when_dense_is_not_far():
+    grpo = paper("2601.00011", "Your group-relative advantage is biased",
+                 "GRPO is widely used to train LLM policies for reasoning. We show that the GRPO advantage estimate is "
+                 "biased on hard reasoning tasks, and correct it.")
+    no_reasoning = paper("2601.00012", "Offline policy search for robots", "GRPO helps LLM planners on robots.")
+    question = "RL for LLM reasoning"
+    assert members(question, [grpo, no_reasoning], dense={"2601.00011": 0.3, "2601.00012": 0.3}) == ["2601.00011"]
+    # Far from the question by dense similarity (a word in another sense): not a member.
+    assert members(question, [grpo], dense={"2601.00011": 0.1}) == []
+
+
+def test_a_broad_subject_includes_its_kinds_from_the_data_file():
+    wind = paper("2601.00013", "Cross-domain offshore wind power forecasting", "We forecast wind power output.")
+    transformer = paper("2601.00014", "Hyperbolic heterogeneous graph transformer",
+                        "A graph transformer for heterogeneous graphs.")
+    assert members("time series forecasting papers?", [wind, UNRELATED]) == ["2601.00013"]
+    assert members("GNN papers", [transformer, UNRELATED]) == ["2601.00014"]
+
+
 # -- routing ----------------------------------------------------------------------------------------
 CATALOG = {p.id: p for p in [
     paper("2601.10001", "KV cache eviction", category="cs.LG", authors=["Zhenwen Liang", "Yuan Cheng"]),
@@ -125,7 +154,8 @@ def test_a_category_with_a_subject_is_a_set_question_within_it():
 def test_short_topic_questions_as_people_type_them_are_set_questions():
     for question in ["LoRA papers?", "anything on federated learning?", "diffusion model papers",
                      "recommender systems", "any work on KV cache compression", "联邦学习的论文有哪些？",
-                     "有没有关于扩散模型的论文"]:
+                     "有没有关于扩散模型的论文", "continual learning?", "KV cache eviction?",
+                     "what's new in diffusion models", "latest on speculative decoding", "news on RAG"]:
         analysis = route(question)
         assert analysis.kind == "list" and not analysis.wants_single, question
 
