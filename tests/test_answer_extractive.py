@@ -162,3 +162,12 @@ def test_the_quick_start_answer_says_what_the_paper_found_not_its_background(sam
     assert "2601.16032" in answer.cited_ids
     assert "50%" in answer.text and "60%" in answer.text  # its finding, quoted from the abstract
     assert "High-performance attention kernels are essential" not in answer.text  # its first, background sentence
+
+
+def test_which_paper_question_says_what_the_paper_does_and_what_it_found(fixture_app):
+    # "Which paper …?" names the paper, says what it does and quotes its headline result, which the
+    # question did not ask about but a reader deciding whether to open it wants.
+    answer = fixture_app.ask("Which paper builds auxiliary graph edges for filtered vector search?")
+    assert answer.cited_ids[0] == "2601.90007"
+    assert "augments HNSW-style graph indexes" in answer.text
+    assert "5.6x" in answer.text

@@ -120,6 +120,12 @@ class ExtractiveAnswerer:
             ranked = self._rank_sentences(part, part_analysis, [sources_for(best.paper, sources)])
             if ranked and all(r.sentence != ranked[0].sentence for r in picks) and len(picks) < 4:
                 picks.append(ranked[0])
+        if analysis.wants_single and analysis.language == "en":
+            # "Which paper does X?": what it does, then what it found (its headline figure), as a
+            # reader deciding whether to open it wants both.
+            figure = result_sentence(best.paper)
+            if figure and all(p.sentence != figure for p in picks) and len(picks) < 4:
+                picks.append(_Scored(best.paper, figure, "abstract", 0.0))
         lines = [self._lead(best.paper, analysis) + self._quote(picks, analysis)]
         if analysis.language == "zh" and ASKS_RESULT.search(question):
             english = self._rank_sentences(question, analysis, [sources_for(best.paper, sources)], force_english=True)
