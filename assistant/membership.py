@@ -11,6 +11,7 @@ Everything here is plain Python over the paper records: no model, no store (unit
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from functools import lru_cache
 
 from .text import has_cjk
 from .types import Paper
-from .vocabulary import Spelling, alias_groups, exact_word, find_phrase, plain_words, spelling, stem, stem_words
+from .vocabulary import Spelling, alias_groups, exact_word, find_phrase, generic_stems, plain_words, spelling, stem, stem_words
 
 # Words that frame a set question rather than name its subject ("which papers study …", "anything on …").
 FRAMING_EN = frozenset(stem(w) for w in """
@@ -33,7 +34,7 @@ deal deals cover covers covered involve involves involving consider considers to
 method methods approach approaches technique techniques all other else
 combine combines combining combined rely relies relying tackle tackles tackling analyze analyzes analyse analyses
 investigate investigates explore explores examine examines ways way rather ones one specific kind kinds type types
-such like e g eg i ie etc including include includes without via instead especially particularly mainly various
+such like e g eg i ie etc including include includes without via instead especially particularly mainly various based
 several different existing aim aims try tries make makes making get gets help helps
 """.split())
 FRAMING_ZH = ("有哪些", "哪几篇", "哪些", "有没有", "有关于", "关于", "相关的", "相关", "方面的", "方面", "的论文",
@@ -44,6 +45,9 @@ _STOP_STEMS = frozenset(stem(w) for w in "how why when where whether can could w
                         "over under".split())
 # "Which papers work with EEG signals, and what tasks do they address?": the trailing question asks
 # about the members, it does not choose them.
+# "… language models rather than autoregressive ones": what the question sets its subject against
+# is not part of the subject.
+_CONTRAST = re.compile(r"\b(?:rather than|instead of|as opposed to|other than|unlike|except)\b[^,;?.()（）]*", re.I)
 _FOLLOW_ON = re.compile(r"[,;]?\s+(?:and|also)\s+(?:what|how|which|who|where|when|why|do|does|are|is)\b.*$", re.I)
 
 # Papers a set question considers before deciding membership: far beyond k, so that "which papers
@@ -87,6 +91,7 @@ class Concept:
     weight: float = 1.0
     parts: tuple[Concept, ...] = ()  # a multi-word term may also be met word by word
     options: tuple[tuple[Concept, ...], ...] = ()  # "LLM generation or RL rollouts": either group of concepts
+    example: bool = False  # named as an example ("(e.g. X)"): counts when stated, never against a paper
 
 
 @dataclass
@@ -158,23 +163,32 @@ def stated(concept: Concept, words: PaperWords, chinese_question: bool = False) 
 
 
 def membership_score(concepts: list[Concept], paper: Paper, chinese_question: bool = False) -> float:
-    """IDF-weighted presence of the question's concepts in the paper, in [0, 1]."""
-    total = sum(c.weight for c in concepts)
-    if not total:
-        return 0.0
+    """IDF-weighted presence of the question's concepts in the paper, in [0, 1]. An example counts
+    when the paper states it and is left out when it does not: it never takes anything away."""
     words = paper_words(paper)
-    return sum(c.weight * presence(c, words, chinese_question) for c in concepts) / total
+    main = [(c.weight, presence(c, words, chinese_question)) for c in concepts if not c.example]
+    examples = [(c.weight, presence(c, words, chinese_question)) for c in concepts if c.example]
+    stated_examples = [(w, p) for w, p in examples if p > 0]
+
+    def score(pairs: list[tuple[float, float]]) -> float:
+        total = sum(w for w, _ in pairs)
+        return sum(w * p for w, p in pairs) / total if total else 0.0
+
+    if not main:
+        return score(examples)
+    return max(score(main), score(main + stated_examples))
 
 
 # -- from question to concepts --------------------------------------------------------------------
 ASIDE_WEIGHT = 0.35  # words in parentheses or after "such as" are examples, not requirements
+GENERIC_WEIGHT = 0.35  # "EEG signals", "graph data": the generic noun names no subject of its own
 _ASIDE = re.compile(r"\(([^()]*)\)|（([^（）]*)）|\b(?:such as|e\.g\.,?|for example|for instance)\s+([^,;?.]*)", re.I)
 
 
 def topic_concepts(question: str, weight_of: Callable[[str], float], drop: tuple[str, ...] = ()) -> list[Concept]:
     """The concepts a set question names. `weight_of(text)` gives a term's rarity (IDF);
     `drop` removes names already handled elsewhere (authors, categories, ids)."""
-    text = _FOLLOW_ON.sub("", question)
+    text = _CONTRAST.sub(" ", _FOLLOW_ON.sub("", question))
     for name in drop:
         text = re.sub(re.escape(name), " ", text, flags=re.I)
     concepts: list[Concept] = _gloss_concepts(text, weight_of) if has_cjk(text) else []
@@ -184,7 +198,8 @@ def topic_concepts(question: str, weight_of: Callable[[str], float], drop: tuple
     for part, scale in ((main, 1.0), (asides, ASIDE_WEIGHT)):
         found = _english_concepts(part, weight_of)
         found += _chinese_concepts(part, weight_of, [c.label for c in found])
-        concepts += [c if scale == 1.0 else Concept(c.label, c.spellings, c.weight * scale, c.parts) for c in found]
+        concepts += [c if scale == 1.0 else Concept(c.label, c.spellings, c.weight * scale, c.parts, c.options, True)
+                     for c in found]
     merged: dict[str, Concept] = {}
     for concept in concepts:
         merged.setdefault(concept.label.lower(), concept)
@@ -225,6 +240,11 @@ def _english_concepts(text: str, weight_of) -> list[Concept]:
             continue
         concepts.append((i, _word_concept(raw, st, weight_of)))
     concepts.sort(key=lambda pc: pc[0])
+    # "analyze or attack": one side of "or" is satisfied by any paper (it only frames), so the other
+    # side is an example, not a requirement.
+    optional = {i + 1 for i, w in enumerate(raw_words[:-1]) if w.lower() == "or" and i and stems[i - 1] in FRAMING_EN} | \
+               {i - 1 for i, w in enumerate(raw_words[1:-1], 1) if w.lower() == "or" and stems[i + 1] in FRAMING_EN}
+    concepts = [(i, dataclasses.replace(c, example=True) if i in optional else c) for i, c in concepts]
     return _join_alternatives(raw_words, concepts)
 
 
@@ -266,10 +286,10 @@ def _join_alternatives(raw_words: list[str], concepts: list[tuple[int, Concept]]
 
 def _word_concept(raw: str, st: str, weight_of, exact: bool = False) -> Concept:
     """One word of the question: its alias group when it has one, else the word (by stem, or as
-    written when it is part of a longer term)."""
+    written when it is part of a longer term). A generic noun counts less."""
     group = _group_of_words((st,))
     spellings = group.spellings + group.kinds if group else ((exact_word(raw),) if exact else (Spelling(raw, (st,), False),))
-    return Concept(raw, spellings, weight_of(raw))
+    return Concept(raw, spellings, weight_of(raw) * (GENERIC_WEIGHT if st in generic_stems() else 1.0))
 
 
 _GLOSS = re.compile(r"([\u3400-\u9fff]{2,})\s*[（(]\s*([A-Za-z][A-Za-z0-9 .\-]*?)\s*[)）]")
@@ -350,8 +370,8 @@ def judge(concepts: list[Concept], papers: list[Paper], dense: dict[str, float] 
     for paper in papers:
         words = paper_words(paper)
         score = membership_score(concepts, paper, chinese_question)
-        missing = [c.label for c in concepts if presence(c, words, chinese_question) == 0.0]
-        named_all = all(stated(c, words, chinese_question) for c in concepts)
+        missing = [c.label for c in concepts if presence(c, words, chinese_question) == 0.0 and not c.example]
+        named_all = all(stated(c, words, chinese_question) for c in concepts if not c.example)
         out.append(Judgement(paper.id, round(score, 4), dense.get(paper.id), False, missing, named_all))
     best = max((j.score for j in out), default=0.0)
     for j in out:

@@ -110,6 +110,12 @@ def alias_groups() -> tuple[AliasGroup, ...]:
 
 
 @lru_cache(maxsize=1)
+def generic_stems() -> frozenset[str]:
+    """Stems of the generic nouns (the file's `generic` list): "signals" in "EEG signals"."""
+    return frozenset(stem(w) for w in _alias_data().get("generic", []))
+
+
+@lru_cache(maxsize=1)
 def category_names() -> dict[str, tuple[str, ...]]:
     """arXiv category code -> its plain names (English and Chinese)."""
     with open(DATA_DIR / "categories.toml", "rb") as fh:

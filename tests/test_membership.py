@@ -251,3 +251,34 @@ def test_a_question_asking_two_things_is_split_into_its_parts():
     assert len(question_parts("QMC 把离群权重放在什么存储器上？相对 FP16 能耗降低多少？")) == 2
     assert question_parts("How large are the two datasets curated for training TerraFormer?") == [
         "How large are the two datasets curated for training TerraFormer?"]
+
+
+def test_a_generic_noun_beside_the_subject_is_not_required():
+    eeg = paper("2601.00015", "Local-global feature fusion for EEG emotion recognition", "We fuse EEG features.")
+    other = paper("2601.00016", "Signals from the crowd", "Crowd signals predict traffic.")
+    found = members("Which papers work with EEG signals?", [eeg, other])
+    assert found == ["2601.00015"]
+
+
+def test_an_example_counts_when_stated_and_never_against_a_paper():
+    quail = paper("2601.00017", "Quantization-aware unlearning for language models",
+                  "Machine unlearning removes facts from language models; we keep it robust to quantization.")
+    auditing = paper("2601.00018", "Auditing language model unlearning", "We audit machine unlearning in language models.")
+    found = members("Which papers study machine unlearning for language models (e.g. difficulty or auditing)?",
+                    [auditing, quail])
+    assert set(found) == {"2601.00017", "2601.00018"}
+    assert found[0] == "2601.00018"  # the one that also states an example ranks first
+
+
+def test_what_a_question_sets_its_subject_against_is_not_required():
+    masked = paper("2601.00019", "Attention floating in masked diffusion language models",
+                   "We study attention in masked diffusion language models.")
+    concepts = topic_concepts("Which papers study diffusion language models rather than autoregressive ones?", weight)
+    assert "autoregressive" not in {c.label.lower() for c in concepts}
+    assert [j.paper_id for j in judge(concepts, [masked]) if j.member] == ["2601.00019"]
+
+
+def test_an_alternative_to_a_framing_word_is_optional():
+    # "analyze or attack": any paper analysing the subject answers; "attack" is one example.
+    concepts = topic_concepts("Which papers analyze or attack diffusion language models?", weight)
+    assert {c.label for c in concepts if c.example} == {"attack"}

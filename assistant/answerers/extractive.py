@@ -214,8 +214,8 @@ class ExtractiveAnswerer:
         if rest:
             listing = "; ".join(f"*{_title(s.paper)}* [{s.id}]" for s in rest)
             text += (f"\n\n其余 {len(rest)} 篇：" if zh else f"\n\nThe other {len(rest)}: ") + listing
-            text += ("\n\n（`digestqa ask --all` 为每篇都给出要点。）" if zh
-                     else "\n\n(`digestqa ask --all` gives every one a sentence.)")
+            text += ("\n\n（每篇都在下方的来源中；`digestqa ask --all` 为每篇都给出要点。）" if zh
+                     else "\n\n(Every one is among the sources; `digestqa ask --all` gives each a sentence.)")
         return Draft(text, backend=self.name)
 
     def _answer_ids(self, analysis: Analysis, sources: list[Source]) -> Draft:
