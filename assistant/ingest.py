@@ -26,6 +26,7 @@ from .chunking import chunk_paper, embed_text, embedded, header_title
 from .config import Settings
 from .embeddings import Embedder
 from .errors import DigestQAError, InputError, StoreError
+from .lexical import tokenize
 from .parser import ParsedDigest, discover_digest_files, parse_digest_file
 from .store import Store, is_read_only, store_fault
 from .types import Chunk, IngestReport, Paper, ParseProblem
@@ -49,6 +50,63 @@ class _Group:
     todo: list[Chunk]  # embedded chunks with no known vector
     texts: list[str]  # what the model reads for each of `todo`
     future: Future | None = None
+    early: _EarlyStart | None = None  # `todo`'s vectors come from the embedding started early
+
+
+@dataclass
+class _EarlyStart:
+    """The first papers' embedding, started before the store is opened: importing Chroma and reading
+    what the store holds take about a second, which the model would otherwise spend waiting."""
+
+    texts: list[str]
+    future: Future
+    used: bool = False
+
+    def covers(self, texts: list[str]) -> bool:
+        return not self.used and set(texts) <= set(self.texts)
+
+    def vectors(self) -> dict[str, list[float]]:
+        return dict(zip(self.texts, self.future.result(), strict=True))
+
+
+class _EmbedWorker:
+    """The one thread the model runs in (onnxruntime releases the GIL, so the main thread chunks and
+    writes meanwhile), the vector cache, and the embedding started early."""
+
+    def __init__(self, embedder: Embedder, settings: Settings):
+        # An embedder that names no model identity (a benchmark's stand-in) gets no shared cache: its
+        # vectors must never be served as the real model's.
+        identity = getattr(embedder, "identity", None)
+        self.embedder, self.settings = embedder, settings
+        self.cache = VectorCache(vector_cache_path(settings, identity) if identity else None)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        self.early: _EarlyStart | None = None
+
+    def submit(self, texts: list[str]) -> Future:
+        return self.pool.submit(self.embedder.embed_texts, texts, True)
+
+    def start_early(self, papers: list[Paper]) -> None:
+        """Embed the first group's texts that the cache lacks. On a re-run they are all cached and
+        nothing starts; at worst (a store whose vectors are not in the cache) one group is embedded
+        twice."""
+        texts: list[str] = []
+        for paper in papers[:GROUP_SIZE]:
+            chunks = chunk_paper(paper, self.embedder.count_tokens, self.settings.embed_max_tokens)
+            texts += [embed_text(header_title(paper), c.text)
+                      for c, flag in zip(chunks, embedded(chunks, self.settings.embed_languages), strict=True) if flag]
+        cached = self.cache.get_many(list(dict.fromkeys(texts)))
+        todo = [t for t in dict.fromkeys(texts) if t not in cached]
+        if todo:
+            self.early = _EarlyStart(todo, self.submit(todo))
+
+    def close(self) -> None:
+        early = self.early
+        if early is not None and not early.used:  # the plan did not need it: keep what was computed
+            if early.future.done() and not early.future.cancelled() and early.future.exception() is None:
+                self.cache.put_many(early.texts, early.future.result())
+            early.future.cancel()
+        self.pool.shutdown(wait=True)
+        self.cache.close()
 
 
 def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_mb: float = 20.0,
@@ -138,8 +196,11 @@ def ingest_lock(settings: Settings) -> FileLock:
 
 
 def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_date: str | None = None,
-           progress: Callable | None = None) -> IngestReport:
-    """Ingest digests into the configured store. `progress(total)` returns a tqdm-like bar."""
+           progress: Callable | None = None, tokens: dict[str, list[str]] | None = None) -> IngestReport:
+    """Ingest digests into the configured store. `progress(total)` returns a tqdm-like bar.
+    `tokens`, when given, receives the BM25 tokens of every chunk written (by chunk id): they are
+    computed while the model embeds the next group, so the keyword index built after the ingest
+    need not tokenize them again."""
     started = time.perf_counter()
     conflicts: list[dict] = []
     papers, problems, parsed = collect_papers(paths, digest_date, settings.max_file_mb, conflicts)
@@ -156,14 +217,16 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
     except OSError as exc:  # the lock file cannot be made: a read-only or full disk
         raise (store_fault(exc, settings.store_label) or StoreError(
             f"cannot lock {settings.store_label} for writing ({exc.strerror or exc})")) from None
+    worker = _EmbedWorker(embedder, settings)
     try:
+        worker.start_early(papers)
         store = Store(settings, create=True)
         states = store.paper_states()
         plan = _plan(papers, store, report, states)
         _clean_orphans(store, keep={p.paper.id for p in plan}, recorded=set(states))
         bar = progress(len(plan)) if progress and plan else None
         if plan:
-            report.chunks_written = _write_plan(plan, store, embedder, settings, bar)
+            report.chunks_written = _write_plan(plan, store, worker, bar, tokens)
         if bar is not None:
             bar.close()
         store.record_digests([(d.digest.name, d.digest.date) for d in parsed if d.papers])
@@ -178,6 +241,7 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
             raise
         raise fault from None
     finally:
+        worker.close()
         lock.release()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
@@ -245,39 +309,35 @@ def _clean_orphans(store: Store, keep: set[str], recorded: set[str] | None = Non
     store.delete_chunks(orphans)
 
 
-def _write_plan(plan: list[_Planned], store: Store, embedder: Embedder, settings: Settings, bar=None) -> int:
+def _write_plan(plan: list[_Planned], store: Store, worker: _EmbedWorker, bar=None,
+                tokens: dict[str, list[str]] | None = None) -> int:
     """Embed and write the plan group by group, the model never waiting for the rest (see top)."""
-    # An embedder that names no model identity (a benchmark's stand-in) gets no shared cache: its
-    # vectors must never be served as the real model's.
-    identity = getattr(embedder, "identity", None)
-    cache = VectorCache(vector_cache_path(settings, identity) if identity else None)
     embedded_count = 0
     pending: _Group | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as worker:
-        try:
-            for start in range(0, len(plan) + GROUP_SIZE, GROUP_SIZE):
-                group = (_prepare(plan[start:start + GROUP_SIZE], store, embedder, settings.embed_languages, cache)
-                         if start < len(plan) else None)
-                if group is not None and group.texts:
-                    group.future = worker.submit(embedder.embed_texts, group.texts, True)
-                if pending is not None:  # written while `group` embeds
-                    embedded_count += _finish(pending, store, cache)
-                    if bar is not None:
-                        bar.update(len(pending.chunked))
-                pending = group
-        finally:
-            if pending is not None and pending.future is not None:
-                pending.future.cancel()
-            cache.close()
+    try:
+        for start in range(0, len(plan) + GROUP_SIZE, GROUP_SIZE):
+            group = _prepare(plan[start:start + GROUP_SIZE], store, worker) if start < len(plan) else None
+            if group is not None and group.texts and group.early is None:
+                group.future = worker.submit(group.texts)
+            if pending is not None:  # written (and tokenized for BM25) while `group` embeds
+                embedded_count += _finish(pending, store, worker.cache)
+                if tokens is not None:
+                    tokens.update((c.id, tokenize(c.text)) for _, chunks, _ in pending.chunked for c in chunks)
+                if bar is not None:
+                    bar.update(len(pending.chunked))
+            pending = group
+    finally:
+        if pending is not None and pending.future is not None:
+            pending.future.cancel()
     return embedded_count
 
 
-def _prepare(group: list[_Planned], store: Store, embedder: Embedder, languages: tuple[str, ...],
-             cache: VectorCache) -> _Group:
+def _prepare(group: list[_Planned], store: Store, worker: _EmbedWorker) -> _Group:
     chunked = []
     for item in group:
-        chunks = chunk_paper(item.paper, embedder.count_tokens, embedder.settings.embed_max_tokens)
-        chunked.append((item.paper, chunks, embedded(chunks, languages)))
+        chunks = chunk_paper(item.paper, worker.embedder.count_tokens, worker.settings.embed_max_tokens)
+        chunked.append((item.paper, chunks, embedded(chunks, worker.settings.embed_languages)))
+    cache = worker.cache
     dense = [(paper, c) for paper, chunks, flags in chunked for c, flag in zip(chunks, flags, strict=False) if flag]
     # Reuse vectors for chunks whose text did not change: from the store (relisted papers, small
     # edits), else from the cache (another digest, another store, an earlier interrupted run).
@@ -286,11 +346,19 @@ def _prepare(group: list[_Planned], store: Store, embedder: Embedder, languages:
     cached = cache.get_many([text for _, text in missing])
     vectors.update({c.id: cached[text] for c, text in missing if text in cached})
     todo = [(c, text) for c, text in missing if text not in cached]
-    return _Group(chunked, vectors, [c for c, _ in todo], [text for _, text in todo])
+    prepared = _Group(chunked, vectors, [c for c, _ in todo], [text for _, text in todo])
+    if todo and worker.early is not None and worker.early.covers(prepared.texts):
+        worker.early.used = True
+        prepared.early = worker.early
+    return prepared
 
 
 def _finish(group: _Group, store: Store, cache: VectorCache) -> int:
-    if group.future is not None:
+    if group.early is not None:
+        by_text = group.early.vectors()
+        group.vectors.update({c.id: by_text[text] for c, text in zip(group.todo, group.texts, strict=True)})
+        cache.put_many(group.early.texts, [by_text[t] for t in group.early.texts])
+    elif group.future is not None:
         computed = group.future.result()
         group.vectors.update({c.id: v for c, v in zip(group.todo, computed, strict=False)})
         cache.put_many(group.texts, computed)

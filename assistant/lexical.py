@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -73,14 +74,16 @@ class LexicalHit:
 class LexicalIndex:
     """An in-memory BM25 index over chunks; rebuilt when the store's generation changes."""
 
-    def __init__(self, chunks: list[StoredChunk], bm25=None):
+    def __init__(self, chunks: list[StoredChunk], bm25=None, known_tokens: Mapping[str, list[str]] | None = None):
+        """`known_tokens`: chunk id -> tokenize(text), already computed (by the ingest that wrote them)."""
         import bm25s
 
         self.chunks = chunks
         self.paper_of = np.array([c.paper_id for c in chunks], dtype=object)
         if bm25 is None:
             bm25 = bm25s.BM25()
-            corpus = [tokenize(c.text) or ["\u0000"] for c in chunks]
+            known = known_tokens or {}
+            corpus = [(known[c.id] if c.id in known else tokenize(c.text)) or ["\u0000"] for c in chunks]
             if corpus:
                 bm25.index(corpus, show_progress=False)
         self._bm25 = bm25
@@ -183,8 +186,9 @@ def load_lexical(path: Path, key: str) -> LexicalIndex | None:
     return LexicalIndex([StoredChunk(*r) for r in rows], bm25)
 
 
-def load_or_build_lexical(store: Store, generation) -> LexicalIndex:
-    """The BM25 index for what the store holds now: from a valid cache, or built and cached.
+def load_or_build_lexical(store: Store, generation, known_tokens: Mapping[str, list[str]] | None = None) -> LexicalIndex:
+    """The BM25 index for what the store holds now: from a valid cache, or built and cached
+    (`known_tokens`: chunks already tokenized, by chunk id).
 
     The key follows every write (store id, generation and the last write's stamp), so papers written
     by an ingest that was killed before it finished are indexed too."""
@@ -195,7 +199,7 @@ def load_or_build_lexical(store: Store, generation) -> LexicalIndex:
         index = load_lexical(folder / name, key)
         if index is not None:
             return index
-    index = LexicalIndex(list(store.iter_chunks()))
+    index = LexicalIndex(list(store.iter_chunks()), known_tokens=known_tokens)
     if not name or not index.chunks:
         return index
     for folder in folders:

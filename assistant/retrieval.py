@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .config import Settings
@@ -95,13 +96,14 @@ class Retriever:
     def catalog(self) -> dict[str, Paper]:
         return self.store.papers()
 
-    def lexical(self) -> LexicalIndex:
+    def lexical(self, known_tokens: Mapping[str, list[str]] | None = None) -> LexicalIndex:
+        """The BM25 index of what the store holds (`known_tokens`: chunks an ingest just tokenized)."""
         # Keyed by what the store holds (generation and last write), so a long-lived process (the UI)
         # also sees papers written by another process's ingest, finished or killed.
         key = self.store.cache_key()
         if self._lexical is None or key != self._lexical_key:
             self.store._papers_cache = None  # the store changed: the catalogue is stale too
-            self._lexical = load_or_build_lexical(self.store, self.store.state().get("generation"))
+            self._lexical = load_or_build_lexical(self.store, self.store.state().get("generation"), known_tokens)
             self._lexical_key = key
         return self._lexical
 

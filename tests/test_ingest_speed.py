@@ -133,3 +133,55 @@ def test_token_counts_match_the_transformers_tokenizer(embedder):
     for text in ["", "x", "title: Sparse KV caches\n\nWe cut memory 4.2x.", "本文提出了一种新的检索方法。" * 40,
                  "Ünïcödé naïve café — “quotes” and LaTeX $O(n^2)$"]:
         assert embedder.count_tokens(text) == len(reference(text, add_special_tokens=True)["input_ids"])
+
+
+def test_the_keyword_index_takes_the_ingests_tokens_and_is_the_same_as_built_afresh(fresh_app):
+    from assistant.ingest import ingest
+    from assistant.lexical import LexicalIndex, tokenize
+
+    tokens: dict[str, list[str]] = {}
+    ingest([FIXTURES / "2026-01-20.md"], fresh_app.settings, fresh_app.embedder, tokens=tokens)
+    chunks = list(fresh_app.store.iter_chunks())
+    assert {c.id for c in chunks} == set(tokens)  # every chunk written was tokenized during the ingest
+    assert all(tokens[c.id] == tokenize(c.text) for c in chunks)
+    given, afresh = LexicalIndex(chunks, known_tokens=tokens), LexicalIndex(chunks)
+    assert given.document_frequencies() == afresh.document_frequencies()
+    for query in ("KV cache eviction", "联邦学习", "cardinality estimation joins"):
+        assert [(h.chunk.id, round(h.score, 6)) for h in given.search(query, 10)] == \
+               [(h.chunk.id, round(h.score, 6)) for h in afresh.search(query, 10)]
+
+
+def test_bulk_embedding_on_a_cpu_uses_small_batches_with_the_same_vectors(embedder):
+    texts = ["title: A\n\n" + "word " * n for n in (3, 200, 5, 180, 40, 7, 220, 9, 60, 11)]
+    small = np.asarray(embedder.onnx.embed(texts, embedder.settings.embed_bulk_batch_size))
+    large = np.asarray(embedder.onnx.embed(texts, 32))
+    assert embedder.settings.embed_bulk_batch_size < embedder.settings.embed_batch_size
+    assert (small * large).sum(1).min() >= 0.9999
+    sizes = []
+    real = embedder.onnx.embed
+    embedder.onnx.embed = lambda texts, size: sizes.append(size) or real(texts, size)
+    try:
+        embedder.embed_texts(texts, bulk=True)
+        embedder.embed_texts(texts)  # question time: one text, the usual batch
+    finally:
+        del embedder.onnx.embed
+    if embedder.bulk_onnx is embedder.onnx:  # a CPU (on a GPU the bulk encoder is another one, with large batches)
+        assert sizes == [embedder.settings.embed_bulk_batch_size, embedder.settings.embed_batch_size]
+
+
+def test_the_first_group_embeds_before_the_store_opens_and_an_unchanged_rerun_embeds_nothing(tmp_path, embedder,
+                                                                                               monkeypatch):
+    from assistant import ingest as ingest_module
+
+    fresh_app = make_app(tmp_path / "store", embedder, cache_dir=tmp_path / "cache")  # an empty vector cache
+    events: list[str] = []
+    submit, states = ingest_module._EmbedWorker.submit, Store.paper_states
+    monkeypatch.setattr(ingest_module._EmbedWorker, "submit",
+                        lambda self, texts: events.append("embed") or submit(self, texts))
+    monkeypatch.setattr(Store, "paper_states", lambda self: events.append("store") or states(self))
+    first = fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    assert first.chunks_written and events[:2] == ["embed", "store"]
+    assert events.count("embed") == 1  # the fixture is one group: the early start was all it needed
+    events.clear()
+    again = fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    assert again.unchanged == first.added and events == ["store"]

@@ -15,7 +15,7 @@ from conftest import FIXTURES, make_app, make_settings
 
 from assistant import cli
 from assistant.errors import StoreError
-from assistant.ingest import _Planned, _write_plan
+from assistant.ingest import _EmbedWorker, _Planned, _write_plan
 from assistant.lexical import lexical_cache_folders, lexical_cache_name
 from assistant.parser import parse_digest_text
 from assistant.store import Store
@@ -110,7 +110,9 @@ def test_papers_written_by_a_killed_ingest_are_found_lexically(store_copy, embed
     paper = parse_digest_text(entry, "x.md", Digest("x")).papers[0]
     store = Store(make_settings(store_copy))
     generation = store.state()["generation"]
-    _write_plan([_Planned(paper, "added")], store, embedder, store.settings)  # written, then killed: no generation bump
+    worker = _EmbedWorker(embedder, store.settings)
+    _write_plan([_Planned(paper, "added")], store, worker)  # written, then killed: no generation bump
+    worker.close()
     assert store.state()["generation"] == generation
     found = make_app(store_copy, embedder, cache_dir=tmp_path / "cache").search("zorblaxification", 3, mode="lexical")
     assert [s.id for s in found.sources] == ["2601.99901"]
