@@ -10,11 +10,11 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
-from .config import Settings
-from .embeddings import Embedder
-from .retrieval import Filters, RetrievalResult, Retriever
-from .store import Store
-from .types import IngestReport, Paper
+from assistant.config import Settings
+from assistant.ingest.embeddings import Embedder
+from assistant.ingest.store import Store
+from assistant.search.retrieval import Filters, RetrievalResult, Retriever
+from assistant.types import IngestReport, Paper
 
 
 class App:
@@ -35,11 +35,11 @@ class App:
 
     @cached_property
     def chain(self):
-        from .chain import AnswerChain
+        from assistant.answer.chain import AnswerChain
 
         answerer = None
         if self.settings.uses_llm:
-            from .answerers.llm import LLMAnswerer
+            from assistant.answer.answerers.llm import LLMAnswerer
 
             answerer = LLMAnswerer(self.settings)
         return AnswerChain(self.retriever, answerer)
@@ -48,12 +48,12 @@ class App:
         return self.chain.ask(question, filters, k)
 
     def chat_session(self, filters: Filters | None = None):
-        from .chat import ChatSession
+        from assistant.answer.chat import ChatSession
 
         return ChatSession(self.chain, filters)
 
     def ingest(self, paths: list[Path], digest_date: str | None = None, progress: Callable | None = None) -> IngestReport:
-        from .ingest import ingest  # imported here: it pulls in llama-index, which questions never need
+        from assistant.ingest.pipeline import ingest  # imported here: it pulls in llama-index, which questions never need
 
         tokens: dict[str, list[str]] = {}
         report = ingest(paths, self.settings, self.embedder, digest_date, progress, tokens)
@@ -74,7 +74,7 @@ class App:
         return sorted(papers, key=lambda p: (p.category, p.id))
 
     def stats(self) -> dict:
-        from .summary_check import SummaryChecks
+        from assistant.daily.summary_check import SummaryChecks
 
         stats = self.store.stats()
         # Papers whose Chinese TL;DR/Result states a number the abstract does not (cached by the ingest).
@@ -83,6 +83,6 @@ class App:
 
     def digests(self):
         """Every stored digest with its readable label and the "latest" rule (assistant/digests.py)."""
-        from .digests import DigestCatalog
+        from assistant.digests import DigestCatalog
 
         return DigestCatalog.build(self.store.papers().values(), self.store.digest_records())

@@ -16,7 +16,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from .errors import ConfigError
+from assistant.errors import ConfigError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .parser import digest_date_from_name
-from .types import Paper
+from assistant.ingest.parser import digest_date_from_name
+from assistant.types import Paper
 
 # A stem token that is an identifier, not a word: 8+ hex digits with at least one letter
 # (a pure-digit token may be a date like 20260122 or a readable serial number).

@@ -15,6 +15,10 @@ class StoreError(DigestQAError):
     """The store is missing, corrupt, locked by another ingest, or the server is down."""
 
 
+class StoreMissing(StoreError):
+    """No store at the configured place yet (nothing ingested): the UI offers to add digests."""
+
+
 class ConfigError(DigestQAError):
     """A configuration file or environment variable has a bad value."""
 

@@ -11,7 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import ConfigError
+from assistant.errors import ConfigError
 
 _PACKAGE = Path(__file__).resolve().parent
 

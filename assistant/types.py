@@ -64,7 +64,7 @@ class Paper:
     @classmethod
     def from_json(cls, text: str) -> Paper:
         """Reads records written by any version (fields added later take their defaults)."""
-        from .text import strip_controls  # records of stores written before control characters were stripped
+        from assistant.text import strip_controls  # records of stores written before control characters were stripped
 
         data = json.loads(text)
         known = {f.name for f in fields(cls)}

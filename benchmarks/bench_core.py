@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import CACHE, ROOT, dir_bytes, latency_summary, loadavg, machine, real_corpus, rss_now_mb, run_phase, say
+from benchmarks.common import CACHE, ROOT, dir_bytes, latency_summary, loadavg, machine, real_corpus, rss_now_mb, run_phase, say
 
 DEV_QUESTIONS = ROOT / "evals" / "datasets" / "dev.jsonl"
 
@@ -73,7 +73,7 @@ def phase_rerun(store: str, corpus: str) -> dict:
 
 def phase_query(store: str, questions: list[str], modes: list[str], ask_n: int) -> dict:
     from assistant.app import App
-    from assistant.lexical import lexical_cache_path
+    from assistant.search.lexical import lexical_cache_path
 
     app = App(_settings(store))
     stats = app.stats()
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: packaged sample digest, 5 questions")
     args = parser.parse_args(argv)
     if args.quick:
-        from .common import SAMPLE_DIGESTS
+        from benchmarks.common import SAMPLE_DIGESTS
 
         args.corpus, args.questions, args.ask, args.cli_repeat = SAMPLE_DIGESTS, 5, 3, 1
         args.work, args.out = CACHE / "core-quick", CACHE / "core-quick.json"

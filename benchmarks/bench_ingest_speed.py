@@ -23,13 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import BENCH, ROOT, loadavg, machine, real_corpus, say
+from benchmarks.common import BENCH, ROOT, loadavg, machine, real_corpus, say
 
 MARK_START, MARK_END = "<!-- ingest-speed:start -->", "<!-- ingest-speed:end -->"
 
 
 def _floor(encoder, papers) -> float:
-    from assistant.chunking import embed_text, header_title
+    from assistant.ingest.chunking import embed_text, header_title
 
     texts = [embed_text(header_title(p), p.abstract) for p in papers]
     started = time.perf_counter()
@@ -64,7 +64,7 @@ def _llamaindex(embedder, papers) -> float:
     from llama_index.core import Document, VectorStoreIndex
     from llama_index.core import Settings as LISettings
 
-    from assistant.chunking import header_title
+    from assistant.ingest.chunking import header_title
 
     LISettings.embed_model = embedder.model  # the same model, run by llama-index's own pipeline
     docs = [Document(text=f"{header_title(p)}\n\n{p.abstract}", metadata={"paper_id": p.id}) for p in papers]
@@ -76,9 +76,9 @@ def _llamaindex(embedder, papers) -> float:
 def run(corpus: Path, skip_llamaindex: bool = False) -> dict:
     from assistant.app import App
     from assistant.config import load_settings
-    from assistant.embeddings import Embedder, onnx_cache_path
-    from assistant.ingest import collect_papers
-    from assistant.parser import discover_digest_files, parse_digest_file
+    from assistant.ingest.embeddings import Embedder, onnx_cache_path
+    from assistant.ingest.parser import discover_digest_files, parse_digest_file
+    from assistant.ingest.pipeline import collect_papers
 
     settings = load_settings(env={})
     embedder = Embedder(settings)

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import CACHE, ROOT, dir_bytes, latency_summary, loadavg, machine, rss_now_mb, run_phase, say
+from benchmarks.common import CACHE, ROOT, dir_bytes, latency_summary, loadavg, machine, rss_now_mb, run_phase, say
 
 PER_FILE = 50
 SEED = 7
@@ -41,7 +41,7 @@ BULK_ABOVE = 0
 # -- phases (each runs in its own process through common.run_phase) -----------------------------
 
 def phase_generate(corpus: str, n: int, seed: int = SEED) -> dict:
-    from .synthetic import write_synthetic_digests
+    from benchmarks.synthetic import write_synthetic_digests
 
     started = time.perf_counter()
     out = Path(corpus)
@@ -68,10 +68,9 @@ def _settings(store: str):
 
 def phase_ingest(store: str, corpus: str, n: int, mode: str, vectors: str, must_be_real: list[str] | None = None) -> dict:
     """Ingest the first n papers with the real ingest code; mode: record (all real) or reuse."""
-    from assistant.embeddings import Embedder
-    from assistant.ingest import ingest
-
-    from .vectors import CachingEmbedder, Pool, VectorCache
+    from assistant.ingest.embeddings import Embedder
+    from assistant.ingest.pipeline import ingest
+    from benchmarks.vectors import CachingEmbedder, Pool, VectorCache
 
     settings = _settings(store)
     cache = VectorCache.load(Path(vectors))
@@ -79,7 +78,7 @@ def phase_ingest(store: str, corpus: str, n: int, mode: str, vectors: str, must_
     real_titles = set(must_be_real or [])
 
     def real_wanted(text: str) -> bool:
-        from .vectors import split_embed_text
+        from benchmarks.vectors import split_embed_text
 
         return split_embed_text(text)[0] in real_titles
 
@@ -108,12 +107,11 @@ def phase_bulk_build(store: str, corpus: str, n: int, mode: str, vectors: str, m
     """Like phase_ingest (same parser, chunker, embedder stand-in and record format) but writes
     new papers 100 at a time (Store.write_papers) instead of ingest's groups of 16, and skips
     ingest's bookkeeping for changed and relisted papers (every paper here is new)."""
-    from assistant.chunking import chunk_paper, embed_text, header_title
-    from assistant.embeddings import Embedder
-    from assistant.ingest import collect_papers, ingest_lock
-    from assistant.store import Store
-
-    from .vectors import CachingEmbedder, Pool, VectorCache, split_embed_text
+    from assistant.ingest.chunking import chunk_paper, embed_text, header_title
+    from assistant.ingest.embeddings import Embedder
+    from assistant.ingest.pipeline import collect_papers, ingest_lock
+    from assistant.ingest.store import Store
+    from benchmarks.vectors import CachingEmbedder, Pool, VectorCache, split_embed_text
 
     settings = _settings(store)
     cache = VectorCache.load(Path(vectors))
@@ -169,7 +167,7 @@ def _planted(corpus: str) -> list[dict]:
 def phase_query(store: str, questions: list[dict], ask_n: int, modes: list[str]) -> dict:
     """Open the store in a fresh process, build/load BM25, then time searches and asks."""
     from assistant.app import App
-    from assistant.lexical import lexical_cache_path
+    from assistant.search.lexical import lexical_cache_path
 
     rss_start = rss_now_mb()
     started = time.perf_counter()
@@ -218,8 +216,8 @@ def phase_bm25_breakdown(store: str) -> dict:
     """Where the first-query BM25 build goes: reading chunks from Chroma, tokenizing, indexing."""
     import bm25s
 
-    from assistant.lexical import tokenize
-    from assistant.store import Store
+    from assistant.ingest.store import Store
+    from assistant.search.lexical import tokenize
 
     db = Store(_settings(store))
     t = time.perf_counter()
@@ -277,7 +275,7 @@ def entry_sizes(n: int = 2000) -> dict:
     """Mean size of a real and a synthetic entry, to show the generator's entries are realistic."""
     from statistics import mean
 
-    from .synthetic import source_papers, synthetic_papers
+    from benchmarks.synthetic import source_papers, synthetic_papers
 
     out = {}
     for name, papers in (("real", source_papers()), ("synthetic", synthetic_papers(n, SEED)[0])):
@@ -340,7 +338,7 @@ def run_large(sizes: list[int], real_steps: list[int], n_questions: int, ask_n: 
     results = _prepare(sizes, real_steps, n_questions, work, out_json)
     planted = _planted(str(corpus))
     samples = {n: _sample_questions(planted, n, n_questions, SEED) for n in sizes}
-    from .synthetic import synthetic_papers  # titles of targeted papers (their chunks get real vectors)
+    from benchmarks.synthetic import synthetic_papers  # titles of targeted papers (their chunks get real vectors)
 
     papers, _ = synthetic_papers(max(sizes + real_steps), SEED)
     title_of = {p.id: " ".join(p.title.split()) for p in papers}

@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from .common import BENCH, CACHE, ROOT, git_commit, latency_summary, loadavg, machine, real_corpus, say
+from benchmarks.common import BENCH, CACHE, ROOT, git_commit, latency_summary, loadavg, machine, real_corpus, say
 
 SET_KINDS = ("topic", "zh-topic", "multi", "author", "category")
 

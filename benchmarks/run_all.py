@@ -14,8 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from . import bench_core, bench_scale
-from .common import BENCH, CACHE, say
+from benchmarks import bench_core, bench_scale
+from benchmarks.common import BENCH, CACHE, say
 
 TARGET_RERUN_RATIO = 0.05
 TARGET_SEARCH_P95_MS = 100.0
@@ -326,7 +326,7 @@ def write(core: dict | None, scale: dict | None, results_md: Path, results_json:
     # bench_ingest_speed keeps its own key and marked section: carry them over, not erase them.
     earlier = (_load(results_json) or {}).get("ingest_speed")
     old_md = results_md.read_text() if results_md.exists() else ""
-    from .bench_ingest_speed import MARK_END, MARK_START
+    from benchmarks.bench_ingest_speed import MARK_END, MARK_START
 
     results_json.write_text(json.dumps({"core": core, "scale": scale, **({"ingest_speed": earlier} if earlier else {})},
                                        indent=2) + "\n")

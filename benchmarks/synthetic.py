@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from assistant.parser import parse_digest_file
+from assistant.ingest.parser import parse_digest_file
 from assistant.text import split_sentences
 from assistant.types import Paper
 

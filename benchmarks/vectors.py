@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embeddings import Embedder
+from assistant.ingest.embeddings import Embedder
 from assistant.text import has_cjk
 
 KINDS = ("title", "en", "zh")

@@ -3,7 +3,7 @@ import pytest
 from conftest import needs_shared
 
 from assistant.errors import InputError
-from assistant.retrieval import Filters
+from assistant.search.retrieval import Filters
 
 
 def test_fact_question_cites_the_right_paper_and_quotes_the_number(fixture_app):

@@ -3,9 +3,9 @@ import pytest
 from conftest import make_settings
 from fake_openai import FakeOpenAI
 
-from assistant.answerers.llm import LLMAnswerer
+from assistant.answer.answerers.llm import LLMAnswerer
+from assistant.answer.chain import AnswerChain
 from assistant.app import App
-from assistant.chain import AnswerChain
 
 KV_QUESTION = "Which papers compress the KV cache?"
 
@@ -114,7 +114,7 @@ def test_llm_chat_condenses_a_follow_up(llm_app):
 
 
 def test_context_is_packed_to_the_token_budget(fixture_app):
-    from assistant.question import QuestionAnalyzer
+    from assistant.search.question import QuestionAnalyzer
     from assistant.tokens import count_tokens
 
     settings = make_settings(fixture_app.settings.store, llm_model="gpt-4o-mini", llm_base_url="http://127.0.0.1:9/v1",

@@ -20,9 +20,9 @@ from benchmarks.vectors import VectorCache  # noqa: E402
 
 
 def _fake_vectors(corpus: Path, vectors: Path, settings) -> None:
-    from assistant.chunking import chunk_paper, embed_text, header_title
-    from assistant.embeddings import Embedder
-    from assistant.parser import parse_digest_file
+    from assistant.ingest.chunking import chunk_paper, embed_text, header_title
+    from assistant.ingest.embeddings import Embedder
+    from assistant.ingest.parser import parse_digest_file
 
     embedder = Embedder(settings)
     cache = VectorCache.load(vectors)
@@ -53,9 +53,9 @@ def test_tiny_scale_run(tmp_path):
 
 
 def test_a_batched_write_stores_what_paper_by_paper_writes_store(tmp_path):
-    from assistant.chunking import chunk_paper
-    from assistant.embeddings import Embedder
-    from assistant.store import Store
+    from assistant.ingest.chunking import chunk_paper
+    from assistant.ingest.embeddings import Embedder
+    from assistant.ingest.store import Store
     from benchmarks.synthetic import synthetic_papers
 
     papers, _ = synthetic_papers(3, seed=11)

@@ -10,7 +10,7 @@ from fake_openai import FakeOpenAI
 from assistant.app import App
 from assistant.briefing import build_briefing
 from assistant.briefing.content import cited_ids
-from assistant.cli import main
+from assistant.cli.commands import main
 from assistant.errors import InputError
 
 KV_CACHE = {"2601.90001", "2601.90002", "2601.90008"}

@@ -1,7 +1,7 @@
 from conftest import FIXTURES, SHARED_DIGESTS, needs_shared
 
-from assistant.chunking import chunk_paper, chunk_to_node, embed_text, header_title, node_embed_text
-from assistant.parser import parse_digest_file
+from assistant.ingest.chunking import chunk_paper, chunk_to_node, embed_text, header_title, node_embed_text
+from assistant.ingest.parser import parse_digest_file
 from assistant.text import split_sentences
 from assistant.types import Paper
 

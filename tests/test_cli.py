@@ -95,7 +95,7 @@ def test_help_teaches():
 
 
 def test_many_problems_with_one_reason_print_as_one_line(capsys):
-    from assistant.cli import _print_problems
+    from assistant.cli.commands import _print_problems
 
     items = [{"file": "d.md", "line": n, "reason": "the digest's AI summary failed"} for n in range(10, 80, 10)]
     _print_problems("partial", items + [{"file": "d.md", "line": 3, "reason": "no abstract"}])

@@ -8,10 +8,11 @@ import pytest
 import rispy
 from conftest import FIXTURES
 
-from assistant import cli, cli_answer
+from assistant.cli import answer as cli_answer
+from assistant.cli import commands as cli
+from assistant.daily.history import History
+from assistant.daily.watchlist import Watchlist
 from assistant.errors import InputError
-from assistant.history import History
-from assistant.watchlist import Watchlist
 
 
 def command(app, capsys, *argv):

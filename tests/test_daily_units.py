@@ -8,15 +8,15 @@ import pytest
 import rispy
 from conftest import FIXTURES
 
+from assistant.answer.evidence import numbers_in
 from assistant.config import load_settings
+from assistant.daily.export import bibtex, hits_atom, hits_markdown, ris, transcript_markdown, year_month
+from assistant.daily.history import History
+from assistant.daily.summary_check import check_paper, summary_numbers
+from assistant.daily.watchlist import Hit, Watch, Watchlist, WatchResult
 from assistant.errors import InputError, StoreError
-from assistant.evidence import numbers_in
-from assistant.export import bibtex, hits_atom, hits_markdown, ris, transcript_markdown, year_month
-from assistant.history import History
-from assistant.ingest import collect_papers
-from assistant.summary_check import check_paper, summary_numbers
+from assistant.ingest.pipeline import collect_papers
 from assistant.types import Answer, Citation, Paper, Passage, Source
-from assistant.watchlist import Hit, Watch, Watchlist, WatchResult
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -1,7 +1,7 @@
 """Readable digest labels and the "latest digest" rule (assistant/digests.py): no model, no store."""
 from assistant.briefing.selection import select
 from assistant.digests import DigestCatalog, DigestInfo, id_range, readable_stem
-from assistant.parser import date_in_header, parse_digest_text
+from assistant.ingest.parser import date_in_header, parse_digest_text
 from assistant.types import Digest, Paper
 
 SAMPLE = "004_bb134045811f6403"  # how the real sample digests are named
@@ -99,7 +99,7 @@ def test_ingest_records_the_order_and_the_cli_shows_labels(fresh_app, copy_fixtu
     although its name sorts first, and `papers --json` carries the labels beside the names."""
     import json
 
-    from assistant.cli import main
+    from assistant.cli.commands import main
 
     fresh_app.ingest([copy_fixture("latex_unicode.md", "zz_later_9f8e7d6c5b4a.md")])
     fresh_app.ingest([copy_fixture("injection.md", "aa_first_1a2b3c4d5e6f.md")])

@@ -9,8 +9,8 @@ import sys
 import pytest
 from conftest import make_app
 
-from assistant.cli import build_parser
-from assistant.cli_eval import run_eval as cli_run_eval
+from assistant.cli.commands import build_parser
+from assistant.cli.evals import run_eval as cli_run_eval
 from assistant.evaluation import run_eval
 from assistant.evaluation.compare import compare_runs
 from assistant.evaluation.pipelines import DensePipeline

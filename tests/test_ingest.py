@@ -2,9 +2,9 @@ import pytest
 from conftest import FIXTURES
 
 from assistant.errors import InputError, StoreError
-from assistant.ingest import ingest_lock
-from assistant.lexical import lexical_cache_path
-from assistant.store import Store
+from assistant.ingest.pipeline import ingest_lock
+from assistant.ingest.store import Store
+from assistant.search.lexical import lexical_cache_path
 
 
 def test_first_ingest_adds_and_second_changes_nothing(fresh_app):
@@ -67,14 +67,14 @@ def test_a_killed_ingest_leaves_a_usable_store_and_the_rerun_completes(fresh_app
     # Simulate kill -9 after a paper's chunks were written but before its record was:
     fresh_app.ingest([FIXTURES / "2026-01-20.md"])
     store = Store(fresh_app.settings)
-    from assistant.chunking import chunk_paper
-    from assistant.parser import parse_digest_file
+    from assistant.ingest.chunking import chunk_paper
+    from assistant.ingest.parser import parse_digest_file
 
     paper = parse_digest_file(FIXTURES / "2026-01-21.md").papers[1]  # 2601.90008, not yet stored
     chunks = chunk_paper(paper, embedder.count_tokens, 256)
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
-    from assistant.chunking import chunk_to_node
+    from assistant.ingest.chunking import chunk_to_node
 
     nodes = [chunk_to_node(c, paper) for c in chunks]
     store.chunks.upsert(ids=[n.node_id for n in nodes], embeddings=[[0.1] * 384 for _ in nodes],

@@ -4,13 +4,13 @@ import sqlite3
 import numpy as np
 from conftest import FIXTURES, make_app
 
-from assistant.chunking import SECTION_LANGUAGE, chunk_paper
 from assistant.config import load_settings
-from assistant.parser import parse_digest_file
-from assistant.store import Store
+from assistant.ingest.chunking import SECTION_LANGUAGE, chunk_paper
+from assistant.ingest.parser import parse_digest_file
+from assistant.ingest.store import Store
+from assistant.ingest.vector_cache import VectorCache
 from assistant.types import SUMMARY_SECTIONS
 from assistant.ui_support.uploads import progress_line
-from assistant.vector_cache import VectorCache
 
 
 def _sections(collection, paper_id=None) -> set[str]:
@@ -55,7 +55,7 @@ def test_a_multilingual_model_setting_embeds_the_chinese_sections_again(tmp_path
 def test_a_paper_without_an_abstract_is_still_reachable_by_meaning(embedder):
     paper = parse_digest_file(FIXTURES / "2026-01-20.md").papers[0]
     paper.abstract = ""
-    from assistant.chunking import embedded
+    from assistant.ingest.chunking import embedded
 
     chunks = chunk_paper(paper, embedder.count_tokens, 256)
     flags = embedded(chunks, ("en",))
@@ -136,8 +136,8 @@ def test_token_counts_match_the_transformers_tokenizer(embedder):
 
 
 def test_the_keyword_index_takes_the_ingests_tokens_and_is_the_same_as_built_afresh(fresh_app):
-    from assistant.ingest import ingest
-    from assistant.lexical import LexicalIndex, tokenize
+    from assistant.ingest.pipeline import ingest
+    from assistant.search.lexical import LexicalIndex, tokenize
 
     tokens: dict[str, list[str]] = {}
     ingest([FIXTURES / "2026-01-20.md"], fresh_app.settings, fresh_app.embedder, tokens=tokens)
@@ -171,7 +171,7 @@ def test_bulk_embedding_on_a_cpu_uses_small_batches_with_the_same_vectors(embedd
 
 def test_the_first_group_embeds_before_the_store_opens_and_an_unchanged_rerun_embeds_nothing(tmp_path, embedder,
                                                                                                monkeypatch):
-    from assistant import ingest as ingest_module
+    from assistant.ingest import pipeline as ingest_module
 
     fresh_app = make_app(tmp_path / "store", embedder, cache_dir=tmp_path / "cache")  # an empty vector cache
     events: list[str] = []

@@ -24,12 +24,12 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from assistant.app import App
-from assistant.cli import main
+from assistant.cli.commands import main
 from assistant.errors import InputError
-from assistant.mcp_server import build_server
-from assistant.mcp_tools import new_papers_since, parse_date, parse_paper_id
-from assistant.retrieval import Filters
-from assistant.store import Store
+from assistant.ingest.store import Store
+from assistant.mcp.server import build_server
+from assistant.mcp.tools import new_papers_since, parse_date, parse_paper_id
+from assistant.search.retrieval import Filters
 from assistant.types import Paper
 
 REPO = Path(__file__).resolve().parents[1]

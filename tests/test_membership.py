@@ -1,11 +1,11 @@
 """Set membership and question routing, without the embedding model or a store (fast unit layer)."""
-from assistant.answerers.roles import role
-from assistant.chat import ChatSession
-from assistant.evidence import clean_latex, numbers_in
-from assistant.membership import judge, topic_concepts
-from assistant.question import QuestionAnalyzer
+from assistant.answer.answerers.roles import role
+from assistant.answer.chat import ChatSession
+from assistant.answer.evidence import clean_latex, numbers_in
+from assistant.search.membership import judge, topic_concepts
+from assistant.search.question import QuestionAnalyzer
+from assistant.search.vocabulary import stem
 from assistant.types import Answer, Paper
-from assistant.vocabulary import stem
 
 RARE = {"lora": 5.0, "federated": 4.5, "diffusion": 4.0, "adapters": 4.0, "learning": 0.5, "model": 0.5, "models": 0.5}
 
@@ -195,7 +195,7 @@ def test_shortening_drops_whole_clauses_never_mid_clause():
 class _Chain:
     def __init__(self):
         self.analyzer = QuestionAnalyzer(CATALOG)
-        self._answerer = None
+        self.llm = None
 
 
 def _turn(cited, refused):
@@ -244,7 +244,7 @@ def test_a_broader_term_finds_papers_naming_one_of_its_kinds_but_not_the_reverse
 
 
 def test_a_question_asking_two_things_is_split_into_its_parts():
-    from assistant.answerers.roles import question_parts
+    from assistant.answer.answerers.roles import question_parts
 
     assert question_parts("What AIME 2024 accuracy does it report, and on what hardware were its experiments run?") == [
         "What AIME 2024 accuracy does it report", "on what hardware were its experiments run?"]

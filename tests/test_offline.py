@@ -30,7 +30,7 @@ def test_tiktoken_counts_tokens_with_the_network_unreachable():
 def test_embedding_model_loads_and_embeds_with_the_network_unreachable():
     result = _run_without_network("""
         from assistant.config import load_settings
-        from assistant.embeddings import Embedder
+        from assistant.ingest.embeddings import Embedder
         e = Embedder(load_settings(env={}))
         v = e.embed_texts(["KV cache compression", "compressing key-value caches", "sourdough bread"])
         import numpy as np

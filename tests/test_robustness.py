@@ -11,9 +11,9 @@ from conftest import FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.ingest import ingest_lock
-from assistant.parser import normalize_arxiv_id, parse_digest_text
-from assistant.store import Store
+from assistant.ingest.parser import normalize_arxiv_id, parse_digest_text
+from assistant.ingest.pipeline import ingest_lock
+from assistant.ingest.store import Store
 from assistant.types import Digest
 
 ROOT = Path(__file__).resolve().parents[1]

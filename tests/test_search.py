@@ -1,7 +1,7 @@
 import pytest
 from conftest import needs_shared
 
-from assistant.retrieval import Filters, author_matches, find_arxiv_ids
+from assistant.search.retrieval import Filters, author_matches, find_arxiv_ids
 
 
 def ids(result):

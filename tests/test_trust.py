@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, make_app, make_settings
 
-from assistant import cli
+from assistant.cli import commands as cli
 from assistant.errors import StoreError
-from assistant.ingest import _EmbedWorker, _Planned, _write_plan
-from assistant.lexical import lexical_cache_folders, lexical_cache_name
-from assistant.parser import parse_digest_text
-from assistant.store import Store
+from assistant.ingest.parser import parse_digest_text
+from assistant.ingest.pipeline import _EmbedWorker, _Planned, _write_plan
+from assistant.ingest.store import Store
+from assistant.search.lexical import lexical_cache_folders, lexical_cache_name
 from assistant.types import Digest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,7 +166,7 @@ def test_a_full_disk_during_ingest_is_one_line_and_the_store_stays_usable(store_
 
 
 def test_an_enospc_oserror_and_a_permission_error_are_named():
-    from assistant.store import store_fault
+    from assistant.ingest.store import store_fault
 
     assert "no space left" in str(store_fault(OSError(errno.ENOSPC, "No space left on device"), "s"))
     assert "read-only" in str(store_fault(PermissionError(errno.EACCES, "Permission denied"), "s"))
@@ -242,7 +242,7 @@ def test_a_real_full_disk(store_copy, tmp_path):
 
 
 def test_ingest_into_a_read_only_store_raises_store_error(store_copy, embedder, monkeypatch):
-    monkeypatch.setattr("assistant.ingest.is_read_only", lambda path: True)
+    monkeypatch.setattr("assistant.ingest.pipeline.is_read_only", lambda path: True)
     with pytest.raises(StoreError, match="read-only"):
         make_app(store_copy, embedder).ingest([FIXTURES / "2026-01-21.md"])
 
@@ -265,7 +265,7 @@ def _digest(folder: Path, name: str, version: str = "", title: str | None = None
 
 
 def test_within_one_run_the_higher_version_then_the_later_date_wins(tmp_path):
-    from assistant.ingest import collect_papers
+    from assistant.ingest.pipeline import collect_papers
 
     newer = _digest(tmp_path / "d", "2026-01-21.md", abstract_note="Newer digest.")
     older = _digest(tmp_path / "d", "2026-01-20.md", abstract_note="Older digest.")
@@ -356,7 +356,7 @@ def test_an_unknown_category_is_exit_2_with_the_known_ones(fixture_app, capsys, 
 
 # -- smaller (item 8) -------------------------------------------------------------------------
 def test_a_utf16_digest_is_decoded(tmp_path):
-    from assistant.parser import parse_digest_file
+    from assistant.ingest.parser import parse_digest_file
 
     for encoding in ("utf-16", "utf-16-be", "utf-32"):
         path = tmp_path / f"{encoding}.md"
@@ -377,7 +377,7 @@ def test_an_eval_dataset_with_a_utf8_bom_is_read(tmp_path):
 
 
 def test_removing_a_fake_citation_leaves_tidy_markdown():
-    from assistant.citations import neutralize_citations, verify_citations
+    from assistant.answer.citations import neutralize_citations, verify_citations
     from assistant.types import Paper, Source
 
     class NoWeights:
@@ -437,7 +437,7 @@ def test_ui_server_dies_when_digestqa_ui_is_killed_with_sigkill(tmp_path):
 
 # -- absurd entries are capped at ingest (item 5, the ingest half) ------------------------------
 def test_an_absurd_abstract_is_cut_and_reported_as_partial():
-    from assistant.parser import MAX_FIELD_CHARS, MAX_TITLE_CHARS
+    from assistant.ingest.parser import MAX_FIELD_CHARS, MAX_TITLE_CHARS
 
     huge = "This sentence repeats to make a one-megabyte abstract. " * 19_000
     text = ENTRY.replace("No retraining is required.", huge).replace("KVSqueeze:", "KVSqueeze " + "very " * 400 + ":", 1)

@@ -19,7 +19,7 @@ from fake_openai import FakeOpenAI
 from streamlit.testing.v1 import AppTest
 
 from assistant.app import App
-from assistant.cli import build_parser
+from assistant.cli.commands import build_parser
 from assistant.errors import InputError
 from assistant.evaluation import run_eval
 from assistant.ui_support.render import link_citations, notice_level
@@ -336,7 +336,7 @@ def test_list_runs_finds_nested_runs_newest_first(tmp_path):
 
 
 def test_ui_command_passes_the_settings_on_and_finds_the_app(tmp_path, monkeypatch):
-    from assistant import cli_ui
+    from assistant.cli import ui as cli_ui
 
     args = build_parser().parse_args(["ui", "--store", str(tmp_path / "s"), "--port", "8765", "--no-browser"])
     assert (args.port, args.host, args.no_browser) == (8765, "127.0.0.1", True)
@@ -348,7 +348,7 @@ def test_ui_command_passes_the_settings_on_and_finds_the_app(tmp_path, monkeypat
     command = cli_ui.streamlit_command(UI_APP, "127.0.0.1", 8765)
     assert command[1:4] == ["-m", "streamlit", "run"] and "--server.headless" in command
     with pytest.raises(argparse.ArgumentTypeError):
-        cli_ui._port("70000")
+        cli_ui.port("70000")
 
     monkeypatch.setattr(cli_ui.Path, "is_file", lambda self: False)
     with pytest.raises(InputError, match="ui/app.py"):

@@ -12,7 +12,7 @@ import streamlit as st
 from assistant.app import App
 from assistant.config import Settings, load_settings
 from assistant.errors import DigestQAError
-from assistant.retrieval import Filters
+from assistant.search.retrieval import Filters
 from assistant.ui_support.chatting import warm_up
 from assistant.ui_support.messages import EMPTY_STORE, Friendly, friendly
 from assistant.ui_support.overview import StoreOverview, backend_info, make_filters, settings_key, store_overview

@@ -3,7 +3,7 @@ cited line per paper, the numbers worth knowing, and a table, every paper accoun
 
 The library API used by `digestqa brief` and the UI's briefing page is `build_briefing`.
 """
-from .build import build_briefing
-from .model import Briefing, NumberItem, Theme
+from assistant.briefing.build import build_briefing
+from assistant.briefing.model import Briefing, NumberItem, Theme
 
 __all__ = ["build_briefing", "Briefing", "Theme", "NumberItem"]

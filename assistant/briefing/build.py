@@ -13,15 +13,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..errors import DigestQAError, InputError
-from ..evidence import TermWeights, clean_latex
-from ..text import shorten
-from ..types import Paper
-from .content import number_sentence, numbers_limit, paper_line, scrub, title
-from .model import Briefing, NumberItem, Theme
-from .render import render_markdown
-from .selection import select
-from .themes import OTHER_EN, OTHER_ZH, ThemeNamer, group_papers, split_leftovers
+from assistant.answer.evidence import TermWeights, clean_latex
+from assistant.briefing.content import number_sentence, numbers_limit, paper_line, scrub, title
+from assistant.briefing.model import Briefing, NumberItem, Theme
+from assistant.briefing.render import render_markdown
+from assistant.briefing.selection import select
+from assistant.briefing.themes import OTHER_EN, OTHER_ZH, ThemeNamer, group_papers, split_leftovers
+from assistant.errors import DigestQAError, InputError
+from assistant.text import shorten
+from assistant.types import Paper
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 ENGLISH_SECTIONS = ("title", "abstract")  # the embedding model reads English: the Chinese chunks add noise
@@ -72,7 +72,7 @@ def build_briefing(app, category: str, *, dates=(), since: str | None = None, un
     if use_llm is None:
         use_llm = app.settings.uses_llm
     if use_llm:
-        from .llm import BriefingWriter
+        from assistant.briefing.llm import BriefingWriter
 
         mark = time.perf_counter()
         try:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 
-from ..answerers.extractive import _result_sentence, contribution_sentence
-from ..evidence import clean_latex, numbers_in
-from ..retrieval import find_arxiv_ids
-from ..text import shorten, split_sentences
-from ..types import Paper
+from assistant.answer.answerers.extractive import contribution_sentence, result_sentence
+from assistant.answer.evidence import clean_latex, numbers_in
+from assistant.search.retrieval import find_arxiv_ids
+from assistant.text import shorten, split_sentences
+from assistant.types import Paper
 
 LINE_WIDTH = 240
 NUMBER_WIDTH = 300
@@ -68,7 +68,7 @@ def paper_line(paper: Paper, lang: str = "en") -> str:
     if lang == "zh" and paper.tldr.strip():
         return trim(readable(paper.tldr), LINE_WIDTH)
     contribution = contribution_sentence(paper, "en")
-    result = _result_sentence(paper) if paper.abstract else None
+    result = result_sentence(paper) if paper.abstract else None
     parts = [trim(readable(contribution), LINE_WIDTH)]
     if result and result.strip() != contribution.strip():
         parts.append(trim(readable(result), LINE_WIDTH))

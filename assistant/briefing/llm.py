@@ -13,16 +13,16 @@ from __future__ import annotations
 import json
 import re
 
-from ..answerers.llm import LLMAnswerer, sanitize
-from ..config import Settings
-from ..errors import BackendError
-from ..evidence import clean_latex, numbers_in, paper_text
-from ..prompts import load_prompt
-from ..retrieval import find_arxiv_ids
-from ..tokens import count_tokens
-from ..types import Paper
-from .content import cited_ids, clip, scrub
-from .model import Briefing
+from assistant.answer.answerers.llm import LLMAnswerer, sanitize
+from assistant.answer.evidence import clean_latex, numbers_in, paper_text
+from assistant.briefing.content import cited_ids, clip, scrub
+from assistant.briefing.model import Briefing
+from assistant.config import Settings
+from assistant.errors import BackendError
+from assistant.prompts import load_prompt
+from assistant.search.retrieval import find_arxiv_ids
+from assistant.tokens import count_tokens
+from assistant.types import Paper
 
 REPLY_TOKENS_PER_PAPER = 90  # room for one line of output per paper in a map batch
 MAX_BATCH = 16

@@ -1,7 +1,7 @@
 """Briefing -> Markdown, in English or Chinese. Citations are `[id]`, the table links to arXiv."""
 from __future__ import annotations
 
-from .model import Briefing
+from assistant.briefing.model import Briefing
 
 HEADINGS = {
     "en": {"title": "{category} briefing: {label} ({n} papers)", "overview": "Overview", "themes": "Themes",

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..digests import DigestCatalog
-from ..errors import InputError
-from ..parser import digest_date_from_name
-from ..retrieval import Filters
-from ..types import Paper
+from assistant.digests import DigestCatalog
+from assistant.errors import InputError
+from assistant.ingest.parser import digest_date_from_name
+from assistant.search.retrieval import Filters
+from assistant.types import Paper
 
 
 @dataclass

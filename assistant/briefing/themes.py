@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..evidence import TermWeights
-from ..lexical import EN_STOPWORDS, _stem
-from ..types import Paper
-from ..vocabulary import category_names
+from assistant.answer.evidence import TermWeights
+from assistant.search.lexical import EN_STOPWORDS
+from assistant.search.vocabulary import category_names, plural_stem
+from assistant.types import Paper
 
 MAX_THEMES = 12
 IDF_CAP = 4.0
@@ -57,7 +57,7 @@ _CLAUSE = re.compile(r"[:;,.!?()\[\]{}\"“”]|\s[-–—]\s")
 
 
 def _norm(word: str) -> str:
-    return _stem(word.lower())
+    return plural_stem(word.lower())
 
 
 @dataclass

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import InputError
-from .metrics import HEADLINE, aggregate
-from .report import fmt, label
+from assistant.errors import InputError
+from assistant.evaluation.metrics import HEADLINE, aggregate
+from assistant.evaluation.report import fmt, label
 
 # Per-question values whose change is worth listing by qid; True: higher is better.
 FLIP_METRICS = {"hit_at_k": True, "reciprocal_rank": True, "citation_precision": True, "citation_recall": True,

@@ -5,13 +5,13 @@ wrong, and its scores change with the model.
 """
 from __future__ import annotations
 
-from ..answerers.llm import LLMAnswerer, sanitize
-from ..config import Settings
-from ..errors import BackendError, InputError
-from ..evidence import clean_latex
-from ..prompts import load_prompt
-from ..tokens import count_tokens
-from ..types import Paper
+from assistant.answer.answerers.llm import LLMAnswerer, sanitize
+from assistant.answer.evidence import clean_latex
+from assistant.config import Settings
+from assistant.errors import BackendError, InputError
+from assistant.prompts import load_prompt
+from assistant.tokens import count_tokens
+from assistant.types import Paper
 
 SOURCE_TOKENS = 3000  # the retrieved papers' abstracts shown to the judge, at most
 
@@ -26,7 +26,7 @@ class Judge:
 
     def grade(self, question: str, answer: str, papers: list[Paper]) -> dict:
         """{"llm_faithful": 0/1 or None, "llm_relevant": 0/1 or None, "llm_judge_reason": str}."""
-        from ..briefing.llm import parse_json_object
+        from assistant.briefing.llm import parse_json_object
 
         blocks, used = [], 0
         for paper in papers:

@@ -15,8 +15,8 @@ import time
 from functools import cached_property
 from pathlib import Path
 
-from ..errors import DigestQAError, InputError
-from .dataset import Question
+from assistant.errors import DigestQAError, InputError
+from assistant.evaluation.dataset import Question
 
 PIPELINES = ("product", "bm25", "dense")
 DENSE_RECIPE = "v1"  # bump when the baseline's documents change: invalidates cached indexes

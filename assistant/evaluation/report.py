@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .metrics import HEADLINE, LABELS
+from assistant.evaluation.metrics import HEADLINE, LABELS
 
 CHART_METRICS = ("hit_at_k", "mrr", "citation_precision", "citation_recall", "must_mention", "refusal_accuracy")
 KIND_COLUMNS = ("hit_at_k", "mrr", "citation_precision", "citation_recall", "invalid_citation_rate",

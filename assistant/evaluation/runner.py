@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..errors import InputError
-from .dataset import Question, dataset_sha1, load_dataset
-from .metrics import aggregate, score_record
-from .pipelines import PIPELINES, make_pipeline
-from .report import failures, render_markdown, write_chart
+from assistant.errors import InputError
+from assistant.evaluation.dataset import Question, dataset_sha1, load_dataset
+from assistant.evaluation.metrics import aggregate, score_record
+from assistant.evaluation.pipelines import PIPELINES, make_pipeline
+from assistant.evaluation.report import failures, render_markdown, write_chart
 
 DEFAULT_RUNS_DIR = Path("evals/runs")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def git_commit(cwd: Path = REPO_ROOT) -> str | None:
 
 def _prompt_hash() -> str | None:
     try:
-        from ..prompts import prompts_hash
+        from assistant.prompts import prompts_hash
     except ImportError:
         return None
     return prompts_hash()
@@ -107,7 +107,7 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
 
     llm_judged = None
     if judge is not None:
-        from .judge import judge_records
+        from assistant.evaluation.judge import judge_records
 
         judge_bar = None
         if progress:
@@ -175,7 +175,7 @@ def run_eval(app, dataset: Path | str, pipeline: str = "product", *, k: int | No
             raise InputError(f"unknown pipeline '{name}' (choose from {', '.join(PIPELINES)} or all)")
     grader = None
     if judge:
-        from .judge import Judge
+        from assistant.evaluation.judge import Judge
 
         grader = Judge(app.settings)
     timestamp = datetime.now().astimezone()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import InputError
+from assistant.errors import InputError
 
 _FILE_UNSAFE = re.compile(r"[^\w.\-]+")
 
@@ -11,7 +11,7 @@ _FILE_UNSAFE = re.compile(r"[^\w.\-]+")
 def make_briefing(app, category: str, *, dates=(), since: str | None = None, until: str | None = None,
                   digests=(), all_dates: bool = False, lang: str = "en", progress=None):
     try:
-        from ..briefing import build_briefing
+        from assistant.briefing import build_briefing
     except ImportError:
         raise InputError("briefings are not available in this installation (assistant.briefing has no "
                          "build_briefing); update digestqa, then restart `digestqa ui`") from None

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
 
-from ..chat import ChatSession
-from ..retrieval import Filters
-from ..types import Answer
-from .render import paced
+from assistant.answer.chat import ChatSession
+from assistant.search.retrieval import Filters
+from assistant.types import Answer
+from assistant.ui_support.render import paced
 
 SESSION_KEY = "digestqa.chat"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import BackendError, ConfigError, DigestQAError, InputError, StoreError
+from assistant.errors import BackendError, ConfigError, DigestQAError, InputError, StoreError, StoreMissing
 
 EMPTY_STORE = ("The store holds no papers yet. Open **Library** (left) and upload digest files (.md), "
                "or run `digestqa ingest PATH` in a terminal; then ask away.")
@@ -28,7 +28,7 @@ class Friendly:
 
 
 def is_missing_store(exc: BaseException) -> bool:
-    return isinstance(exc, StoreError) and str(exc).startswith("no store at")
+    return isinstance(exc, StoreMissing)
 
 
 def friendly(exc: BaseException) -> Friendly:

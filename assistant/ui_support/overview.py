@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ..config import Settings
-from ..digests import DigestCatalog
-from ..errors import DigestQAError
-from ..retrieval import Filters
-from ..types import Paper
-from .messages import Friendly, friendly
-from .render import arxiv_url
+from assistant.config import Settings
+from assistant.digests import DigestCatalog
+from assistant.errors import DigestQAError
+from assistant.search.retrieval import Filters
+from assistant.types import Paper
+from assistant.ui_support.messages import Friendly, friendly
+from assistant.ui_support.render import arxiv_url
 
 
 def settings_key(settings: Settings) -> str:

@@ -10,11 +10,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..citations import CITATION_GROUP
-from ..digests import DigestCatalog
-from ..evidence import clean_latex
-from ..parser import normalize_arxiv_id
-from ..types import Answer, Source
+from assistant.answer.citations import CITATION_GROUP
+from assistant.answer.evidence import clean_latex
+from assistant.digests import DigestCatalog
+from assistant.ingest.parser import normalize_arxiv_id
+from assistant.types import Answer, Source
 
 ARXIV_ABS = "https://arxiv.org/abs/{}"
 MAX_PASSAGES = 3  # per source card: the best ones; the paper's page has the rest

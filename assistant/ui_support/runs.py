@@ -10,10 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Settings
-from ..evaluation.compare import EPS, compare_runs, load_run
-from ..evaluation.metrics import HEADLINE
-from ..evaluation.report import KIND_COLUMNS, SHORT, fmt, label
+from assistant.config import Settings
+from assistant.evaluation.compare import EPS, compare_runs, load_run
+from assistant.evaluation.metrics import HEADLINE
+from assistant.evaluation.report import KIND_COLUMNS, SHORT, fmt, label
 
 DEFAULT_RUNS_ROOT = Path("evals/runs")  # where `digestqa eval` writes
 REFERENCE_RUNS_ROOT = Path("evals/reports")  # runs committed as references

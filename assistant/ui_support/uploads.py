@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
-from ..parser import DIGEST_SUFFIXES
-from ..types import IngestReport
+from assistant.errors import InputError
+from assistant.ingest.parser import DIGEST_SUFFIXES
+from assistant.types import IngestReport
 
 _UNSAFE = re.compile(r"[^\w.\-() ]+")
 

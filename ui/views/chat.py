@@ -85,7 +85,7 @@ if question:
 st.sidebar.button("Clear conversation", icon=":material/delete_sweep:", disabled=not session.turns,
                   on_click=clear_chat, args=(st.session_state,), width="stretch")
 if session.turns:  # the conversation with its checked citations, and the cited papers for a reference manager
-    from assistant.export import bibtex, transcript_markdown
+    from assistant.daily.export import bibtex, transcript_markdown
 
     st.sidebar.download_button("Transcript (Markdown)", transcript_markdown(session.turns), "digestqa-chat.md",
                                "text/markdown", icon=":material/download:", width="stretch")

@@ -8,10 +8,10 @@ from pathlib import Path
 import frame
 import streamlit as st
 
-from assistant.export import bibtex, hits_atom, hits_markdown, ris
+from assistant.daily.export import bibtex, hits_atom, hits_markdown, ris
+from assistant.daily.watchlist import Watchlist, WatchResult
+from assistant.daily.whatsnew import new_papers
 from assistant.ui_support.render import plain
-from assistant.watchlist import Watchlist, WatchResult
-from assistant.whatsnew import new_papers
 
 app, overview = frame.start_page()
 st.title("What's new")

@@ -88,13 +88,13 @@ if papers:
             if text.strip():
                 st.caption(name)
                 st.markdown(plain(text))
-        from assistant.summary_check import check_paper  # the digest's summary, checked against the abstract
+        from assistant.daily.summary_check import check_paper  # the digest's summary, checked against the abstract
 
         for flag in check_paper(paper):
             st.warning(f"The {'TL;DR' if flag.section == 'tldr' else 'Result'} states {flag.number}, which the "
                        f"abstract does not.  \nSummary: {plain(flag.summary_sentence)}  \n"
                        f"Abstract: {plain(flag.abstract_sentence)}")
-    from assistant.export import bibtex, ris
+    from assistant.daily.export import bibtex, ris
 
     # Built on every rerun, so only for a filtered set (bibtexparser writes 350 papers in ~0.6 s).
     if len(papers) > 2000:

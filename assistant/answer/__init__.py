@@ -1,0 +1,1 @@
+"""From retrieved papers to an answer whose citations are checked."""

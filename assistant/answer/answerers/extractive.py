@@ -1,0 +1,396 @@
+"""The embedded default answerer: composes answers from the papers' own sentences.
+
+No model is asked to write anything, so nothing can be invented: every sentence shown is a
+sentence of a retrieved paper, and every citation is attached in code to the paper the sentence
+came from. Sentences are chosen by IDF-weighted overlap with the question plus dense similarity
+(English); a Chinese question is answered from the Chinese summary sections, with the English
+abstract's own sentence added when the answer hinges on a number.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.answer.answerers import Draft
+from assistant.answer.answerers.roles import ASKS_RESULT, BACKGROUND, CONTRIBUTION, FINDING, question_parts, role
+from assistant.answer.evidence import TermWeights, clean_latex, numbers_in, paper_terms
+from assistant.ingest.embeddings import Embedder
+from assistant.search.lexical import tokenize
+from assistant.search.membership import SET_CANDIDATES
+from assistant.search.question import Analysis
+from assistant.text import shorten, split_sentences
+from assistant.types import Paper, Source
+
+# Below both thresholds the digests are taken not to answer the question (calibrated on the
+# dev set's answerable and unanswerable questions; see evals/README.md).
+MIN_COVERAGE = 0.50
+MIN_COVERAGE_ZH = 0.35  # Chinese questions have no dense signal (English-only model) to back them up
+MIN_DENSE = 0.50
+STRONG_COVERAGE = 0.80
+OVERVIEW_LIMIT = 25  # papers listed one per line before pointing at `digestqa brief`
+LIST_LIMIT = 8
+DETAIL_LIMIT = 15  # set answers: members shown with a sentence each; the rest by title (all cited)
+SENTENCE_VECTORS_KEPT = 4096  # about 6 MB of 384-d float32 vectors
+LINE_CHARS = 320  # a list line's sentence, shortened by whole clauses beyond this
+FEW_MEMBERS = 3  # set answers this short also quote each paper's headline result
+# Work per paper at question time is bounded whatever an entry holds (a 1 MB abstract once made a
+# question take 84 s): sentences considered per section, characters per sentence.
+MAX_SENTENCES_PER_SECTION = 40
+MAX_SENTENCE_CHARS = 1500
+ROLE_BONUS = {"result": 0.05, "contribution": 0.05, "background": -0.15, "other": 0.0}
+
+
+@dataclass
+class _Scored:
+    paper: Paper
+    sentence: str
+    section: str
+    score: float
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, embedder: Embedder, weights: TermWeights, detail_limit: int = DETAIL_LIMIT):
+        self.embedder = embedder
+        self.weights = weights
+        self.detail_limit = detail_limit  # 0: every member of a set answer gets its sentence
+        # Sentence vectors already computed: a multi-part question ranks the same paper's sentences
+        # once per part, and a chat asks about the same papers again. Bounded; shared by UI sessions.
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()
+
+    # -- public interface -------------------------------------------------------------------
+    def answer(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
+        if analysis.kind == "id" or (analysis.unknown_ids and not analysis.content_terms_beyond_ids):
+            return self._answer_ids(analysis, sources)
+        if analysis.kind in ("author", "category"):
+            return self._answer_overview(question, analysis, sources)
+        if not sources:
+            return self._refuse(analysis, sources, "no stored paper matches the question")
+        if any(s.membership is not None for s in sources):  # a set question, membership already judged
+            members = [s for s in sources if s.member]
+            return self._answer_set(question, analysis, members) if members else self._refuse(analysis, sources)
+        strength = self.evidence(analysis, sources[0])
+        if not self.is_answerable(strength, sources[0], analysis.language):
+            return self._refuse(analysis, sources)
+        if analysis.kind == "list" and not analysis.wants_single:
+            return self._answer_list(question, analysis, sources)
+        return self._answer_fact(question, analysis, sources)
+
+    def stream(self, question: str, analysis: Analysis, sources: list[Source]) -> Iterator[str | Draft]:
+        draft = self.answer(question, analysis, sources)
+        yield draft.text
+        yield draft
+
+    # -- evidence -----------------------------------------------------------------------------
+    def evidence(self, analysis: Analysis, source: Source) -> float:
+        return self.weights.coverage(analysis.content_terms, paper_terms(source.paper))
+
+    def is_answerable(self, coverage: float, source: Source, language: str = "en") -> bool:
+        dense = source.evidence.get("dense", 0.0)
+        floor = MIN_COVERAGE_ZH if language == "zh" else MIN_COVERAGE
+        return coverage >= floor or dense >= MIN_DENSE or "id" in source.matched_by
+
+    # -- answer shapes ------------------------------------------------------------------------
+    def _answer_fact(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
+        top_coverage = self.evidence(analysis, sources[0])
+        contenders = [s for s in sources[:3] if self.evidence(analysis, s) >= max(MIN_COVERAGE, 0.85 * top_coverage)
+                      or s is sources[0]]
+        scored = self._rank_sentences(question, analysis, contenders)
+        if not scored:
+            return self._refuse(analysis, sources)
+        best = scored[0]
+        own = [s for s in scored if s.paper.id == best.paper.id]
+        if analysis.wants_single:
+            # "Which paper does X?": the answer says what the paper does first.
+            said = next((s for s in own if s.section == "abstract" and role(s.sentence) == "contribution"), None)
+            if said is not None:
+                own.remove(said)
+                own.insert(0, said)
+        picks = self._cover_question(question, analysis, own)
+        parts = question_parts(question)
+        for part in parts if len(parts) > 1 else []:  # each question asked in the same breath gets its sentence
+            part_analysis = dataclasses.replace(analysis, content_terms=tokenize(part))
+            ranked = self._rank_sentences(part, part_analysis, [sources_for(best.paper, sources)])
+            if ranked and all(r.sentence != ranked[0].sentence for r in picks) and len(picks) < 4:
+                picks.append(ranked[0])
+        if analysis.wants_single and analysis.language == "en":
+            # "Which paper does X?": what it does, then what it found (its headline figure), as a
+            # reader deciding whether to open it wants both.
+            figure = result_sentence(best.paper)
+            if figure and all(p.sentence != figure for p in picks) and len(picks) < 4:
+                picks.append(_Scored(best.paper, figure, "abstract", 0.0))
+        lines = [self._lead(best.paper, analysis) + self._quote(picks, analysis)]
+        if analysis.language == "zh" and ASKS_RESULT.search(question):
+            english = self._rank_sentences(question, analysis, [sources_for(best.paper, sources)], force_english=True)
+            if english and numbers_in(english[0].sentence):
+                lines.append(f"摘要原文：“{clean_latex(english[0].sentence)}” [{best.paper.id}]")
+        for other in scored[1:]:
+            if other.paper.id != best.paper.id and other.score >= 0.85 * best.score:
+                label = "另见" if analysis.language == "zh" else "Also relevant"
+                lines.append(f"{label}: *{_title(other.paper)}* [{other.paper.id}]: {clean_latex(other.sentence)}")
+                break
+        return Draft("\n\n".join(lines), backend=self.name)
+
+    def _cover_question(self, question: str, analysis: Analysis, ranked: list[_Scored], most: int = 3) -> list[_Scored]:
+        """The best sentence, then the ones that answer what it leaves out: a question with two parts
+        ("which model scored best and with what score") gets a sentence for each. A question about an
+        effect gets the sentence that states a figure when none of the picks does."""
+        if not ranked:
+            return []
+        terms = list(dict.fromkeys(analysis.content_terms or tokenize(question)))
+        weight = {t: self.weights.idf(t) for t in terms}
+        total = sum(weight.values()) or 1.0
+        picks = [ranked[0]]
+        covered = set(tokenize(ranked[0].sentence)) & set(terms)
+        wants_figure = bool(ASKS_RESULT.search(question))
+        def gain(s: _Scored, covered: set[str]) -> float:
+            new = (set(tokenize(s.sentence)) & set(terms)) - covered
+            figure = 0.25 if wants_figure and numbers_in(s.sentence) and not any(numbers_in(p.sentence) for p in picks) else 0.0
+            return sum(weight[t] for t in new) / total + figure
+
+        for _ in range(most - 1):
+            rest = [s for s in ranked[1:8] if s not in picks and role(s.sentence) != "background"]
+            if not rest:
+                break
+            candidate = max(rest, key=lambda s: (gain(s, covered), s.score))
+            if gain(candidate, covered) < 0.12 and len(picks) >= 2:
+                break
+            if gain(candidate, covered) < 0.12:  # nothing left uncovered: the second best sentence, as before
+                candidate = rest[0]
+            picks.append(candidate)
+            covered |= set(tokenize(candidate.sentence)) & set(terms)
+        return picks
+
+    def _answer_list(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
+        top_coverage = self.evidence(analysis, sources[0])
+        top_score = sources[0].score
+
+        def belongs(source: Source) -> bool:
+            coverage = self.evidence(analysis, source)
+            # Clear term coverage, or retrieval ranks it with the top paper and it shares a good part of the terms.
+            return (coverage >= max(MIN_COVERAGE * 0.9, 0.7 * top_coverage)
+                    or (source.score >= 0.85 * top_score and coverage >= 0.6 * top_coverage))
+
+        keep = [s for s in sources[:LIST_LIMIT] if s is sources[0] or belongs(s)]
+        lines = []
+        for source in keep:
+            scored = self._rank_sentences(question, analysis, [source])
+            gist = scored[0].sentence if scored else contribution_sentence(source.paper, analysis.language)
+            lines.append(f"- *{_title(source.paper)}* [{source.id}]: {shorten(clean_latex(gist), LINE_CHARS)}")
+        head = (f"找到 {len(keep)} 篇相关论文：" if analysis.language == "zh"
+                else f"{len(keep)} paper{'s' if len(keep) != 1 else ''} in the digests match{'es' if len(keep) == 1 else ''}:")
+        return Draft(head + "\n" + "\n".join(lines), backend=self.name)
+
+    def _answer_set(self, question: str, analysis: Analysis, members: list[Source]) -> Draft:
+        """Every member of the set, most relevant first: a sentence each for the first ones, then the
+        rest by title, so the list is complete and every listed paper is cited."""
+        zh = analysis.language == "zh"
+        terms = set(analysis.content_terms or tokenize(question))
+        detailed = members if not self.detail_limit else members[: self.detail_limit]
+        lines = []
+        for s in detailed:
+            gist = gist_sentence(s.paper, terms, analysis.language)
+            line = f"- *{_title(s.paper)}* [{s.id}]: {shorten(clean_latex(gist), LINE_CHARS)}"
+            figure = result_sentence(s.paper) if len(members) <= FEW_MEMBERS and not zh else None
+            if figure and figure != gist and not numbers_in(gist):
+                line += " " + shorten(clean_latex(figure), LINE_CHARS)  # a short list has room for what each paper found
+            lines.append(line)
+        n = len(members)
+        at_least = "至少 " if zh and n >= SET_CANDIDATES else ("at least " if n >= SET_CANDIDATES else "")
+        if zh:
+            head = f"找到 {at_least}{n} 篇相关论文" + ("：" if n == len(detailed) else f"（前 {len(detailed)} 篇附要点）：")
+        else:
+            head = f"{at_least}{n} paper{'s' if n != 1 else ''} in the digests match{'es' if n == 1 else ''}" + (
+                ":" if n == len(detailed) else f" (the first {len(detailed)} with a sentence each):")
+        text = head + "\n" + "\n".join(lines)
+        rest = members[len(detailed):]
+        if rest:
+            listing = "; ".join(f"*{_title(s.paper)}* [{s.id}]" for s in rest)
+            text += (f"\n\n其余 {len(rest)} 篇：" if zh else f"\n\nThe other {len(rest)}: ") + listing
+            text += ("\n\n（每篇都在下方的来源中；`digestqa ask --all` 为每篇都给出要点。）" if zh
+                     else "\n\n(Every one is among the sources; `digestqa ask --all` gives each a sentence.)")
+        return Draft(text, backend=self.name)
+
+    def _answer_ids(self, analysis: Analysis, sources: list[Source]) -> Draft:
+        by_id = {s.id: s for s in sources}
+        lines, notices = [], []
+        for pid in analysis.ids:
+            source = by_id.get(pid)
+            if source is None:
+                continue
+            paper = source.paper
+            if analysis.language == "zh" and paper.tldr:
+                body = clean_latex(paper.tldr)
+            else:
+                picks = [contribution_sentence(paper, "en")]
+                result = result_sentence(paper)
+                if result and result not in picks:
+                    picks.append(result)
+                body = " ".join(clean_latex(s) for s in picks)
+            meta = f"{paper.category}; {', '.join(paper.authors[:3])}{' et al.' if len(paper.authors) > 3 else ''}"
+            lines.append(f"*{_title(paper)}* [{pid}] ({meta}): {body}")
+        for pid in analysis.unknown_ids:
+            lines.append(f"{pid} 不在已导入的摘要中。" if analysis.language == "zh"
+                          else f"{pid} is not in the stored digests.")
+        refused = not any(pid in by_id for pid in analysis.ids)
+        return Draft("\n\n".join(lines), refused=refused, notices=notices, backend=self.name)
+
+    def _answer_overview(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
+        subject = ", ".join(analysis.authors or analysis.categories)
+        if not sources:
+            return self._refuse(analysis, sources, f"no stored paper for {subject}")
+        zh = analysis.language == "zh"
+        shown = sources[:OVERVIEW_LIMIT]
+        lines = [f"- *{_title(s.paper)}* [{s.id}] ({s.paper.category}): "
+                 f"{shorten(clean_latex(contribution_sentence(s.paper, analysis.language)), LINE_CHARS)}"
+                 for s in shown]
+        if analysis.authors:
+            head = (f"{subject} 在这些摘要中有 {len(sources)} 篇论文：" if zh
+                    else f"{subject} appears on {len(sources)} paper{'s' if len(sources) != 1 else ''} in these digests:")
+        else:
+            head = (f"{subject} 类别共有 {len(sources)} 篇论文：" if zh
+                    else f"{subject} has {len(sources)} paper{'s' if len(sources) != 1 else ''} in these digests:")
+        text = head + "\n" + "\n".join(lines)
+        if len(sources) > len(shown):
+            text += (f"\n\n（仅列出前 {len(shown)} 篇；按主题归纳请用 `digestqa brief --category {subject}`）" if zh
+                     else f"\n\n(Showing {len(shown)} of {len(sources)}; for all of them grouped by theme run "
+                          f"`digestqa brief --category {subject}`.)")
+        return Draft(text, backend=self.name)
+
+    def refusal(self, analysis: Analysis, sources: list[Source], why: str = "") -> Draft:
+        return self._refuse(analysis, sources, why)
+
+    def _refuse(self, analysis: Analysis, sources: list[Source], why: str = "") -> Draft:
+        nearest = "\n".join(f"- {_title(s.paper)} (arXiv {s.id})" for s in sources[:3])
+        if analysis.language == "zh":
+            text = "已导入的摘要中没有能回答这个问题的论文，我不做猜测。"
+            if nearest:
+                text += "\n最接近的论文：\n" + nearest
+        else:
+            text = "The digests do not cover this question, so I won't guess."
+            if nearest:
+                text += "\nNearest papers, which do not answer it:\n" + nearest
+        return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
+
+    # -- sentence selection -------------------------------------------------------------------
+    def _rank_sentences(self, question: str, analysis: Analysis, sources: list[Source],
+                        force_english: bool = False) -> list[_Scored]:
+        zh = analysis.language == "zh" and not force_english
+        candidates: list[tuple[Paper, str, str]] = []
+        for source in sources:
+            paper = source.paper
+            sections = (("tldr", "result", "method", "conclusion", "motivation") if zh and paper.tldr else ("abstract",))
+            for section in sections:
+                text = paper.section(section)[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS]
+                for sentence in split_sentences(text)[:MAX_SENTENCES_PER_SECTION]:
+                    if len(sentence) > 12:
+                        candidates.append((paper, section, sentence[:MAX_SENTENCE_CHARS]))
+        if not candidates:
+            return []
+        terms = list(dict.fromkeys(analysis.content_terms or tokenize(question)))
+        total_idf = sum(self.weights.idf(t) for t in terms) or 1.0
+        lexical = np.array([sum(self.weights.idf(t) for t in terms if t in set(tokenize(s))) / total_idf
+                            for _, _, s in candidates])
+        if not zh and analysis.language == "en":
+            vectors = self._embed([question] + [s for _, _, s in candidates])
+            dense = vectors[1:] @ vectors[0]
+        else:
+            dense = np.zeros(len(candidates))
+        numeric = bool(ASKS_RESULT.search(question))
+        rank_of = {s.id: i for i, s in enumerate(sources)}
+        scored = []
+        for (paper, section, sentence), lex, den in zip(candidates, lexical, dense, strict=False):
+            score = 0.55 * lex + 0.45 * float(den) - 0.04 * rank_of[paper.id]
+            if section == "abstract":
+                score += ROLE_BONUS[role(sentence)]  # findings and contributions before background
+            if numeric and numbers_in(sentence):
+                score += 0.1
+            if zh and section == "tldr":
+                score += 0.05  # the TL;DR is the generator's own one-line answer to "what is this"
+            scored.append(_Scored(paper, sentence, section, score))
+        scored.sort(key=lambda s: -s.score)
+        return scored
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors of `texts`, embedding only those not seen recently."""
+        with self._vectors_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            fresh = np.asarray(self.embedder.embed_texts(missing))
+            with self._vectors_lock:
+                self._vectors.update(zip(missing, fresh, strict=True))
+                while len(self._vectors) > SENTENCE_VECTORS_KEPT:
+                    self._vectors.popitem(last=False)
+                found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            found.update(zip(missing, fresh, strict=True))
+        else:
+            with self._vectors_lock:
+                found = {t: self._vectors[t] for t in texts}
+        return np.stack([found[t] for t in texts])
+
+    def _lead(self, paper: Paper, analysis: Analysis) -> str:
+        return f"*{_title(paper)}* [{paper.id}]" + ("：" if analysis.language == "zh" else ": ")
+
+    def _quote(self, picks: list[_Scored], analysis: Analysis) -> str:
+        # Keep the paper's own order so two sentences read naturally.
+        order = {s: i for i, s in enumerate(split_sentences(picks[0].paper.section(picks[0].section)))}
+        picks = sorted(picks, key=lambda p: (p.section != picks[0].section, order.get(p.sentence, 99)))
+        joiner = "" if analysis.language == "zh" else " "
+        return joiner.join(clean_latex(p.sentence) for p in picks)
+
+
+def sources_for(paper: Paper, sources: list[Source]) -> Source:
+    return next(s for s in sources if s.id == paper.id)
+
+
+def contribution_sentence(paper: Paper, language: str = "en") -> str:
+    """The sentence that says what the paper does: its TL;DR in Chinese, else the abstract's 'we propose'."""
+    if language == "zh" and paper.tldr:
+        return paper.tldr
+    sentences = split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]
+    for sentence in sentences:
+        if CONTRIBUTION.search(sentence):
+            return sentence
+    for sentence in sentences:
+        if not BACKGROUND.search(sentence):
+            return sentence
+    return sentences[0] if sentences else (paper.tldr or paper.title)
+
+
+def gist_sentence(paper: Paper, terms: set[str], language: str = "en") -> str:
+    """One sentence for a paper's line in a list: what it does or finds, preferring the sentence that
+    names the question's terms, never its background."""
+    if language == "zh" and paper.tldr:
+        return paper.tldr
+    sentences = split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]
+    if not sentences:
+        return paper.tldr or paper.title
+
+    def score(index: int, sentence: str) -> float:
+        kind = role(sentence)
+        overlap = len(terms & set(tokenize(sentence))) / (len(terms) or 1)
+        # Membership already established that the paper is on the subject: its line says what it does.
+        return ({"contribution": 1.0, "result": 0.8, "other": 0.1, "background": -1.0}[kind] + 0.5 * overlap
+                - 0.02 * index - (0.2 if len(sentence) > 400 else 0.0))
+
+    return max(enumerate(sentences), key=lambda item: score(*item))[1]
+
+
+def result_sentence(paper: Paper) -> str | None:
+    """The abstract's first sentence that states a figure of what the paper achieves."""
+    for sentence in split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]:
+        if numbers_in(sentence) and FINDING.search(sentence):
+            return sentence
+    return None
+
+
+def _title(paper: Paper) -> str:
+    """A title as answers show it (inside *…*): LaTeX rendered, the digest's own bold marks dropped."""
+    return clean_latex(paper.title).replace("**", "")

@@ -1,0 +1,178 @@
+"""The question-answering chain: question -> analysis -> retrieval -> answerer -> verified citations.
+
+`ask`, `chat`, the UI and the eval harness all call `AnswerChain.ask` / `.stream`; nothing answers
+questions any other way. When the LLM backend fails, the extractive answer is returned with a notice.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from functools import cached_property
+
+from assistant.answer.answerers import Answerer, Draft
+from assistant.answer.answerers.extractive import ExtractiveAnswerer, contribution_sentence
+from assistant.answer.citations import Verified, verify_citations
+from assistant.answer.evidence import TermWeights
+from assistant.errors import BackendError, InputError
+from assistant.search.membership import SET_CANDIDATES, SHORT_SET_QUESTION, judge, topic_concepts
+from assistant.search.question import Analysis, QuestionAnalyzer
+from assistant.search.retrieval import Filters, Retriever
+from assistant.types import Answer, Passage, Source
+
+MAX_QUESTION_CHARS = 2000
+
+
+class AnswerChain:
+    def __init__(self, retriever: Retriever, answerer: Answerer | None = None):
+        self.retriever = retriever
+        self.settings = retriever.settings
+        self._answerer = answerer
+
+    @cached_property
+    def weights(self) -> TermWeights:
+        return TermWeights(self.retriever.lexical())
+
+    @cached_property
+    def analyzer(self) -> QuestionAnalyzer:
+        return QuestionAnalyzer(self.retriever.catalog)
+
+    @cached_property
+    def extractive(self) -> ExtractiveAnswerer:
+        return ExtractiveAnswerer(self.retriever.embedder, self.weights, self.settings.list_detail)
+
+    @property
+    def answerer(self) -> Answerer:
+        return self._answerer or self.extractive
+
+    @property
+    def llm(self) -> Answerer | None:
+        """The configured LLM answerer, if any (None: the extractive answerer answers)."""
+        return self._answerer
+
+    # -- the steps ------------------------------------------------------------------------------
+    def prepare(self, question: str) -> tuple[str, list[str]]:
+        question = " ".join((question or "").split())
+        if not question:
+            raise InputError("the question is empty: ask something about the papers, e.g. "
+                             "\"Which papers study KV cache compression?\"")
+        notices = []
+        if len(question) > MAX_QUESTION_CHARS:
+            question = question[:MAX_QUESTION_CHARS]
+            notices.append(f"the question was cut to its first {MAX_QUESTION_CHARS} characters")
+        return question, notices
+
+    def retrieve(self, question: str, analysis: Analysis, filters: Filters | None, k: int | None) -> tuple[list[Source], dict]:
+        k = k or self.settings.top_k
+        filters = filters or Filters()
+        if analysis.unknown_ids and not analysis.ids and not analysis.content_terms_beyond_ids:
+            return [], {}  # "what does 2601.99999 report?": nothing stored to show, not five lookalikes
+        if analysis.kind in ("author", "category"):
+            papers = (sum((self.analyzer.papers_by_author(a) for a in analysis.authors), []) if analysis.kind == "author"
+                      else sum((self.analyzer.papers_in_category(c) for c in analysis.categories), []))
+            papers = [p for p in dict((p.id, p) for p in papers).values() if filters.matches(p)]
+            if len(papers) > k:  # order a large set by relevance to whatever else the question says
+                within = dataclasses.replace(filters, paper_ids=tuple(p.id for p in papers))
+                ranked = self.retriever.search(question, len(papers), within)
+                order = {s.id: i for i, s in enumerate(ranked.sources)}
+                papers.sort(key=lambda p: (order.get(p.id, len(order)), p.id))
+            sources = [Source(p, 1.0, [Passage(f"{p.id}#meta", "abstract", contribution_sentence(p, analysis.language), 1.0)],
+                              ["metadata"]) for p in papers]
+            return sources, {}
+        if analysis.authors and not analysis.overview:
+            filters = dataclasses.replace(filters, authors=filters.authors + tuple(analysis.authors))
+        if analysis.categories and not analysis.overview:
+            filters = dataclasses.replace(filters, categories=filters.categories + tuple(analysis.categories))
+        if analysis.kind == "list" and not analysis.wants_single:
+            found = self.retrieve_set(question, analysis, filters, k)
+            if found is not None:
+                return found
+        result = self.retriever.search(question, max(k, len(analysis.ids)), filters)
+        return result.sources, result.timings
+
+    def retrieve_set(self, question: str, analysis: Analysis, filters: Filters, k: int) -> tuple[list[Source], dict] | None:
+        """Every paper a set question is about: many candidates from both retrievers (the lexical
+        one also looks for the other spellings of the question's terms), then membership decided per
+        paper (assistant/membership.py). Members come first, most relevant first. None when there is
+        nothing to judge by, or when a long question has no member: then it takes the top-k path,
+        whose answerer decides between a short list and "the digests do not cover this" (a long,
+        paraphrased question is often stated by no paper word for word). A short subject with no
+        member is declined."""
+        concepts = topic_concepts(question, self.weights.rarity, drop=tuple(analysis.names))
+        if not concepts:
+            return None
+        spellings = [s.text for c in concepts for s in c.spellings if s.text.lower() not in question.lower()]
+        result = self.retriever.search(question, SET_CANDIDATES, filters,
+                                       lexical_query=" ".join([question] + spellings))
+        started = time.perf_counter()
+        by_id = {s.id: s for s in result.sources}
+        dense = {s.id: s.evidence["dense"] for s in result.sources if "dense" in s.evidence}
+        judged = judge(concepts, [s.paper for s in result.sources], dense, analysis.language == "zh")
+        sources = []
+        for j in judged:
+            source = by_id[j.paper_id]
+            source.membership, source.member = j.score, j.member
+            sources.append(source)
+        members = [s for s in sources if s.member]
+        result.timings["membership_s"] = time.perf_counter() - started
+        if members:
+            return members, result.timings
+        if len(concepts) <= SHORT_SET_QUESTION:
+            # "protein folding papers?": a short subject no candidate states is not in the digests;
+            # the nearest candidates are shown with the refusal.
+            return sources[:k], result.timings
+        return None
+
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
+        answer = None
+        for item in self.stream(question, filters, k):
+            if isinstance(item, Answer):
+                answer = item
+        return answer
+
+    def stream(self, question: str, filters: Filters | None = None, k: int | None = None,
+               analysis: Analysis | None = None) -> Iterator[str | Answer]:
+        """Yield answer text as it is produced, then the verified Answer (whose text may differ:
+        invalid citations removed, unsupported claims flagged)."""
+        started = time.perf_counter()
+        question, notices = self.prepare(question)
+        analysis = analysis or self.analyzer.analyze(question)
+        sources, timings = self.retrieve(question, analysis, filters, k)
+        timings["retrieve_s"] = time.perf_counter() - started
+        answer_started = time.perf_counter()
+        draft: Draft | None = None
+        answerer = self.answerer
+        try:
+            for piece in answerer.stream(question, analysis, sources):
+                if isinstance(piece, Draft):
+                    draft = piece
+                else:
+                    yield piece
+        except BackendError as exc:
+            draft = self.extractive.answer(question, analysis, sources)
+            draft.notices.insert(0, f"the LLM backend failed ({exc}); this is the extractive answer from the sources")
+            yield "\n\n" + draft.text
+        if draft.refused and not draft.text.strip():
+            # An LLM said NOT_COVERED: the refusal and the nearest papers are worded in code.
+            refusal = self.extractive.refusal(analysis, sources)
+            draft = Draft(refusal.text, refused=True, notices=draft.notices, backend=draft.backend)
+        timings["answer_s"] = time.perf_counter() - answer_started
+        verify_started = time.perf_counter()
+        # A refusal makes no claims; its nearest-paper list is not a set of citations.
+        verified = (verify_citations(draft.text, sources, self.weights) if not draft.refused
+                    else Verified(draft.text, []))
+        if not draft.refused and draft.backend != self.extractive.name and not verified.cited_ids:
+            # An LLM answer that cites none of the sources cannot be checked (and is what a model
+            # following instructions injected into a paper would produce): show the sources' answer.
+            fallback = self.extractive.answer(question, analysis, sources)
+            fallback.notices.insert(0, "the LLM's answer cited none of the sources, so it was not shown; "
+                                       "this is the extractive answer")
+            draft = fallback
+            verified = (verify_citations(draft.text, sources, self.weights) if not draft.refused
+                        else Verified(draft.text, []))
+        timings["verify_s"] = time.perf_counter() - verify_started
+        timings["total_s"] = time.perf_counter() - started
+        yield Answer(question=question, text=verified.text, cited_ids=[] if draft.refused else verified.cited_ids,
+                     sources=sources, refused=draft.refused, backend=draft.backend or answerer.name,
+                     timings=timings, notices=notices + draft.notices + verified.notices,
+                     removed_ids=verified.removed_ids, citations=verified.citations)

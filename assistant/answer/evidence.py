@@ -1,0 +1,98 @@
+"""How well retrieved papers cover a question, measured the same way for every answerer and eval.
+
+Coverage is the IDF-weighted share of the question's content terms found in a paper's text: rare
+terms ('sawtooth', 'GB10') count for much more than common ones ('model', 'learning').
+"""
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+from assistant.search.lexical import LexicalIndex, tokenize
+from assistant.types import Paper
+
+# A number standing on its own ("50%", "4.2x", "1,024"), not digits inside a name ("L2", "GB10", "H100").
+# Chinese characters are word characters to `\w` but separate words in a summary ("包含87,100个"), so
+# the look-behind lets a number follow them.
+_NUMBER = re.compile(r"(?<![.\-/])(?<![^\W\u3400-\u9fff])\d+(?:[.,]\d+)*(?![.,]?\d)(?=%|x\b|×|倍|\b|[\u4e00-\u9fff]|$)")
+# The second end of a range ("6.3x-7.3x", "1.44-1.59x", "10%-20%"): the hyphen that keeps "GPT-4"'s 4
+# out must not hide it.
+_RANGE = re.compile(r"(\d(?:[x×%]|\.\d+))\s*(?:-{1,2}|[–~])\s*(?=\d)")
+# LaTeX commands glued to a number ("$\sim1.3\times$") would make it look like part of a name.
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+
+
+_LATEX_SYMBOLS = {
+    "times": "×", "sim": "~", "approx": "≈", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "neq": "≠", "pm": "±",
+    "rightarrow": "→", "to": "→", "leftarrow": "←", "cdot": "·", "infty": "∞", "ell": "ℓ", "circ": "°",
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε", "varepsilon": "ε",
+    "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "sigma": "σ",
+    "tau": "τ", "phi": "φ", "omega": "ω", "Omega": "Ω", "log": "log", "ln": "ln", "exp": "exp", "min": "min",
+    "max": "max", "mid": "|", "ldots": "…", "dots": "…", "cdots": "⋯", "%": "%", "$": "$", "&": "&", "_": "_",
+    "#": "#", ",": " ", ";": " ", "!": "", "quad": " ", "qquad": " ",
+}
+_STYLE = re.compile(r"\\(?:textbf|textit|texttt|emph|mathbf|mathrm|mathit|mathcal|mathbb|text|operatorname|boldsymbol|"
+                    r"underline|textsc|mathsf)\s*\{([^{}]*)\}")
+_COMMAND = re.compile(r"\\([A-Za-z]+|[%$&_#,;!])\s?")
+_MATH = re.compile(r"(?<!\\)\$([^$]{1,120}?)(?<!\\)\$")
+
+
+def _render_math(body: str) -> str:
+    body = _STYLE.sub(r"\1", body)
+    body = _COMMAND.sub(lambda m: _LATEX_SYMBOLS.get(m.group(1), m.group(1)), body)
+    body = re.sub(r"([\^_])\{([^{}]*)\}", r"\1\2", body)
+    return body.replace("{", "").replace("}", "").strip()
+
+
+def clean_latex(text: str) -> str:
+    """Display form of digest text: LaTeX math and markup rendered for reading ("1.29$\\times$" ->
+    "1.29×", "$\\sim$5" -> "~5", "\\textbf{Foo}" -> "Foo", "\\%" -> "%"), doubled spaces folded.
+    Numbers survive unchanged, so number checks read the same values from either form."""
+    if "\\" not in text and "$" not in text:
+        return " ".join(text.split())
+    text = _MATH.sub(lambda m: _render_math(m.group(1)), text)
+    text = _STYLE.sub(r"\1", text)
+    text = re.sub(r"\\([%$&_#])", r"\1", text)
+    return " ".join(text.split())
+
+
+def paper_text(paper: Paper) -> str:
+    return "\n".join([paper.title, paper.abstract, paper.tldr, paper.motivation, paper.method, paper.result,
+                      paper.conclusion, " ".join(paper.authors)])
+
+
+@lru_cache(maxsize=20000)
+def _paper_terms(paper_id: str, text: str) -> frozenset[str]:
+    return frozenset(tokenize(text))
+
+
+def paper_terms(paper: Paper) -> frozenset[str]:
+    return _paper_terms(paper.id, paper_text(paper))
+
+
+def numbers_in(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(_RANGE.sub(r"\1 ", _LATEX_COMMAND.sub(" ", clean_latex(text))))}
+
+
+class TermWeights:
+    """Inverse document frequency of terms over the store's chunks (from the BM25 index)."""
+
+    def __init__(self, lexical: LexicalIndex):
+        self.total = max(1, len(lexical.chunks))
+        self._df = lexical.document_frequencies()
+
+    def idf(self, term: str) -> float:
+        df = self._df.get(term, 0)
+        return math.log(1 + (self.total - df + 0.5) / (df + 0.5))
+
+    def rarity(self, text: str) -> float:
+        """How rare a term is, however many words it has: the IDF of its rarest word."""
+        return max([self.idf(t) for t in tokenize(text)], default=1.0)
+
+    def coverage(self, terms: list[str], available: frozenset[str] | set[str]) -> float:
+        unique = list(dict.fromkeys(terms))
+        if not unique:
+            return 0.0
+        total = sum(self.idf(t) for t in unique)
+        return sum(self.idf(t) for t in unique if t in available) / total if total else 0.0

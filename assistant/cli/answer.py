@@ -1,0 +1,134 @@
+"""`digestqa ask` and `digestqa chat`."""
+from __future__ import annotations
+
+import json
+import sys
+
+from assistant.cli.common import add_filters, filters_from, positive_int, shown
+from assistant.types import Answer
+
+
+def add_commands(sub, common) -> None:
+    p = sub.add_parser("ask", parents=[common], help="answer a question with checked citations",
+                       description="Answer a question (English or Chinese) from the stored papers. Every "
+                                   "citation is checked against the retrieved sources; when the digests do "
+                                   "not answer, it says so and shows the nearest papers. Uses the extractive "
+                                   "answerer unless an LLM is configured (DIGESTQA_LLM_MODEL or --preset).")
+    p.add_argument("question", help="the question, e.g. \"Which papers reduce L2 cache misses?\"")
+    p.add_argument("-k", "--top-k", type=positive_int, default=None, help="papers to retrieve (default 5)")
+    p.add_argument("--all", action="store_true", dest="all_detail",
+                   help="for \"which papers…\" questions, give every matching paper a sentence (by default the "
+                        "first 15 get one and the rest are listed by title; all are cited either way)")
+    add_filters(p)
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: answer, cited_ids, sources, refused, backend, timings, notices")
+    p.add_argument("--verbose", "-v", action="store_true", help="also print per-stage timings")
+
+    p = sub.add_parser("chat", parents=[common], help="terminal chat with follow-up questions",
+                       description="Chat about the papers. Follow-ups such as \"and which of those use "
+                                   "transformers?\" refer to the previous answer. Commands: /reset starts over, "
+                                   "/sources shows the last answer's sources, /quit (or Ctrl-D) leaves.")
+    p.add_argument("-k", "--top-k", type=positive_int, default=None, help="papers to retrieve per question")
+    add_filters(p)
+
+
+
+def run_ask(args, app) -> int:
+    from assistant.cli import daily
+
+    filters = filters_from(args, app)
+    if args.json:
+        answer = app.ask(args.question, filters, args.top_k)
+        data, known = answer.to_json_dict(), app.digests()
+        for item, source in zip(data["sources"], answer.sources, strict=False):  # readable names beside the file names
+            item["digest_labels"] = known.paper_labels(source.paper)
+        print(json.dumps(data, ensure_ascii=False))
+        daily.answer_exports(args, answer)
+        return 0
+    answer = _stream_to_terminal(app.chain.stream(args.question, filters, args.top_k))
+    _print_footer(answer, args.verbose, known=app.digests())
+    daily.answer_exports(args, answer)
+    return 0
+
+
+def run_chat(args, app) -> int:
+
+    session = app.chat_session(filters_from(args, app))
+    backend = app.chain.answerer.name
+    print(f"digestqa chat ({backend}; {app.settings.store_label}). /reset, /sources, /quit.", file=sys.stderr)
+    while True:
+        try:
+            question = input("\nyou> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            continue
+        if question in ("/quit", "/exit", "/q"):
+            return 0
+        if question == "/reset":
+            session.reset()
+            print("(conversation cleared)")
+            continue
+        if question == "/sources":
+            if session.turns:
+                _print_sources(session.turns[-1], app.digests())
+            continue
+        from assistant.errors import DigestQAError
+
+        try:
+            answer = _stream_to_terminal(session.stream(question, args.top_k))
+        except DigestQAError as exc:
+            print(f"digestqa: {exc}", file=sys.stderr)
+            continue
+        if answer.standalone_question and answer.standalone_question != answer.question:
+            print(f"(read as: {answer.standalone_question})", file=sys.stderr)
+        _print_footer(answer, verbose=False, sources=False)
+
+
+def _stream_to_terminal(items) -> Answer:
+    from assistant.text import strip_controls  # an answer quotes stored text: nothing in it may steer the terminal
+
+    streamed = []
+    answer = None
+    for item in items:
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            streamed.append(item)
+            sys.stdout.write(strip_controls(item))
+            sys.stdout.flush()
+    shown = "".join(streamed).strip()
+    if answer.text.strip() != shown:
+        if shown:
+            sys.stdout.write("\n\n--- after checking citations ---\n")
+        sys.stdout.write(strip_controls(answer.text))
+    sys.stdout.write("\n")
+    return answer
+
+
+def _print_footer(answer: Answer, verbose: bool, sources: bool = True, known=None) -> None:
+    for notice in answer.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    for citation in answer.unsupported:
+        print(f"⚠ {citation.reason}: {citation.sentence[:120]}", file=sys.stderr)
+    if sources:
+        _print_sources(answer, known)
+    if verbose:
+        timings = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in answer.timings.items())
+        print(f"[{answer.backend}] {timings}", file=sys.stderr)
+
+
+def _print_sources(answer: Answer, known=None) -> None:
+    """One line per source; `known` (a DigestCatalog) names its digests readably."""
+    if not answer.sources:
+        return
+    print("\nSources:")
+    for rank, source in enumerate(answer.sources, 1):
+        mark = "*" if source.id in answer.cited_ids else " "
+        where = ", ".join(known.paper_labels(source.paper) if known else source.paper.dates or source.paper.digests[:1])
+        title = shown(' '.join(source.paper.title.split()))
+        print(f" {mark}{rank:>2}. [{source.id}] {title} ({source.paper.category}; {where})")
+
+
+COMMANDS = {"ask": run_ask, "chat": run_chat}

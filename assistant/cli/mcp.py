@@ -1,0 +1,71 @@
+"""`digestqa mcp`: serve the store to any MCP client (desktop assistants, IDE agents, Open WebUI).
+Registered by cli.py; the server itself is assistant/mcp_server.py.
+
+stdio (the default) is what desktop clients launch; nothing but protocol is written to stdout,
+everything else goes to stderr. `--http` serves streamable HTTP on 127.0.0.1 unless `--host` says
+otherwise. Read-only unless `--allow-ingest`.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+
+from assistant.cli.common import port
+from assistant.errors import InputError
+
+EPILOG = """examples:
+  digestqa mcp --store ~/papers/vectorstore          stdio: what a desktop client's config launches
+  digestqa mcp --http --port 8765                    streamable HTTP at http://127.0.0.1:8765/mcp
+  digestqa mcp --http --port 8765 --allow-ingest     also let the client's model ingest digest files
+
+tools: search_papers, get_paper, ask, list_papers, brief, new_papers (and ingest with --allow-ingest);
+resources: paper://ID. See the README section "Use from your own LLM (MCP)" for client configs."""
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def add_mcp_command(sub, common) -> None:
+
+    p = sub.add_parser("mcp", parents=[common], help="serve the papers to your own LLM client (MCP)",
+                       description="Serve the store over the Model Context Protocol, so an LLM client's model "
+                                   "can search, read and ask with digestqa's checked citations. Read-only "
+                                   "unless --allow-ingest.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
+    p.add_argument("--port", type=port, default=8765, help="HTTP port (default 8765)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="HTTP address (default 127.0.0.1: this machine only; anything else exposes the "
+                        "store to your network with no login)")
+    p.add_argument("--allow-ingest", action="store_true",
+                   help="add an `ingest` tool that stores digest files from paths on this machine")
+
+
+def run_mcp(args, app) -> int:
+    if importlib.util.find_spec("mcp") is None:
+        raise InputError("the MCP server needs the MCP SDK: pip install 'mcp>=2.3,<3'")
+    if args.host != "127.0.0.1" and not args.http:
+        raise InputError("--host applies to --http only (stdio has no address)")
+    from assistant.cli.ui import _check_port_free
+    from assistant.mcp.server import build_server, quiet_logs
+
+    server = build_server(lambda: app, allow_ingest=args.allow_ingest)
+    quiet_logs()
+    access = "read-write (ingest allowed)" if args.allow_ingest else "read-only"
+    if not args.http:
+        print(f"digestqa MCP server on stdio (store {app.settings.store_label}; {access})", file=sys.stderr, flush=True)
+        server.run("stdio")
+        return 0
+    if args.host not in LOOPBACK:
+        print(f"digestqa: warning: listening on {args.host}: anyone who can reach this machine on port "
+              f"{args.port} can query the store" + (" and ingest files" if args.allow_ingest else "")
+              + " (there is no login)", file=sys.stderr, flush=True)
+    _check_port_free(args.host, args.port, "digestqa mcp")
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"digestqa MCP server on http://{shown}:{args.port}/mcp (store {app.settings.store_label}; {access}). "
+          "Ctrl-C stops it.", file=sys.stderr, flush=True)
+    server.run("streamable-http", host=args.host, port=args.port)
+    return 0
+
+
+COMMANDS = {"mcp": run_mcp}

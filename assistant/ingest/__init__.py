@@ -1,0 +1,1 @@
+"""Digest files -> papers -> chunks -> vectors -> the store."""

@@ -1,0 +1,367 @@
+"""Digest files -> papers -> chunks -> embeddings -> store, idempotently and resumably.
+
+- A paper is identified by its arXiv id; its content hash decides 'changed'. Appearing in a new
+  digest with the same content only updates where it appeared (its embeddings are reused).
+- Papers are embedded and written in small groups, each paper written in the store's
+  crash-safe order, so Ctrl-C or kill -9 loses at most the groups in flight; the next run resumes.
+- The model's time is the floor, so everything else hides behind it: while one group embeds (in a
+  worker thread; onnxruntime releases the GIL) the next is parsed, chunked and looked up, and the
+  previous one written. Only chunks in a language the model reads are embedded
+  (`Settings.embed_languages`); vectors already computed come from the store or the vector cache.
+- One ingest at a time per store: a second one fails at once with a clear message.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from assistant.config import Settings
+from assistant.errors import DigestQAError, InputError, StoreError
+from assistant.ingest.chunking import chunk_paper, embed_text, embedded, header_title
+from assistant.ingest.embeddings import Embedder
+from assistant.ingest.parser import ParsedDigest, discover_digest_files, parse_digest_file
+from assistant.ingest.store import Store, is_read_only, store_fault
+from assistant.ingest.vector_cache import VectorCache, vector_cache_path
+from assistant.search.lexical import tokenize
+from assistant.types import Chunk, IngestReport, Paper, ParseProblem
+
+GROUP_SIZE = 32  # papers per group: a few model batches (little padding once sorted), little lost on a kill
+
+
+@dataclass
+class _Planned:
+    paper: Paper
+    kind: str  # added | changed | relisted
+
+
+@dataclass
+class _Group:
+    """One group on its way through the pipeline: chunked, looked up, embedding in flight."""
+
+    chunked: list[tuple[Paper, list[Chunk], list[bool]]]
+    vectors: dict[str, list[float]]  # chunk id -> vector, known or computed
+    todo: list[Chunk]  # embedded chunks with no known vector
+    texts: list[str]  # what the model reads for each of `todo`
+    future: Future | None = None
+    early: _EarlyStart | None = None  # `todo`'s vectors come from the embedding started early
+
+
+@dataclass
+class _EarlyStart:
+    """The first papers' embedding, started before the store is opened: importing Chroma and reading
+    what the store holds take about a second, which the model would otherwise spend waiting."""
+
+    texts: list[str]
+    future: Future
+    used: bool = False
+
+    def covers(self, texts: list[str]) -> bool:
+        return not self.used and set(texts) <= set(self.texts)
+
+    def vectors(self) -> dict[str, list[float]]:
+        return dict(zip(self.texts, self.future.result(), strict=True))
+
+
+class _EmbedWorker:
+    """The one thread the model runs in (onnxruntime releases the GIL, so the main thread chunks and
+    writes meanwhile), the vector cache, and the embedding started early."""
+
+    def __init__(self, embedder: Embedder, settings: Settings):
+        # An embedder that names no model identity (a benchmark's stand-in) gets no shared cache: its
+        # vectors must never be served as the real model's.
+        identity = getattr(embedder, "identity", None)
+        self.embedder, self.settings = embedder, settings
+        self.cache = VectorCache(vector_cache_path(settings, identity) if identity else None)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        self.early: _EarlyStart | None = None
+
+    def submit(self, texts: list[str]) -> Future:
+        return self.pool.submit(self.embedder.embed_texts, texts, True)
+
+    def start_early(self, papers: list[Paper]) -> None:
+        """Embed the first group's texts that the cache lacks. On a re-run they are all cached and
+        nothing starts; at worst (a store whose vectors are not in the cache) one group is embedded
+        twice."""
+        texts: list[str] = []
+        for paper in papers[:GROUP_SIZE]:
+            chunks = chunk_paper(paper, self.embedder.count_tokens, self.settings.embed_max_tokens)
+            texts += [embed_text(header_title(paper), c.text)
+                      for c, flag in zip(chunks, embedded(chunks, self.settings.embed_languages), strict=True) if flag]
+        cached = self.cache.get_many(list(dict.fromkeys(texts)))
+        todo = [t for t in dict.fromkeys(texts) if t not in cached]
+        if todo:
+            self.early = _EarlyStart(todo, self.submit(todo))
+
+    def close(self) -> None:
+        early = self.early
+        if early is not None and not early.used:  # the plan did not need it: keep what was computed
+            if early.future.done() and not early.future.cancelled() and early.future.exception() is None:
+                self.cache.put_many(early.texts, early.future.result())
+            early.future.cancel()
+        self.pool.shutdown(wait=True)
+        self.cache.close()
+
+
+def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_mb: float = 20.0,
+                   conflicts: list[dict] | None = None) -> tuple[list[Paper], list[ParseProblem], list[ParsedDigest]]:
+    """Parse every digest under `paths` and merge them: one paper, every digest it appeared in.
+    Entries of one paper with different text are settled by `precedence`; each is added to
+    `conflicts` as a `replacement` row."""
+    conflicts = [] if conflicts is None else conflicts
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InputError(f"no such file or folder: {', '.join(missing)}")
+    files = discover_digest_files(paths)
+    if not files:
+        raise InputError(f"no digest files (.md, .txt) in {', '.join(map(str, paths))}")
+    parsed: list[ParsedDigest] = []
+    problems: list[ParseProblem] = []
+    for file in files:
+        try:
+            size_mb = file.stat().st_size / 1e6
+            if size_mb > max_file_mb:
+                problems.append(ParseProblem(str(file), 0, f"file is {size_mb:.0f} MB, larger than the {max_file_mb:g} MB "
+                                             "limit for one digest (set DIGESTQA_MAX_FILE_MB to raise it)"))
+                continue
+            parsed.append(parse_digest_file(file, digest_date))
+        except OSError as exc:
+            problems.append(ParseProblem(str(file), 0, f"cannot read file: {exc.strerror or exc}"))
+    # Files in digest order (date, then name): with equal versions and dates the later one wins.
+    parsed.sort(key=lambda d: (d.digest.date or "", d.digest.name))
+    merged: dict[str, Paper] = {}
+    for digest in parsed:
+        problems.extend(digest.problems)
+        for paper in digest.papers:
+            earlier = merged.get(paper.id)
+            if earlier is None:
+                merged[paper.id] = paper
+                continue
+            if earlier.content_hash() != paper.content_hash():
+                kept, dropped = (paper, earlier) if precedence(paper) >= precedence(earlier) else (earlier, paper)
+                conflicts.append(replacement(kept, dropped))
+                kept.digests, kept.dates = earlier.digests, earlier.dates
+                merged[paper.id] = kept
+            elif precedence(paper) > precedence(earlier):  # same text: keep the better provenance
+                earlier.version, earlier.origin = paper.version, paper.origin
+            _add_membership(merged[paper.id], digest.digest.name, digest.digest.date)
+    return list(merged.values()), problems, parsed
+
+
+# One rule for the same paper met twice with different text, within a run and across runs: the
+# higher arXiv version wins, then the later digest date, then the later ingest (a missing version
+# counts as 0, a missing date as earliest). Documented in the README ("Reliability and security").
+def precedence(paper: Paper) -> tuple[int, str]:
+    # The date of the digest the text came from; records stored before `origin` existed: their latest.
+    date = paper.origin.get("date") if paper.origin is not None else max(paper.dates, default="")
+    return (paper.version or 0, date or "")
+
+
+def _where(paper: Paper) -> dict:
+    origin = paper.origin or {}
+    return {"file": origin.get("file"), "line": origin.get("line"),
+            "digest": origin.get("digest") or ", ".join(paper.digests) or None,
+            "date": origin.get("date"), "version": paper.version}
+
+
+def replacement(kept: Paper, dropped: Paper) -> dict:
+    """The report row for two texts of one paper: what differed, which was kept and which dropped."""
+    changed = [name for name in ("title", "abstract", "authors", "category", "tldr", "motivation", "method",
+                                 "result", "conclusion") if getattr(kept, name) != getattr(dropped, name)]
+    return {"id": kept.id, "changed": changed, "kept": _where(kept), "dropped": _where(dropped)}
+
+
+def _add_membership(paper: Paper, name: str, date: str | None) -> None:
+    if name not in paper.digests:
+        paper.digests.append(name)
+    if date and date not in paper.dates:
+        paper.dates.append(date)
+        paper.dates.sort()
+
+
+def ingest_lock(settings: Settings) -> FileLock:
+    if settings.uses_server:
+        key = hashlib.sha1(f"{settings.chroma_host}:{settings.chroma_port}/{settings.collection}".encode()).hexdigest()[:12]
+        lock_dir = Path(settings.cache_dir).expanduser() / "locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(lock_dir / f"ingest-{key}.lock"))
+    Path(settings.store).mkdir(parents=True, exist_ok=True)
+    return FileLock(str(Path(settings.store) / ".ingest.lock"))
+
+
+def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_date: str | None = None,
+           progress: Callable | None = None, tokens: dict[str, list[str]] | None = None) -> IngestReport:
+    """Ingest digests into the configured store. `progress(total)` returns a tqdm-like bar.
+    `tokens`, when given, receives the BM25 tokens of every chunk written (by chunk id): they are
+    computed while the model embeds the next group, so the keyword index built after the ingest
+    need not tokenize them again."""
+    started = time.perf_counter()
+    conflicts: list[dict] = []
+    papers, problems, parsed = collect_papers(paths, digest_date, settings.max_file_mb, conflicts)
+    report = IngestReport(digests=[d.digest.name for d in parsed], replaced=conflicts)
+    report.skipped = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if p.skipped]
+    report.partial = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if not p.skipped]
+    if not settings.uses_server and is_read_only(Path(settings.store)):
+        raise store_fault(PermissionError(errno.EACCES, "read-only"), settings.store_label)
+    try:
+        lock = ingest_lock(settings)
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise StoreError(f"another ingest is writing to {settings.store_label}; wait for it to finish") from None
+    except OSError as exc:  # the lock file cannot be made: a read-only or full disk
+        raise (store_fault(exc, settings.store_label) or StoreError(
+            f"cannot lock {settings.store_label} for writing ({exc.strerror or exc})")) from None
+    worker = _EmbedWorker(embedder, settings)
+    try:
+        worker.start_early(papers)
+        store = Store(settings, create=True)
+        states = store.paper_states()
+        plan = _plan(papers, store, report, states)
+        _clean_orphans(store, keep={p.paper.id for p in plan}, recorded=set(states))
+        bar = progress(len(plan)) if progress and plan else None
+        if plan:
+            report.chunks_written = _write_plan(plan, store, worker, bar, tokens)
+        if bar is not None:
+            bar.close()
+        store.record_digests([(d.digest.name, d.digest.date) for d in parsed if d.papers])
+        if plan or store.state().get("generation", 0) == 0:
+            store.bump_generation()
+        _record_history(settings, plan, report)
+        report.papers_total = store.papers_collection.count()
+    except Exception as exc:  # a full or read-only disk met while writing: one clear line, no traceback
+        where = None if settings.uses_server else Path(settings.store)
+        fault = None if isinstance(exc, DigestQAError) else store_fault(exc, settings.store_label, where)
+        if fault is None:
+            raise
+        raise fault from None
+    finally:
+        worker.close()
+        lock.release()
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _record_history(settings: Settings, plan: list[_Planned], report: IngestReport) -> None:
+    """What's new (the ids this ingest added and changed) and the digest summaries' number checks,
+    written under the ingest lock beside the store."""
+    from assistant.daily.history import History
+    from assistant.daily.summary_check import SummaryChecks
+
+    History(settings).record([p.paper.id for p in plan if p.kind == "added"],
+                             [p.paper.id for p in plan if p.kind == "changed"], report.digests)
+    SummaryChecks(settings).record([p.paper for p in plan if p.kind != "relisted"])
+
+
+def _plan(papers: list[Paper], store: Store, report: IngestReport,
+          states: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> list[_Planned]:
+    states = store.paper_states() if states is None else states
+    stored = store.papers() if states else {}
+    plan = []
+    for paper in papers:
+        state = states.get(paper.id)
+        if state is None:
+            plan.append(_Planned(paper, "added"))
+            report.added += 1
+            continue
+        old = stored[paper.id]
+        differs = state[0] != paper.content_hash()
+        if differs and precedence(paper) < precedence(old):
+            # The stored text outranks this entry (higher version or later digest): keep it; the
+            # paper still appeared in this entry's digest, which is recorded.
+            report.replaced.append(replacement(old, paper))
+            where = paper.origin or {}
+            report.skipped.append({"file": where.get("file"), "line": where.get("line"),
+                                   "reason": f"{paper.id} differs from the stored entry, which outranks it (higher "
+                                             "arXiv version or later digest); kept the stored text"})
+            kept = Paper.from_json(old.to_json())
+            kept.digests, kept.dates = paper.digests, paper.dates
+            paper, differs = kept, False
+        elif not differs and precedence(paper) <= precedence(old):
+            # Same text: keep the stored provenance unless this entry outranks it (a path alone
+            # is no reason to rewrite a paper, nor is upgrading a store written before `origin`).
+            paper.version, paper.origin = old.version, old.origin
+        merged_digests = list(dict.fromkeys(old.digests + paper.digests))
+        merged_dates = sorted(set(old.dates) | set(paper.dates))
+        relisted = merged_digests != old.digests or merged_dates != old.dates
+        paper.digests, paper.dates = merged_digests, merged_dates
+        if differs:
+            plan.append(_Planned(paper, "changed"))
+            report.changed += 1
+            report.replaced.append(replacement(paper, old))
+        else:
+            report.unchanged += 1
+            if relisted or (paper.version, paper.origin) != (old.version, old.origin):
+                plan.append(_Planned(paper, "relisted"))
+    return plan
+
+
+def _clean_orphans(store: Store, keep: set[str], recorded: set[str] | None = None) -> None:
+    """Remove chunks left by an ingest killed before it wrote their paper's record."""
+    if store.chunk_count() == 0:
+        return
+    orphans = [cid for cid in store.orphan_chunk_ids(recorded) if cid.split("#", 1)[0] not in keep]
+    store.delete_chunks(orphans)
+
+
+def _write_plan(plan: list[_Planned], store: Store, worker: _EmbedWorker, bar=None,
+                tokens: dict[str, list[str]] | None = None) -> int:
+    """Embed and write the plan group by group, the model never waiting for the rest (see top)."""
+    embedded_count = 0
+    pending: _Group | None = None
+    try:
+        for start in range(0, len(plan) + GROUP_SIZE, GROUP_SIZE):
+            group = _prepare(plan[start:start + GROUP_SIZE], store, worker) if start < len(plan) else None
+            if group is not None and group.texts and group.early is None:
+                group.future = worker.submit(group.texts)
+            if pending is not None:  # written (and tokenized for BM25) while `group` embeds
+                embedded_count += _finish(pending, store, worker.cache)
+                if tokens is not None:
+                    tokens.update((c.id, tokenize(c.text)) for _, chunks, _ in pending.chunked for c in chunks)
+                if bar is not None:
+                    bar.update(len(pending.chunked))
+            pending = group
+    finally:
+        if pending is not None and pending.future is not None:
+            pending.future.cancel()
+    return embedded_count
+
+
+def _prepare(group: list[_Planned], store: Store, worker: _EmbedWorker) -> _Group:
+    chunked = []
+    for item in group:
+        chunks = chunk_paper(item.paper, worker.embedder.count_tokens, worker.settings.embed_max_tokens)
+        chunked.append((item.paper, chunks, embedded(chunks, worker.settings.embed_languages)))
+    cache = worker.cache
+    dense = [(paper, c) for paper, chunks, flags in chunked for c, flag in zip(chunks, flags, strict=False) if flag]
+    # Reuse vectors for chunks whose text did not change: from the store (relisted papers, small
+    # edits), else from the cache (another digest, another store, an earlier interrupted run).
+    vectors = store.chunk_embeddings([c.id for _, c in dense])
+    missing = [(c, embed_text(header_title(paper), c.text)) for paper, c in dense if c.id not in vectors]
+    cached = cache.get_many([text for _, text in missing])
+    vectors.update({c.id: cached[text] for c, text in missing if text in cached})
+    todo = [(c, text) for c, text in missing if text not in cached]
+    prepared = _Group(chunked, vectors, [c for c, _ in todo], [text for _, text in todo])
+    if todo and worker.early is not None and worker.early.covers(prepared.texts):
+        worker.early.used = True
+        prepared.early = worker.early
+    return prepared
+
+
+def _finish(group: _Group, store: Store, cache: VectorCache) -> int:
+    if group.early is not None:
+        by_text = group.early.vectors()
+        group.vectors.update({c.id: by_text[text] for c, text in zip(group.todo, group.texts, strict=True)})
+        cache.put_many(group.early.texts, [by_text[t] for t in group.early.texts])
+    elif group.future is not None:
+        computed = group.future.result()
+        group.vectors.update({c.id: v for c, v in zip(group.todo, computed, strict=False)})
+        cache.put_many(group.texts, computed)
+    store.write_papers([(paper, chunks, [group.vectors[c.id] if flag else None for c, flag in zip(chunks, flags, strict=False)])
+                        for paper, chunks, flags in group.chunked])
+    return len(group.todo)

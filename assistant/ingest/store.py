@@ -1,0 +1,448 @@
+"""The paper store: Chroma collections behind one class, embedded on disk or on a Chroma server.
+
+Schema (owned here and nowhere else):
+- `<prefix>_chunks`: the dense index: one record per embedded chunk (sections in a language the
+  embedding model reads, `Settings.embed_languages`), written as llama-index TextNodes (so
+  llama-index's ChromaVectorStore can read them) with metadata paper_id, title, category, section,
+  digests, dates.
+- `<prefix>_text`: the chunks that are not embedded (the title alone, sections in other languages),
+  same records with a 1-dim placeholder vector: searched lexically and read by the answerers.
+  `iter_chunks`/`chunks_of` read both collections; `dense_query` only the first. A store written
+  before schema 2 has every chunk in `_chunks`; it reads the same way.
+- `<prefix>_papers`: one record per paper; document = the Paper as JSON, embedding = the mean of
+  its chunk embeddings, metadata = content hash and where it appeared.
+- `<prefix>_meta`: one record holding the store generation (bumped by every write) and last ingest,
+  and one ("digests") holding each digest's date, ingest order and ingest time (see digests.py).
+
+Write order per batch of papers makes a killed ingest safe to resume: chunks (both collections) are upserted first, stale
+chunks deleted next, and the paper record (with its content hash) written last. A paper whose
+record is missing or stale is simply processed again by the next ingest.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.errors import StoreError, StoreMissing
+from assistant.types import Chunk, Paper
+
+_BATCH = 1000  # ids per Chroma get/delete call (keeps request sizes sane on a server)
+# Records per page when reading a whole collection. Each offset page costs Chroma more the further
+# it starts, so fewer, larger pages read faster: at 50k papers the catalogue took 8.8 s in 1,000-record
+# pages and 1.3 s in 5,000-record ones (a scan of 350k chunks is dominated by volume, not paging).
+_PAGE = 5000
+SCHEMA_VERSION = 2  # 2: chunks that are not embedded live in `<prefix>_text`
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    paper_id: str
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    chunk: StoredChunk
+    score: float  # cosine similarity
+
+
+_NO_SPACE = ("disk is full", "no space left", "(code: 13)")
+_READ_ONLY = ("readonly database", "read-only file system", "(code: 8)")
+
+
+def store_fault(exc: BaseException, label: str, path: Path | None = None) -> StoreError | None:
+    """The user-level error for a disk fault met while using the store at `label`, else None.
+
+    Chroma reports SQLite's codes inside its own exception types (code 13: full, code 8: read-only),
+    Python reports errno; both are named here so no fault ends in a traceback or in the advice to
+    move a store aside that is merely read-only."""
+    code = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE) or _disk_full(path):
+        return StoreError(f"no space left on device while writing to {label}; free some space and re-run "
+                          "(what was written is kept and consistent)")
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in _READ_ONLY):
+        return StoreError(f"the store at {label} is read-only (no write permission); questions work, "
+                          "but ingest needs write access (or copy the store somewhere writable)")
+    return None
+
+
+def _disk_full(path: Path | None) -> bool:
+    """Chroma sometimes reports a full disk only as a failed compaction: ask the file system."""
+    if path is None:
+        return False
+    try:
+        return shutil.disk_usage(path if path.exists() else path.parent).free < 16 * 1024 * 1024
+    except OSError:
+        return False
+
+
+def is_read_only(path: Path) -> bool:
+    """True when this process may not write to an existing store directory (permissions, a
+    read-only mount)."""
+    db = path / "chroma.sqlite3"
+    return db.exists() and not (os.access(path, os.W_OK) and os.access(db, os.W_OK))
+
+
+def _readonly_snapshot(path: Path, cache_dir: Path) -> Path:
+    """A private copy of a read-only store to open: Chroma writes to its database even to read it.
+
+    Keyed by the store's path and its files' sizes and times, so the copy is made once per
+    store state; earlier copies of the same store are removed."""
+    files = sorted(p for p in path.rglob("*") if p.is_file() and ".cache" not in p.relative_to(path).parts)
+    stamp = hashlib.sha1("|".join(f"{p.relative_to(path)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+                                  for p in files).encode()).hexdigest()[:12]
+    home = cache_dir / "readonly-stores" / hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:  # no writable cache_dir either: a throw-away copy
+        import tempfile
+
+        home = Path(tempfile.mkdtemp(prefix="digestqa-readonly-"))
+    target = home / stamp
+    if not (target / "chroma.sqlite3").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        tmp = home / f".{stamp}.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(path, tmp, ignore=shutil.ignore_patterns(".cache", ".ingest.lock"), copy_function=shutil.copy)
+        for p in [tmp, *tmp.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)  # the copy is ours to write
+        tmp.rename(target)
+        for old in home.iterdir():
+            if old != target and not old.name.startswith("."):
+                shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def _chroma_settings():
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+class Store:
+    def __init__(self, settings: Settings, create: bool = False):
+        self.settings = settings
+        self._create = create
+        self._papers_cache: dict[str, Paper] | None = None
+        self.read_only = False  # set when the store directory cannot be written: a snapshot is read
+
+    # -- connection -------------------------------------------------------------------------
+    @cached_property
+    def client(self):
+        import chromadb
+
+        s = self.settings
+        if s.uses_server:
+            try:
+                client = chromadb.HttpClient(host=s.chroma_host, port=s.chroma_port, settings=_chroma_settings())
+                client.heartbeat()
+            except Exception as exc:  # chromadb raises several types for a down server
+                raise StoreError(f"cannot reach the Chroma server at {s.chroma_host}:{s.chroma_port} "
+                                 f"({type(exc).__name__}); is `chroma run` up?") from None
+            return client
+        path = Path(s.store)
+        if not self._create and not (path / "chroma.sqlite3").exists():
+            raise StoreMissing(f"no store at {path}: run `digestqa ingest PATH` first (or pass --store DIR)")
+        if path.exists() and not path.is_dir():
+            raise StoreError(f"store path {path} is a file, not a directory")
+        try:
+            if is_read_only(path):
+                if self._create:  # an ingest: say so before anything is attempted
+                    raise store_fault(OSError(errno.EROFS, "read-only"), str(path))
+                self.read_only = True
+                path = _readonly_snapshot(path, Path(s.cache_dir).expanduser())
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        except StoreError:
+            raise
+        except Exception as exc:
+            fault = store_fault(exc, str(s.store))
+            if fault is not None:
+                raise fault from None
+            raise StoreError(f"the store at {path} cannot be opened ({type(exc).__name__}: {str(exc)[:120]}); "
+                             "it may be corrupt: move it aside and ingest again") from None
+
+    def _collection(self, suffix: str):
+        name = f"{self.settings.collection}_{suffix}"
+        try:
+            # embedding_function=None: never let Chroma fall back to its downloading default model.
+            return self.client.get_or_create_collection(name, embedding_function=None,
+                                                        metadata={"hnsw:space": "cosine"})
+        except StoreError:
+            raise
+        except Exception as exc:
+            fault = store_fault(exc, self.settings.store_label)
+            if fault is not None:
+                raise fault from None
+            raise StoreError(f"cannot open collection '{name}' in {self.settings.store_label} "
+                             f"({type(exc).__name__}: {str(exc)[:120]})") from None
+
+    @cached_property
+    def chunks(self):
+        return self._collection("chunks")
+
+    @cached_property
+    def text_chunks(self):
+        return self._collection("text")
+
+    @property
+    def chunk_collections(self):
+        return (self.chunks, self.text_chunks)
+
+    def chunk_count(self) -> int:
+        return sum(c.count() for c in self.chunk_collections)
+
+    @cached_property
+    def papers_collection(self):
+        return self._collection("papers")
+
+    @cached_property
+    def meta(self):
+        return self._collection("meta")
+
+    @cached_property
+    def vector_store(self):
+        """llama-index's view of the chunk collection (used by retrieval and baselines)."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.chunks, flat_metadata=False)
+
+    # -- reading ----------------------------------------------------------------------------
+    def papers(self) -> dict[str, Paper]:
+        """Every stored paper by id (cached for the life of this Store; writes invalidate it)."""
+        if self._papers_cache is None:
+            out: dict[str, Paper] = {}
+            for offset in range(0, self.papers_collection.count(), _PAGE):
+                got = self.papers_collection.get(include=["documents"], limit=_PAGE, offset=offset)
+                for doc in got["documents"]:
+                    paper = Paper.from_json(doc)
+                    out[paper.id] = paper
+            self._papers_cache = out
+        return self._papers_cache
+
+    def forget_papers(self) -> None:
+        """Drop the cached catalogue: the next `papers()` reads the store again."""
+        self._papers_cache = None
+
+    def paper_states(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """id -> (content hash, digests) as recorded: what ingest compares against."""
+        states = {}
+        for offset in range(0, self.papers_collection.count(), _PAGE):
+            got = self.papers_collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            for pid, meta in zip(got["ids"], got["metadatas"], strict=False):
+                states[pid] = (meta.get("content_hash", ""), tuple(meta.get("digests") or ()))
+        return states
+
+    def chunk_embeddings(self, chunk_ids: list[str]) -> dict[str, list[float]]:
+        out = {}
+        for i in range(0, len(chunk_ids), _BATCH):
+            got = self.chunks.get(ids=chunk_ids[i:i + _BATCH], include=["embeddings"])
+            for cid, emb in zip(got["ids"], got["embeddings"], strict=False):
+                out[cid] = list(emb)
+        return out
+
+    def iter_chunks(self) -> Iterator[StoredChunk]:
+        """Every chunk, embedded or not (what the lexical index is built from)."""
+        for collection in self.chunk_collections:
+            for offset in range(0, collection.count(), _PAGE):
+                got = collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False):
+                    yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or "")
+
+    def chunks_of(self, paper_ids: Iterable[str]) -> list[StoredChunk]:
+        """Every chunk of these papers, embedded or not."""
+        return [c for collection in self.chunk_collections for c in self._chunks_in(collection, list(paper_ids))]
+
+    @staticmethod
+    def _chunks_in(collection, ids: list[str]) -> list[StoredChunk]:
+        out = []
+        for i in range(0, len(ids), _BATCH):
+            got = collection.get(where={"paper_id": {"$in": ids[i:i + _BATCH]}}, include=["documents", "metadatas"])
+            out.extend(StoredChunk(cid, m["paper_id"], m.get("section", ""), d or "")
+                       for cid, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False))
+        return out
+
+    def dense_query(self, embedding: list[float], n: int, paper_ids: set[str] | None = None) -> list[DenseHit]:
+        """Nearest chunks by cosine similarity, optionally restricted to some papers."""
+        if paper_ids is not None and not paper_ids:
+            return []
+        where = {"paper_id": {"$in": sorted(paper_ids)}} if paper_ids is not None else None
+        total = self.chunks.count()
+        if total == 0:
+            return []
+        got = self.chunks.query(query_embeddings=[embedding], n_results=min(n, total), where=where,
+                                include=["documents", "metadatas", "distances"])
+        return [DenseHit(StoredChunk(cid, m["paper_id"], m.get("section", ""), d or ""), 1.0 - float(dist))
+                for cid, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                                           strict=False)]
+
+    def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
+        out = {}
+        for i in range(0, len(paper_ids), _BATCH):
+            got = self.papers_collection.get(ids=paper_ids[i:i + _BATCH], include=["embeddings"])
+            out.update({pid: np.asarray(e, dtype=np.float32) for pid, e in zip(got["ids"], got["embeddings"], strict=False)})
+        return out
+
+    def state(self) -> dict:
+        got = self.meta.get(ids=["state"], include=["metadatas"])
+        return dict(got["metadatas"][0]) if got["ids"] else {"generation": 0, "last_ingest": None}
+
+    def stats(self) -> dict:
+        papers = self.papers()
+        categories: dict[str, int] = {}
+        digests: set[str] = set()
+        for paper in papers.values():
+            categories[paper.category] = categories.get(paper.category, 0) + 1
+            digests.update(paper.digests)
+        return {
+            "papers": len(papers),
+            "chunks": self.chunk_count(),
+            "digests": len(digests),
+            "digest_names": sorted(digests),
+            "categories": dict(sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "store_bytes": self.size_bytes(),
+            "store": self.settings.store_label,
+            "last_ingest": self.state().get("last_ingest"),
+        }
+
+    def size_bytes(self) -> int | None:
+        if self.settings.uses_server:
+            return None  # the server owns its disk
+        return sum(p.stat().st_size for p in Path(self.settings.store).rglob("*") if p.is_file())
+
+    def orphan_chunk_ids(self, known: set[str] | None = None) -> list[str]:
+        """Chunks whose paper has no record (left by a killed ingest before its paper was written)."""
+        known = set(self.paper_states()) if known is None else known
+        # A chunk id starts with its paper's id (`paper#section#hash`): ids alone answer this, without
+        # reading every chunk's text (which made an unchanged re-ingest of 350 papers cost a second).
+        return [cid for collection in self.chunk_collections for offset in range(0, collection.count(), _PAGE)
+                for cid in collection.get(include=[], limit=_PAGE, offset=offset)["ids"]
+                if cid.split("#", 1)[0] not in known]
+
+    # -- writing ----------------------------------------------------------------------------
+    def write_paper(self, paper: Paper, chunks: list[Chunk], embeddings: list[list[float] | None]) -> None:
+        """Replace one paper's chunks and record, in the crash-safe order described above."""
+        self.write_papers([(paper, chunks, embeddings)])
+
+    def write_papers(self, batch: list[tuple[Paper, list[Chunk], list[list[float] | None]]]) -> None:
+        """Replace several papers' chunks and records: every chunk first, stale chunks next, every
+        paper record last (the crash-safe order described above, per batch). A chunk whose
+        embedding is None is not embedded and goes to the text collection. One upsert per
+        collection for the whole batch, because each Chroma call pays a disk sync (~33 ms here)
+        whatever its size; per-paper calls made writing cost more than parsing and chunking."""
+        if not batch:
+            return
+        dense: list[tuple] = []
+        text: list[tuple] = []
+        for paper, chunks, embeddings in batch:
+            for chunk, vector in zip(chunks, embeddings, strict=False):
+                if vector is None:
+                    text.append((chunk, paper, [1.0]))  # placeholder: this collection is never queried by vector
+                else:
+                    dense.append((chunk, paper, vector))
+        paper_ids = [paper.id for paper, _, _ in batch]
+        for collection, rows in ((self.chunks, dense), (self.text_chunks, text)):
+            self._upsert_chunks(collection, rows)
+        for collection, rows in ((self.chunks, dense), (self.text_chunks, text)):
+            keep = {chunk.id for chunk, _, _ in rows}
+            stale = [c.id for c in self._chunks_in(collection, paper_ids) if c.id not in keep]
+            for i in range(0, len(stale), _BATCH):
+                collection.delete(ids=stale[i:i + _BATCH])
+        records = [(paper, self._paper_vector([v for v in embeddings if v is not None])) for paper, _, embeddings in batch]
+        self.papers_collection.upsert(
+            ids=[paper.id for paper, _ in records], embeddings=[vector for _, vector in records],
+            documents=[paper.to_json() for paper, _ in records],
+            metadatas=[{"content_hash": paper.content_hash(), "category": paper.category,
+                        "digests": list(paper.digests) or [""], "dates": list(paper.dates) or [""]}
+                       for paper, _ in records])
+        self._papers_cache = None
+        self._stamp_write()
+
+    @staticmethod
+    def _upsert_chunks(collection, rows: list[tuple]) -> None:
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+        from assistant.ingest.chunking import chunk_to_node
+
+        for i in range(0, len(rows), _BATCH):
+            part = rows[i:i + _BATCH]
+            nodes = [chunk_to_node(chunk, paper) for chunk, paper, _ in part]
+            collection.upsert(ids=[n.node_id for n in nodes], embeddings=[list(v) for _, _, v in part],
+                              documents=[n.get_content() for n in nodes],
+                              metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=False) for n in nodes])
+
+    @staticmethod
+    def _paper_vector(embeddings: list[list[float]]) -> list[float]:
+        """A paper's own vector: the normalised mean of its chunks' vectors."""
+        vector = np.mean(np.asarray(embeddings, dtype=np.float32), axis=0) if len(embeddings) else np.zeros(384, np.float32)
+        norm = float(np.linalg.norm(vector)) or 1.0
+        return (vector / norm).tolist()
+
+    def delete_chunks(self, chunk_ids: list[str]) -> None:
+        for collection in self.chunk_collections:
+            present = set()
+            for i in range(0, len(chunk_ids), _BATCH):
+                present.update(collection.get(ids=chunk_ids[i:i + _BATCH], include=[])["ids"])
+            ids = [cid for cid in chunk_ids if cid in present]
+            for i in range(0, len(ids), _BATCH):
+                collection.delete(ids=ids[i:i + _BATCH])
+        if chunk_ids:
+            self._stamp_write()
+
+    def _stamp_write(self) -> None:
+        """Record that the content changed. Caches key on this stamp as well as the generation, so
+        the papers an ingest wrote before it was killed (no generation bump) are not hidden behind
+        a cache built before them."""
+        self.meta.upsert(ids=["written"], embeddings=[[1.0]], documents=["{}"],
+                         metadatas=[{"stamp": uuid.uuid4().hex[:12]}])
+
+    def bump_generation(self) -> None:
+        """Mark a completed write. Caches derived from the store are keyed by (store_id, generation)."""
+        state = self.state()
+        generation = int(state.get("generation") or 0) + 1
+        store_id = state.get("store_id") or uuid.uuid4().hex[:12]
+        self.meta.upsert(ids=["state"], embeddings=[[1.0]], documents=[json.dumps({"schema": SCHEMA_VERSION})],
+                         metadatas=[{"generation": generation, "last_ingest": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                     "schema": SCHEMA_VERSION, "store_id": store_id}])
+
+    def digest_records(self) -> dict[str, dict]:
+        """name -> {date, order, ingested_at} as recorded by ingest ({} for older stores)."""
+        got = self.meta.get(ids=["digests"], include=["documents"])
+        return json.loads(got["documents"][0]) if got["ids"] and got["documents"][0] else {}
+
+    def record_digests(self, digests: list[tuple[str, str | None]]) -> None:
+        """Remember (name, date) of each ingested digest: a new name gets the next ingest order (its
+        first ingest decides), a known one keeps its order and takes a newly given date."""
+        records = self.digest_records()
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
+        for name, day in digests:
+            record = records.get(name)
+            if record is None:
+                records[name] = {"date": day, "order": len(records) + 1, "ingested_at": now}
+            elif day and record.get("date") != day:
+                record["date"] = day
+        self.meta.upsert(ids=["digests"], embeddings=[[1.0]], documents=[json.dumps(records, ensure_ascii=False)],
+                         metadatas=[{"schema": SCHEMA_VERSION}])
+
+    def cache_key(self) -> str:
+        """Names what the store holds now: store id, generation and the last write's stamp."""
+        got = self.meta.get(ids=["state", "written"], include=["metadatas"])
+        found = dict(zip(got["ids"], got["metadatas"], strict=False))
+        state, written = found.get("state") or {}, found.get("written") or {}
+        return f"{state.get('store_id', 'none')}-g{state.get('generation', 0)}-w{written.get('stamp', '0')}"

@@ -1,0 +1,111 @@
+"""Vectors already computed, keyed by (model identity, exact embedded text), shared by every store.
+
+An edited entry re-embeds only its changed passages, a paper seen in another digest or ingested into
+a second store is not embedded again. One SQLite file per model under `Settings.cache_dir/vectors`,
+float32 blobs (no pickle: a cache file is data, never code). What is read is validated (length,
+finite values); a bad row is ignored, an unreadable file is moved aside and rebuilt. A cache is only
+a cache: every failure falls back to embedding.
+"""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import Settings
+
+_LOOKUP = 500  # keys per SELECT (SQLite's variable limit is 999 on old builds)
+
+
+def vector_cache_path(settings: Settings, model_identity: str) -> Path:
+    return Path(settings.cache_dir).expanduser() / "vectors" / f"{model_identity}.sqlite3"
+
+
+class VectorCache:
+    def __init__(self, path: Path | None):
+        """`path` None: a disabled cache (finds nothing, keeps nothing)."""
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            self._open()
+
+    def _open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+            db.execute("PRAGMA journal_mode=WAL")  # a concurrent ingest into another store may read it
+            db.commit()
+            self._db = db
+        except (sqlite3.Error, OSError):
+            self._reset()
+
+    def _reset(self) -> None:
+        """Move an unreadable file aside once and start empty; stay disabled if even that fails."""
+        if self._db is not None:
+            self._db.close()
+        self._db = None
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+            db.commit()
+            self._db = db
+        except (sqlite3.Error, OSError):
+            self._db = None
+
+    @staticmethod
+    def key(text: str) -> bytes:
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+    def get_many(self, texts: list[str], dim: int | None = None) -> dict[str, list[float]]:
+        """The cached vectors of those texts that have a valid one (of `dim` values when given)."""
+        if self._db is None or not texts:
+            return {}
+        by_key = {self.key(t): t for t in texts}
+        keys = list(by_key)
+        out: dict[str, list[float]] = {}
+        try:
+            for i in range(0, len(keys), _LOOKUP):
+                part = keys[i:i + _LOOKUP]
+                rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})",
+                                        part).fetchall()
+                for key, blob in rows:
+                    vector = _decode(blob, dim)
+                    if vector is not None:
+                        out[by_key[bytes(key)]] = vector
+        except sqlite3.OperationalError:  # locked too long, I/O error: embed instead
+            return {}
+        except sqlite3.DatabaseError:  # not a database / corrupt: start afresh
+            self._reset()
+            return {}
+        return out
+
+    def put_many(self, texts: list[str], vectors: list[list[float]]) -> None:
+        if self._db is None or not texts:
+            return
+        rows = [(self.key(t), np.asarray(v, dtype="<f4").tobytes()) for t, v in zip(texts, vectors, strict=False)]
+        try:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)", rows)
+        except sqlite3.OperationalError:
+            pass  # disk full, locked too long: the vectors are in the store anyway
+        except sqlite3.DatabaseError:
+            self._reset()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _decode(blob, dim: int | None) -> list[float] | None:
+    if not isinstance(blob, (bytes, bytearray, memoryview)) or len(blob) == 0 or len(blob) % 4:
+        return None
+    vector = np.frombuffer(bytes(blob), dtype="<f4")
+    if (dim is not None and vector.size != dim) or not np.all(np.isfinite(vector)) or not np.any(vector):
+        return None
+    return vector.tolist()

@@ -1,0 +1,1 @@
+"""Question analysis and retrieval: which papers a question is about."""

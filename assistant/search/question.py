@@ -1,0 +1,196 @@
+"""What a question asks for, decided before retrieval: its language, and whether it names papers
+(arXiv ids), people (authors in the catalogue) or a whole category, or wants a set of papers.
+
+Author and category questions are answered from every matching paper found through metadata;
+set questions ("which papers…", "LoRA papers?", "anything on federated learning?") from every
+paper judged a member (assistant/membership.py), never from the top-k of a similarity search.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from assistant.search.lexical import tokenize
+from assistant.search.membership import FRAMING_EN, FRAMING_ZH
+from assistant.search.retrieval import find_arxiv_ids
+from assistant.search.vocabulary import category_names, stem
+from assistant.text import cjk_ratio
+from assistant.types import Paper
+
+_CATEGORY = re.compile(r"(?<![\w.])([a-z]{2,8}(?:-[a-z]{2,6})?\.[A-Za-z]{2}|quant-ph|gr-qc|hep-[a-z]{2}|nucl-[a-z]{2})(?![\w])",
+                       re.I)
+# A question that asks for a set of papers (several may answer it), in the ways people type it.
+_LIST_EN = re.compile(r"\b(which|what|any|list|find|show|give me|are there)\b[^?]*\b(papers|works|studies|methods|approaches|"
+                      r"ones|articles|preprints)\b|\bpapers? (that|which|on|about|using|with|for|in)\b|\bare there\b|"
+                      r"\banything (on|about|regarding|related to|new (on|in|about))\b|\bwhat'?s new (in|on|about|with)\b|"
+                      r"\blatest (work |papers |research |results )?(on|in|about)\b|\b(news|updates?) (on|about)\b|"
+                      r"\bany (work|research|papers?|studies) (on|about|using|that)\b|\b(work|research) on\b|"
+                      r"\bpapers\s*\??\s*$|^\s*(list|show|find)\b", re.I)
+_SINGLE_EN = re.compile(r"\b(which|what) (paper|work|study|article|preprint)\b(?! (and|or) )|\bis there an? (paper|work|study)\b|"
+                        r"\bthe paper (that|which|where)\b|^\s*find the paper\b", re.I)
+_LIST_ZH = re.compile(r"哪些|哪几篇|有没有|列出|有哪些|的论文[吗呢？?。]*\s*$|相关论文|论文列表")
+_SINGLE_ZH = re.compile(r"哪篇|哪一篇")
+_QUESTION_WORD = re.compile(r"\b(what|how|why|when|where|who|whom|whose|which|does|do|did|is|are|was|were|can|could|"
+                            r"should|would|will|has|have|had)\b|[吗呢？?]|什么|如何|怎么|为什么|多少|是否", re.I)
+_OVERVIEW_WORDS = frozenset("""what which about are is the papers paper in on do does category categories summarize summarise
+summary overview topics topic cover covers covered published publish publishes wrote write written did have has
+list show all tell me give any""".split())
+# Words that only frame an author question ("what has X been working on according to these digests").
+_AUTHOR_FRAMING = frozenset(stem(w) for w in """been working worked work works research researched researching according
+collection contributed contribute contribution contributions coauthored co authored authored author authors wrote write
+written writing publish published publishes publication publications did do does done has have had up to lately
+recently here these those this digest digests store stored in by of on about from appear appears appeared listed
+included""".split())
+# Words that only frame a category question ("papers whose main category is cs.ET", "an overview of …").
+_CATEGORY_FRAMING = frozenset(stem(w) for w in """main primary category categories overview summarize summarise summary
+whose labelled labeled tagged listed as their its appear appears included give""".split())
+_ID_QUESTION_WORDS = frozenset("report reports say says summarize summarise summary about tell explain describe find "
+                               "finding findings result results contribution contributions main do does "
+                               "讲 介绍 总结 内容 贡献".split())
+# Follow-ups that point back at the previous answer's papers.
+_FOLLOW_UP_EN = re.compile(r"^\s*(and|also|what about|how about)\b|\b(those|these|them|they|their|its|it|that paper|this paper|"
+                           r"the (first|second|third|last|former|latter)( one| paper)?|which of (them|these|those))\b", re.I)
+_FOLLOW_UP_ZH = re.compile(r"这些|那些|它们|它的|其中|上述|这篇|那篇|前者|后者|第[一二三]篇")
+
+
+def fold(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^\w\s]", " ", (plain or text).lower()).split())
+
+
+@dataclass
+class Analysis:
+    language: str  # "en" or "zh"
+    ids: list[str] = field(default_factory=list)  # arXiv ids named in the question, known to the store
+    unknown_ids: list[str] = field(default_factory=list)  # named but not stored
+    authors: list[str] = field(default_factory=list)  # author names (as stored) named in the question
+    categories: list[str] = field(default_factory=list)
+    wants_list: bool = False  # "which papers ..." -> one line per paper
+    wants_single: bool = False  # "which paper ..." -> the paper (and any as good)
+    overview: bool = False  # about an author/category as a whole -> every matching paper
+    content_terms: list[str] = field(default_factory=list)  # what is left once names are removed
+    topic_words: list[str] = field(default_factory=list)  # content words once set-question framing is removed
+    follow_up: bool = False
+    names: list[str] = field(default_factory=list)  # the spans naming authors/categories/ids (removed for topics)
+
+    @property
+    def content_terms_beyond_ids(self) -> bool:
+        """True when the question asks about more than the ids it names ("what does X report" does not)."""
+        return len([t for t in self.content_terms if t not in _ID_QUESTION_WORDS]) > 0
+
+    @property
+    def kind(self) -> str:
+        if self.ids:
+            return "id"
+        if self.overview and self.authors:
+            return "author"
+        if self.overview and self.categories:
+            return "category"
+        return "list" if self.wants_list else "fact"
+
+
+class QuestionAnalyzer:
+    """Built once per catalogue: an index of author names and categories for matching in questions."""
+
+    def __init__(self, catalog: dict[str, Paper]):
+        self.catalog = catalog
+        self.authors: dict[str, str] = {}  # folded name -> stored spelling
+        self.categories = {p.category.lower(): p.category for p in catalog.values()}
+        for paper in catalog.values():
+            for author in paper.authors:
+                folded = fold(author)
+                if len(folded.split()) >= 2 or (folded and not folded.isascii()):
+                    self.authors.setdefault(folded, author)
+        self._max_name_words = max((len(n.split()) for n in self.authors), default=0)
+        # Plain category names ("databases", "信息检索") of the categories this store holds.
+        self._category_names = sorted(((name, code) for code, names in category_names().items()
+                                       if code.lower() in self.categories for name in names),
+                                      key=lambda nc: -len(nc[0]))
+
+    def analyze(self, question: str) -> Analysis:
+        language = "zh" if cjk_ratio(question) > 0.15 else "en"
+        named = find_arxiv_ids(question)
+        analysis = Analysis(language=language, ids=[i for i in named if i in self.catalog],
+                            unknown_ids=[i for i in named if i not in self.catalog])
+        coded = [c for c in _CATEGORY.findall(question) if c.lower() in self.categories]
+        analysis.categories = list(dict.fromkeys(self.categories[c.lower()] for c in coded))
+        plain = self._find_category_names(question)
+        analysis.authors = self._find_authors(question)
+        analysis.names = analysis.authors + coded + named
+        analysis.wants_single = bool(_SINGLE_EN.search(question) or _SINGLE_ZH.search(question))
+        analysis.wants_list = bool(_LIST_EN.search(question) or _LIST_ZH.search(question)) or analysis.wants_single
+        remaining = question
+        for code in analysis.categories:  # "information retrieval (cs.IR)": the plain name is the code again
+            for name in category_names().get(code, ()):
+                remaining = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", remaining, flags=re.I)
+        for name in analysis.names:
+            remaining = re.sub(re.escape(name), " ", remaining, flags=re.I)
+        for name in analysis.authors:
+            remaining = fold(remaining).replace(fold(name), " ") if language == "en" else remaining.replace(name, " ")
+        analysis.content_terms = [t for t in tokenize(remaining) if t not in _OVERVIEW_WORDS]
+        analysis.topic_words = _topic_words(remaining)
+        # A bare topic ("federated learning", "continual learning?") asks what there is on it; a
+        # question mark alone does not make it a question about one fact.
+        bare = not _QUESTION_WORD.search(question.rstrip().rstrip("?？").rstrip())
+        if not analysis.wants_list and bare and 0 < len(analysis.topic_words) <= 6:
+            analysis.wants_list = True
+        if not analysis.categories and plain:
+            # A plain category name counts only when it is the whole subject ("databases papers?").
+            name, code = plain
+            rest = _topic_words(re.sub(re.escape(name), " ", remaining, flags=re.I))
+            if not rest:
+                analysis.categories = [self.categories[code.lower()]]
+                analysis.names.append(name)
+                analysis.topic_words = []
+        if analysis.authors or analysis.categories:
+            author_rest = [w for w in analysis.topic_words if stem(w) not in _AUTHOR_FRAMING]
+            # About the person or the category as a whole, unless the question also names a subject
+            # ("Which cs.LG papers use quantization?" is a set question within cs.LG).
+            category_words = {stem(w) for c in analysis.categories for n in category_names().get(c, ()) for w in n.split()}
+            category_rest = [w for w in analysis.topic_words
+                             if stem(w) not in _CATEGORY_FRAMING and not set(map(stem, re.split(r"[/-]", w))) <= category_words]
+            analysis.overview = ((bool(analysis.authors) and not author_rest)
+                                 or (bool(analysis.categories) and not category_rest))
+        analysis.follow_up = bool(_FOLLOW_UP_EN.search(question) or _FOLLOW_UP_ZH.search(question))
+        return analysis
+
+    def _find_category_names(self, question: str) -> tuple[str, str] | None:
+        lowered = question.lower()
+        for name, code in self._category_names:
+            if re.search(r"[\u3400-\u9fff]", name):
+                if name in question:
+                    return name, code
+            elif re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", lowered):
+                return name, code
+        return None
+
+    def _find_authors(self, question: str) -> list[str]:
+        words = fold(question).split()
+        found: list[str] = []
+        for size in range(self._max_name_words, 0, -1):
+            for start in range(0, len(words) - size + 1):
+                candidate = " ".join(words[start:start + size])
+                if candidate in self.authors and not any(candidate in fold(f) for f in found):
+                    found.append(self.authors[candidate])
+        # Chinese names written in Chinese characters appear verbatim.
+        found += [a for f, a in self.authors.items() if not f.isascii() and a in question and a not in found]
+        return found
+
+    def papers_by_author(self, author: str) -> list[Paper]:
+        target = fold(author)
+        return [p for p in self.catalog.values() if any(fold(a) == target for a in p.authors)]
+
+    def papers_in_category(self, category: str) -> list[Paper]:
+        return [p for p in self.catalog.values() if p.category.lower() == category.lower()]
+
+
+def _topic_words(text: str) -> list[str]:
+    """The words naming a set question's subject: English words outside the framing vocabulary and
+    Chinese text outside the framing phrases."""
+    english = [w for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-]*", text)
+               if stem(w) not in FRAMING_EN and w.lower() not in _OVERVIEW_WORDS and len(w) > 1]
+    chinese = "".join(re.findall(r"[\u3400-\u9fff]+|\s", text))
+    for phrase in FRAMING_ZH:
+        chinese = chinese.replace(phrase, " ")
+    return english + [w for w in chinese.split() if len(w) >= 2]

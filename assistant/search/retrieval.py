@@ -1,0 +1,188 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25) fused by reciprocal rank, grouped per paper.
+
+Filters are resolved against the paper catalogue first and passed to both retrievers as a set
+of allowed paper ids, so dense and lexical search see exactly the same candidates. A query that
+names an arXiv id puts that paper first.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from assistant.config import Settings
+from assistant.ingest.embeddings import Embedder
+from assistant.ingest.parser import NEW_ID, OLD_ID, normalize_arxiv_id
+from assistant.ingest.store import Store
+from assistant.search.lexical import LexicalIndex, load_or_build_lexical
+from assistant.text import cjk_ratio
+from assistant.types import Paper, Passage, Source
+
+_ID_IN_TEXT = re.compile(rf"(?<![\w.])((?:{NEW_ID}|{OLD_ID})(?:v\d+)?)(?![\w])")
+MODES = ("hybrid", "dense", "lexical")
+
+
+def find_arxiv_ids(text: str) -> list[str]:
+    return list(dict.fromkeys(i for i in (normalize_arxiv_id(m) for m in _ID_IN_TEXT.findall(text)) if i))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters; empty fields do not filter. Dates are ISO strings, inclusive."""
+
+    categories: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    authors: tuple[str, ...] = ()
+    digests: tuple[str, ...] = ()
+    paper_ids: tuple[str, ...] = ()  # restrict to these papers (a chat follow-up about earlier answers)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.categories or self.dates or self.since or self.until or self.authors or self.digests
+                    or self.paper_ids)
+
+    def matches(self, paper: Paper) -> bool:
+        if self.paper_ids and paper.id not in self.paper_ids:
+            return False
+        if self.categories and paper.category.lower() not in {c.lower() for c in self.categories}:
+            return False
+        if self.digests and not set(self.digests) & set(paper.digests):
+            return False
+        if self.dates and not set(self.dates) & set(paper.dates):
+            return False
+        if self.since and not any(d >= self.since for d in paper.dates):
+            return False
+        if self.until and not any(d <= self.until for d in paper.dates):
+            return False
+        if self.authors and not any(author_matches(q, a) for q in self.authors for a in paper.authors):
+            return False
+        return True
+
+
+def _fold(name: str) -> list[str]:
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() or name
+    return [p for p in re.split(r"[\s.\-]+", plain.lower()) if p]
+
+
+def author_matches(query: str, author: str) -> bool:
+    """'Chen Ding' matches 'Chen Ding' and 'Ding Chen'; 'ding' alone matches a surname."""
+    q, a = _fold(query), _fold(author)
+    return bool(q) and all(part in a for part in q)
+
+
+@dataclass
+class RetrievalResult:
+    sources: list[Source]
+    timings: dict[str, float] = field(default_factory=dict)
+    filtered_to: int | None = None  # papers allowed by the filters, when any
+
+
+class Retriever:
+    """Owns the loaded store, embedding model and lexical index for one process."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._lexical: LexicalIndex | None = None
+        self._lexical_key: str | None = None
+
+    @property
+    def catalog(self) -> dict[str, Paper]:
+        return self.store.papers()
+
+    def lexical(self, known_tokens: Mapping[str, list[str]] | None = None) -> LexicalIndex:
+        """The BM25 index of what the store holds (`known_tokens`: chunks an ingest just tokenized)."""
+        # Keyed by what the store holds (generation and last write), so a long-lived process (the UI)
+        # also sees papers written by another process's ingest, finished or killed.
+        key = self.store.cache_key()
+        if self._lexical is None or key != self._lexical_key:
+            self.store.forget_papers()  # the store changed: the catalogue is stale too
+            self._lexical = load_or_build_lexical(self.store, self.store.state().get("generation"), known_tokens)
+            self._lexical_key = key
+        return self._lexical
+
+    def allowed_ids(self, filters: Filters | None) -> set[str] | None:
+        if filters is None or not filters.active:
+            return None
+        return {pid for pid, paper in self.catalog.items() if filters.matches(paper)}
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               mode: str = "hybrid", lexical_query: str | None = None) -> RetrievalResult:
+        """The k best papers for `query`. `lexical_query` (default: the query) is what BM25 looks
+        for, so a set question can add the other spellings of its terms (LoRA -> low-rank adaptation)."""
+        k = k or self.settings.top_k
+        timings: dict[str, float] = {}
+        allowed = self.allowed_ids(filters)
+        pinned = [pid for pid in find_arxiv_ids(query) if pid in self.catalog and (allowed is None or pid in allowed)]
+
+        rankings: dict[str, list[tuple[str, Passage]]] = {}
+        n = max(self.settings.candidates, k * 4)
+        # The embedding model reads English only: a Chinese query's dense ranking is noise,
+        # so its vote shrinks with the share of Chinese characters in the query.
+        weights = {"dense": max(0.0, 1.0 - 1.5 * cjk_ratio(query)), "lexical": 1.0}
+        if mode == "hybrid" and weights["dense"] < 0.2:
+            mode = "lexical"
+        if mode in ("hybrid", "dense"):
+            started = time.perf_counter()
+            vector = self.embedder.embed_query(query)
+            timings["embed_s"] = time.perf_counter() - started
+            started = time.perf_counter()
+            hits = self.store.dense_query(vector, n, allowed)
+            timings["dense_s"] = time.perf_counter() - started
+            rankings["dense"] = [(h.chunk.paper_id, Passage(h.chunk.id, h.chunk.section, h.chunk.text, h.score)) for h in hits]
+        if mode in ("hybrid", "lexical"):
+            started = time.perf_counter()
+            lexical_hits = self.lexical().search(lexical_query or query, n, allowed)
+            timings["lexical_s"] = time.perf_counter() - started
+            rankings["lexical"] = [(h.chunk.paper_id, Passage(h.chunk.id, h.chunk.section, h.chunk.text, h.score))
+                                   for h in lexical_hits]
+        started = time.perf_counter()
+        sources = self._fuse(rankings, pinned, weights)
+        timings["fuse_s"] = time.perf_counter() - started
+        return RetrievalResult(sources[:k], timings, None if allowed is None else len(allowed))
+
+    def _fuse(self, rankings: dict[str, list[tuple[str, Passage]]], pinned: list[str],
+              weights: dict[str, float]) -> list[Source]:
+        """Paper-level reciprocal rank fusion: each retriever votes 1/(k + rank of the paper's best chunk)."""
+        rrf_k = self.settings.rrf_k
+        score: dict[str, float] = {}
+        evidence: dict[str, dict[str, float]] = {}
+        passages: dict[str, dict[str, tuple[float, Passage]]] = {}
+        matched: dict[str, list[str]] = {}
+        for name, ranked in rankings.items():
+            paper_rank = 0
+            seen_papers: set[str] = set()
+            for chunk_rank, (pid, passage) in enumerate(ranked):
+                chunk_vote = weights.get(name, 1.0) / (rrf_k + chunk_rank + 1)
+                best = passages.setdefault(pid, {})
+                previous = best.get(passage.chunk_id)
+                best[passage.chunk_id] = ((previous[0] if previous else 0.0) + chunk_vote, passage)
+                if pid in seen_papers:
+                    continue
+                seen_papers.add(pid)
+                paper_rank += 1
+                score[pid] = score.get(pid, 0.0) + weights.get(name, 1.0) / (rrf_k + paper_rank)
+                evidence.setdefault(pid, {})[name] = passage.score
+                matched.setdefault(pid, []).append(name)
+        top_possible = sum(weights.get(name, 1.0) for name in rankings) / (rrf_k + 1) or 1.0
+        order = sorted(score, key=lambda pid: -score[pid])
+        order = pinned + [pid for pid in order if pid not in pinned]
+        sources = []
+        for pid in order:
+            paper = self.catalog.get(pid)
+            if paper is None:
+                continue
+            ranked_passages = [p for _, p in sorted(passages.get(pid, {}).values(), key=lambda sp: -sp[0])]
+            if pid in pinned:
+                value, how = 1.0, ["id"] + matched.get(pid, [])
+            else:
+                value, how = score[pid] / top_possible, matched.get(pid, [])
+            sources.append(Source(paper=paper, score=round(value, 4), passages=ranked_passages[:4], matched_by=how,
+                                  evidence=evidence.get(pid, {})))
+        return sources
