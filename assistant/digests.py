@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.arxiv_ids import NEW_ID
 from assistant.ingest.parser import digest_date_from_name
 from assistant.types import Paper
 
@@ -25,7 +26,7 @@ from assistant.types import Paper
 # (a pure-digit token may be a date like 20260122 or a readable serial number).
 _HASH_TOKEN = re.compile(r"^(?=.*[a-f])[0-9a-f]{8,}$", re.I)
 _SEPARATORS = re.compile(r"[_\-\s.]+")
-_NEW_ID = re.compile(r"^\d{4}\.\d{4,5}$")
+_NEW_ID = re.compile(rf"^{NEW_ID}$")
 
 ORDER_RULES = {
     "date": "by date",

@@ -47,7 +47,9 @@ class Paper:
 
     @property
     def url(self) -> str:
-        return f"https://arxiv.org/abs/{self.id}"
+        from assistant.arxiv_ids import abs_url
+
+        return abs_url(self.id)
 
     def content_hash(self) -> str:
         """Hash of what the paper says (not where it appeared): decides 'changed'."""

@@ -9,8 +9,9 @@ import rispy
 from conftest import FIXTURES
 
 from assistant.answer.evidence import numbers_in
+from assistant.arxiv_ids import year_month
 from assistant.config import load_settings
-from assistant.daily.export import bibtex, hits_atom, hits_markdown, ris, transcript_markdown, year_month
+from assistant.daily.export import bibtex, hits_atom, hits_markdown, ris, transcript_markdown
 from assistant.daily.history import History
 from assistant.daily.summary_check import check_paper, summary_numbers
 from assistant.daily.watchlist import Hit, Watch, Watchlist, WatchResult

@@ -11,7 +11,8 @@ from conftest import FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.ingest.parser import normalize_arxiv_id, parse_digest_text
+from assistant.arxiv_ids import normalize_arxiv_id
+from assistant.ingest.parser import parse_digest_text
 from assistant.ingest.pipeline import ingest_lock
 from assistant.ingest.store import Store
 from assistant.types import Digest

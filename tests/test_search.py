@@ -1,7 +1,8 @@
 import pytest
 from conftest import needs_shared
 
-from assistant.search.retrieval import Filters, author_matches, find_arxiv_ids
+from assistant.arxiv_ids import find_arxiv_ids
+from assistant.search.retrieval import Filters, author_matches
 
 
 def ids(result):

@@ -12,17 +12,14 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.answer.evidence import TermWeights, numbers_in, paper_terms, paper_text
-from assistant.ingest.parser import NEW_ID, OLD_ID, normalize_arxiv_id
+from assistant.arxiv_ids import CITATION_GROUP, ID_IN_TEXT, cited_ids_in, group_ids
 from assistant.search.lexical import tokenize
 from assistant.text import split_sentences
 from assistant.types import Citation, Source
 
-_ONE_ID = rf"(?:{NEW_ID}|{OLD_ID})(?:v\d+)?"
-CITATION_GROUP = re.compile(rf"\[\s*(?:arXiv:\s*)?({_ONE_ID}(?:\s*[,;]\s*(?:arXiv:\s*)?{_ONE_ID})*)\s*\]", re.I)
 # The same group with the spaces before it: a removed group takes them along, so "*Title [fake]*"
 # becomes "*Title*", not the broken Markdown "*Title *".
 _GROUP_WITH_SPACE = re.compile(rf"([ \t]*){CITATION_GROUP.pattern}", re.I)
-_ANY_ID = re.compile(rf"(?<![\w.]){_ONE_ID}(?![\w])")
 FLAG = " ⚠"
 MIN_TERM_SUPPORT = 0.5
 
@@ -34,16 +31,6 @@ class Verified:
     removed_ids: list[str] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
-
-
-def cited_ids_in(text: str) -> list[str]:
-    ids = []
-    for group in CITATION_GROUP.findall(text):
-        for raw in re.split(r"\s*[,;]\s*", group):
-            pid = normalize_arxiv_id(re.sub(r"(?i)^arxiv:\s*", "", raw))
-            if pid and pid not in ids:
-                ids.append(pid)
-    return ids
 
 
 def neutralize_citations(text: str) -> str:
@@ -58,8 +45,7 @@ def verify_citations(text: str, sources: list[Source], weights: TermWeights) -> 
 
     def keep_known(match: re.Match) -> str:
         kept = []
-        for raw in re.split(r"\s*[,;]\s*", match.group(2)):
-            pid = normalize_arxiv_id(re.sub(r"(?i)^arxiv:\s*", "", raw))
+        for pid in group_ids(match.group(2)):
             if pid in by_id:
                 kept.append(pid)
             elif pid and pid not in removed:
@@ -100,7 +86,7 @@ def verify_citations(text: str, sources: list[Source], weights: TermWeights) -> 
 
 
 def _check(sentence: str, ids: list[str], papers: dict, weights: TermWeights) -> Citation | None:
-    claim = _ANY_ID.sub(" ", CITATION_GROUP.sub("", sentence)).strip()
+    claim = ID_IN_TEXT.sub(" ", CITATION_GROUP.sub("", sentence)).strip()
     numbers = {n for n in numbers_in(claim) if not re.fullmatch(r"(19|20)\d\d", n)}
     if not ids:
         if numbers:

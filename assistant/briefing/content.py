@@ -10,7 +10,7 @@ import re
 
 from assistant.answer.answerers.extractive import contribution_sentence, result_sentence
 from assistant.answer.evidence import clean_latex, numbers_in
-from assistant.search.retrieval import find_arxiv_ids
+from assistant.arxiv_ids import find_arxiv_ids
 from assistant.text import shorten, split_sentences
 from assistant.types import Paper
 

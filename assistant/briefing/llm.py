@@ -15,12 +15,12 @@ import re
 
 from assistant.answer.answerers.llm import LLMAnswerer, sanitize
 from assistant.answer.evidence import clean_latex, numbers_in, paper_text
+from assistant.arxiv_ids import find_arxiv_ids
 from assistant.briefing.content import cited_ids, clip, scrub
 from assistant.briefing.model import Briefing
 from assistant.config import Settings
 from assistant.errors import BackendError
 from assistant.prompts import load_prompt
-from assistant.search.retrieval import find_arxiv_ids
 from assistant.tokens import count_tokens
 from assistant.types import Paper
 

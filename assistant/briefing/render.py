@@ -1,6 +1,7 @@
 """Briefing -> Markdown, in English or Chinese. Citations are `[id]`, the table links to arXiv."""
 from __future__ import annotations
 
+from assistant.arxiv_ids import abs_url
 from assistant.briefing.model import Briefing
 
 HEADINGS = {
@@ -37,6 +38,6 @@ def render_markdown(b: Briefing, label: str | None = None) -> str:
     out += ["", f"## {h['table']}", "", h["cols"], "|---|---|---|"]
     theme_of = b.theme_of()
     for pid in b.papers:
-        out.append(f"| [{pid}](https://arxiv.org/abs/{pid}) | {_cell(b.titles[pid])} | {_cell(theme_of[pid])} |")
+        out.append(f"| [{pid}]({abs_url(pid)}) | {_cell(b.titles[pid])} | {_cell(theme_of[pid])} |")
     out += ["", "_" + h["backend"].format(backend=b.backend) + "_", ""]
     return "\n".join(out)

@@ -12,22 +12,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from assistant.answer.evidence import clean_latex
+from assistant.arxiv_ids import year_month
 from assistant.types import Answer, Paper
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_NEW_ID = re.compile(r"(\d{2})(\d{2})\.\d{4,5}")
-_OLD_ID = re.compile(r"[a-z\-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3}")
-
-
-def year_month(paper_id: str) -> tuple[int, int] | None:
-    """(year, month) an arXiv id was issued in, or None for an id of another shape."""
-    match = _NEW_ID.fullmatch(paper_id) or _OLD_ID.fullmatch(paper_id)
-    if not match:
-        return None
-    yy, mm = int(match.group(1)), int(match.group(2))
-    if not 1 <= mm <= 12:
-        return None
-    return (1900 + yy if yy >= 91 else 2000 + yy), mm
 
 
 def cite_key(paper: Paper) -> str:

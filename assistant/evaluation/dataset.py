@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.arxiv_ids import normalize_arxiv_id
 from assistant.errors import InputError
-from assistant.ingest.parser import normalize_arxiv_id
 
 KNOWN_FIELDS = ("qid", "question", "kind", "gold_ids", "ok_ids", "must_mention", "answerable")
 

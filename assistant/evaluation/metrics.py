@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from assistant.ingest.parser import normalize_arxiv_id
+from assistant.arxiv_ids import normalize_arxiv_id
 
 # Per-question metric -> the aggregate it feeds (mean over applicable questions).
 PER_QUESTION = {

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from assistant.arxiv_ids import arxiv_version, normalize_arxiv_id
 from assistant.text import strip_controls
 from assistant.types import Digest, Paper, ParseProblem
 
@@ -24,9 +25,6 @@ MAX_FIELD_CHARS = 6_000
 _HEADING = re.compile(r"^###\s*\[(\d+)\]\s*(.*)$")
 _TITLE_LINK = re.compile(r"^\[(?P<title>.*)\]\((?P<url>[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)\s*$")
 _ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/(?P<id>[^\s?#]+?)(?:\.pdf)?/?$", re.I)
-NEW_ID = r"\d{4}\.\d{4,5}"
-OLD_ID = r"[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7}"
-_ID = re.compile(rf"^(?P<id>{NEW_ID}|{OLD_ID})(?:v(?P<version>\d+))?$")
 _FIELD = re.compile(r"^(Main category|TL;DR|Motivation|Method|Result|Conclusion|Abstract)\s*[:：]\s*(.*)$")
 _FIELD_NAMES = {"Main category": "category", "TL;DR": "tldr", "Motivation": "motivation", "Method": "method",
                 "Result": "result", "Conclusion": "conclusion", "Abstract": "abstract"}
@@ -46,18 +44,6 @@ class ParsedDigest:
     papers: list[Paper] = field(default_factory=list)
     problems: list[ParseProblem] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)  # paper id -> line of the entry kept
-
-
-def normalize_arxiv_id(raw: str) -> str | None:
-    """'2601.15561v2' -> '2601.15561'; 'hep-th/9901001v1' -> 'hep-th/9901001'; junk -> None."""
-    match = _ID.match(raw.strip().strip("[]"))
-    return match.group("id") if match else None
-
-
-def arxiv_version(raw: str) -> int | None:
-    """'2601.15561v2' -> 2; '2601.15561' -> None (no version given)."""
-    match = _ID.match(raw.strip().strip("[]"))
-    return int(match.group("version")) if match and match.group("version") else None
 
 
 def digest_date_from_name(path: Path) -> str | None:

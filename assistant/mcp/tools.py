@@ -16,8 +16,8 @@ from pathlib import Path
 
 from assistant.answer.answerers.extractive import contribution_sentence
 from assistant.app import App
+from assistant.arxiv_ids import normalize_arxiv_id
 from assistant.errors import InputError, StoreError
-from assistant.ingest.parser import normalize_arxiv_id
 from assistant.search.retrieval import Filters, author_matches
 from assistant.types import SUMMARY_SECTIONS, Paper
 
@@ -42,8 +42,6 @@ def parse_date(value: str | None, name: str) -> str | None:
 
 def parse_paper_id(value: str) -> str:
     raw = (value or "").strip()
-    if raw.lower().startswith("arxiv:"):
-        raw = raw[len("arxiv:"):]
     paper_id = normalize_arxiv_id(raw)
     if paper_id is None:
         raise InputError(f"'{value}' is not an arXiv id; expected e.g. 2601.16032, 2601.16032v2 or hep-th/9901001")

@@ -11,9 +11,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from assistant.arxiv_ids import find_arxiv_ids
 from assistant.search.lexical import tokenize
 from assistant.search.membership import FRAMING_EN, FRAMING_ZH
-from assistant.search.retrieval import find_arxiv_ids
 from assistant.search.vocabulary import category_names, stem
 from assistant.text import cjk_ratio
 from assistant.types import Paper

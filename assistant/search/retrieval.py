@@ -11,20 +11,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from assistant.arxiv_ids import find_arxiv_ids
 from assistant.config import Settings
 from assistant.ingest.embeddings import Embedder
-from assistant.ingest.parser import NEW_ID, OLD_ID, normalize_arxiv_id
 from assistant.ingest.store import Store
 from assistant.search.lexical import LexicalIndex, load_or_build_lexical
 from assistant.text import cjk_ratio
 from assistant.types import Paper, Passage, Source
 
-_ID_IN_TEXT = re.compile(rf"(?<![\w.])((?:{NEW_ID}|{OLD_ID})(?:v\d+)?)(?![\w])")
 MODES = ("hybrid", "dense", "lexical")
-
-
-def find_arxiv_ids(text: str) -> list[str]:
-    return list(dict.fromkeys(i for i in (normalize_arxiv_id(m) for m in _ID_IN_TEXT.findall(text)) if i))
 
 
 @dataclass(frozen=True)

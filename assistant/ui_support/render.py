@@ -10,23 +10,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from assistant.answer.citations import CITATION_GROUP
 from assistant.answer.evidence import clean_latex
+from assistant.arxiv_ids import CITATION_GROUP, abs_url, normalize_arxiv_id, split_group
 from assistant.digests import DigestCatalog
-from assistant.ingest.parser import normalize_arxiv_id
 from assistant.types import Answer, Source
 
-ARXIV_ABS = "https://arxiv.org/abs/{}"
 MAX_PASSAGES = 3  # per source card: the best ones; the paper's page has the rest
-_SPLIT_IDS = re.compile(r"\s*[,;]\s*")
 _BRACKETS_AND_MATH = re.compile(r"(?<!\\)([\[\]$])")  # $ would start LaTeX in Streamlit's Markdown
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]$<>|~#])")
 _WORDS = re.compile(r"\S+\s*|\s+")
 _OWN_LINK = re.compile(r"\(([^()\s]+)\)")  # "(url)" right after "[id]"
-
-
-def arxiv_url(paper_id: str) -> str:
-    return ARXIV_ABS.format(paper_id)
 
 
 def escape_markdown(text: str) -> str:
@@ -46,9 +39,9 @@ def _escape_answer_text(text: str) -> str:
 
 def _linked_group(group: str) -> str:
     links = []
-    for raw in _SPLIT_IDS.split(group.strip()):
-        pid = normalize_arxiv_id(re.sub(r"(?i)^arxiv:\s*", "", raw))
-        links.append(f"[{pid}]({arxiv_url(pid)})" if pid else _escape_answer_text(raw))
+    for raw in split_group(group):
+        pid = normalize_arxiv_id(raw)
+        links.append(f"[{pid}]({abs_url(pid)})" if pid else _escape_answer_text(raw))
     return r"\[" + ", ".join(links) + r"\]"
 
 
@@ -61,8 +54,8 @@ def link_citations(text: str) -> str:
         out.append(_escape_answer_text(text[last:match.start()]))
         pid = normalize_arxiv_id(match.group(1))
         existing = _OWN_LINK.match(text, match.end())
-        if pid and existing and existing.group(1).replace("http:", "https:", 1) == arxiv_url(pid):
-            out.append(f"[{pid}]({arxiv_url(pid)})")
+        if pid and existing and existing.group(1).replace("http:", "https:", 1) == abs_url(pid):
+            out.append(f"[{pid}]({abs_url(pid)})")
             last = existing.end()
             continue
         out.append(_linked_group(match.group(1)))
@@ -108,7 +101,7 @@ class SourceCard:
 
     @property
     def url(self) -> str:
-        return arxiv_url(self.id)
+        return abs_url(self.id)
 
     @property
     def label(self) -> str:
