@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from assistant.evaluation.metrics import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 CACHE = BENCH / ".cache"  # git-ignored: cached vectors, work stores
@@ -40,17 +42,11 @@ def rss_now_mb() -> float:
         return round(int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (no interpolation: p95 of 20 samples is the 19th)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
-    return ordered[rank - 1]
-
-
 def latency_summary(seconds: list[float]) -> dict:
+    """p50/p95 as eval reports compute them (one definition: linear interpolation, numpy's default)."""
     ms = [s * 1000 for s in seconds]
+    if not ms:
+        return {"n": 0, "p50_ms": None, "p95_ms": None, "max_ms": None, "mean_ms": None}
     return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 1), "p95_ms": round(percentile(ms, 95), 1),
             "max_ms": round(max(ms), 1) if ms else None, "mean_ms": round(sum(ms) / len(ms), 1) if ms else None}
 

@@ -63,6 +63,8 @@ def render(core: dict | None, scale: dict | None) -> str:
     else:
         lines += ["", "Each phase records its own load average in results.json (above 2 on these 2 cores means "
                   "other work competed for the CPU).", ""]
+    lines += ["Percentiles (p50, p95) interpolate linearly between the closest ranks, the definition eval reports use "
+              "(`assistant/evaluation/metrics.percentile`); runs before 2026-11-24 used the nearest rank.", ""]
     lines += (_targets(core, scale) + _findings(core, scale) + _core(core) + _scale(scale, (core or {}).get('cold'))
               + _method(scale))
     return "\n".join(lines) + "\n"
