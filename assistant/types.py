@@ -10,6 +10,36 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
 
+
+class Notice(str):
+    """A note shown beside an answer or a briefing, with its kind: "warning" (something went wrong:
+    a backend failed, a citation was removed) or "info" (how a follow-up was read, which digest is the
+    latest). A str, so `--json` outputs and run folders keep `notices` as a list of strings."""
+
+    kind: str
+
+    def __new__(cls, text: str, kind: str = "info") -> Notice:
+        notice = super().__new__(cls, text)
+        notice.kind = kind
+        return notice
+
+    def __reduce__(self):  # copies (dataclasses.asdict, Streamlit's session state) keep the kind
+        return (Notice, (str(self), self.kind))
+
+
+def warning(text: str) -> Notice:
+    return Notice(text, "warning")
+
+
+def info(text: str) -> Notice:
+    return Notice(text, "info")
+
+
+def notice_kind(notice: str) -> str:
+    """The kind of a notice; a plain string (read back from JSON) is information."""
+    return getattr(notice, "kind", "info")
+
+
 # The Chinese summary sections the digest generator writes, in file order.
 SUMMARY_SECTIONS = ("tldr", "motivation", "method", "result", "conclusion")
 

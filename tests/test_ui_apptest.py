@@ -22,6 +22,7 @@ from assistant.app import App
 from assistant.cli.commands import build_parser
 from assistant.errors import InputError
 from assistant.evaluation import run_eval
+from assistant.types import info, warning
 from assistant.ui_support.render import link_citations, notice_level
 from assistant.ui_support.runs import list_runs, open_run
 from assistant.ui_support.uploads import Upload, ingest_uploads, safe_name
@@ -310,8 +311,9 @@ def test_citations_become_arxiv_links_and_nothing_else_does():
     assert "![x](" not in linked and "[click](" not in linked and "\\$5" in linked
     assert link_citations("old style [hep-th/9901001].") == (
         "old style \\[[hep-th/9901001](https://arxiv.org/abs/hep-th/9901001)\\].")
-    assert notice_level("the LLM backend failed (timeout)") == "warning"
-    assert notice_level("follow-up: looked only at the 2 paper(s) of the previous answer") == "info"
+    assert notice_level(warning("the LLM backend failed (timeout)")) == "warning"
+    assert notice_level(info("follow-up: looked only at the 2 paper(s) of the previous answer")) == "info"
+    assert notice_level("a plain string read back from JSON") == "info"
 
 
 def test_uploads_keep_their_names_safely_and_refuse_non_digests(fresh_app):

@@ -18,7 +18,7 @@ from assistant.errors import BackendError, InputError
 from assistant.search.membership import SET_CANDIDATES, SHORT_SET_QUESTION, judge, topic_concepts
 from assistant.search.question import Analysis, QuestionAnalyzer
 from assistant.search.retrieval import Filters, Retriever
-from assistant.types import Answer, Passage, Source
+from assistant.types import Answer, Passage, Source, warning
 
 MAX_QUESTION_CHARS = 2000
 
@@ -59,7 +59,7 @@ class AnswerChain:
         notices = []
         if len(question) > MAX_QUESTION_CHARS:
             question = question[:MAX_QUESTION_CHARS]
-            notices.append(f"the question was cut to its first {MAX_QUESTION_CHARS} characters")
+            notices.append(warning(f"the question was cut to its first {MAX_QUESTION_CHARS} characters"))
         return question, notices
 
     def retrieve(self, question: str, analysis: Analysis, filters: Filters | None, k: int | None) -> tuple[list[Source], dict]:
@@ -150,7 +150,7 @@ class AnswerChain:
                     yield piece
         except BackendError as exc:
             draft = self.extractive.answer(question, analysis, sources)
-            draft.notices.insert(0, f"the LLM backend failed ({exc}); this is the extractive answer from the sources")
+            draft.notices.insert(0, warning(f"the LLM backend failed ({exc}); this is the extractive answer from the sources"))
             yield "\n\n" + draft.text
         if draft.refused and not draft.text.strip():
             # An LLM said NOT_COVERED: the refusal and the nearest papers are worded in code.
@@ -165,8 +165,8 @@ class AnswerChain:
             # An LLM answer that cites none of the sources cannot be checked (and is what a model
             # following instructions injected into a paper would produce): show the sources' answer.
             fallback = self.extractive.answer(question, analysis, sources)
-            fallback.notices.insert(0, "the LLM's answer cited none of the sources, so it was not shown; "
-                                       "this is the extractive answer")
+            fallback.notices.insert(0, warning("the LLM's answer cited none of the sources, so it was not shown; "
+                                               "this is the extractive answer"))
             draft = fallback
             verified = (verify_citations(draft.text, sources, self.weights) if not draft.refused
                         else Verified(draft.text, []))

@@ -15,7 +15,7 @@ from assistant.answer.evidence import TermWeights, numbers_in, paper_terms, pape
 from assistant.arxiv_ids import CITATION_GROUP, ID_IN_TEXT, cited_ids_in, group_ids
 from assistant.search.lexical import tokenize
 from assistant.text import split_sentences
-from assistant.types import Citation, Source
+from assistant.types import Citation, Source, warning
 
 # The same group with the spaces before it: a removed group takes them along, so "*Title [fake]*"
 # becomes "*Title*", not the broken Markdown "*Title *".
@@ -78,10 +78,10 @@ def verify_citations(text: str, sources: list[Source], weights: TermWeights) -> 
         lines_out.append((prefix.group(0) if prefix else "") + joiner.join(pieces))
     verified = Verified("\n".join(lines_out).strip(), cited_ids_in(cleaned), removed, citations)
     if removed:
-        verified.notices.append(f"removed citation(s) of paper(s) not among the sources: {', '.join(removed)}")
+        verified.notices.append(warning(f"removed citation(s) of paper(s) not among the sources: {', '.join(removed)}"))
     flagged = [c for c in citations if not c.supported]
     if flagged:
-        verified.notices.append(f"{len(flagged)} claim(s) marked ⚠ could not be verified against the cited papers")
+        verified.notices.append(warning(f"{len(flagged)} claim(s) marked ⚠ could not be verified against the cited papers"))
     return verified
 
 

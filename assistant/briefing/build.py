@@ -21,7 +21,7 @@ from assistant.briefing.selection import select
 from assistant.briefing.themes import OTHER_EN, OTHER_ZH, ThemeNamer, group_papers, split_leftovers
 from assistant.errors import DigestQAError, InputError
 from assistant.text import shorten
-from assistant.types import Paper
+from assistant.types import Paper, warning
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 ENGLISH_SECTIONS = ("title", "abstract")  # the embedding model reads English: the Chinese chunks add noise
@@ -78,7 +78,7 @@ def build_briefing(app, category: str, *, dates=(), since: str | None = None, un
         try:
             BriefingWriter(app.settings).rewrite(briefing, papers, report)
         except DigestQAError as exc:  # the extractive briefing stands; say why the LLM did not write it
-            briefing.notices.append(f"the LLM backend failed ({exc}); this briefing is extractive")
+            briefing.notices.append(warning(f"the LLM backend failed ({exc}); this briefing is extractive"))
         timings["llm_s"] = time.perf_counter() - mark
 
     check_coverage(briefing)
@@ -86,7 +86,7 @@ def build_briefing(app, category: str, *, dates=(), since: str | None = None, un
     cleaned, removed = scrub(briefing.markdown, set(briefing.papers))
     if removed:  # an abstract quoting another arXiv id, say: never cite outside the selection
         briefing.markdown = cleaned
-        briefing.notices.append(f"removed citations of papers outside the selection: {', '.join(sorted(set(removed)))}")
+        briefing.notices.append(warning(f"removed citations of papers outside the selection: {', '.join(sorted(set(removed)))}"))
     timings["total_s"] = time.perf_counter() - started
     briefing.timings = timings
     return briefing

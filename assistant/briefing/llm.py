@@ -22,7 +22,7 @@ from assistant.config import Settings
 from assistant.errors import BackendError
 from assistant.prompts import load_prompt
 from assistant.tokens import count_tokens
-from assistant.types import Paper
+from assistant.types import Paper, warning
 
 REPLY_TOKENS_PER_PAPER = 90  # room for one line of output per paper in a map batch
 MAX_BATCH = 16
@@ -71,8 +71,8 @@ class BriefingWriter:
         briefing.backend = self.llm.name
         total = len(briefing.papers)
         if kept < total:
-            briefing.notices.append(f"{total - kept} of {total} paper lines are extractive: the model's line was "
-                                    "missing or cited/stated something its paper does not support")
+            briefing.notices.append(warning(f"{total - kept} of {total} paper lines are extractive: the model's line "
+                                            "was missing or cited/stated something its paper does not support"))
         if named < len(briefing.themes) or not overview:
             briefing.notices.append(f"the model named {named} of {len(briefing.themes)} themes"
                                     + ("" if overview else "; the overview is extractive"))

@@ -13,7 +13,7 @@ from assistant.digests import DigestCatalog
 from assistant.errors import InputError
 from assistant.ingest.parser import digest_date_from_name
 from assistant.search.retrieval import Filters
-from assistant.types import Paper
+from assistant.types import Paper, warning
 
 
 @dataclass
@@ -74,7 +74,7 @@ def select(catalog: dict[str, Paper], category: str, dates: list[str] | tuple = 
             raise InputError(f"no stored digest named {', '.join(unknown)}; stored digests: "
                              f"{', '.join(_named(known, known.ordered(stored)[0]))}")
         for name in unknown:
-            notices.append(f"no stored digest named {name}")
+            notices.append(warning(f"no stored digest named {name}"))
 
     if all_dates:
         chosen = in_category

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from assistant.answer.evidence import clean_latex
 from assistant.arxiv_ids import CITATION_GROUP, abs_url, normalize_arxiv_id, split_group
 from assistant.digests import DigestCatalog
-from assistant.types import Answer, Source
+from assistant.types import Answer, Source, notice_kind
 
 MAX_PASSAGES = 3  # per source card: the best ones; the paper's page has the rest
 _BRACKETS_AND_MATH = re.compile(r"(?<!\\)([\[\]$])")  # $ would start LaTeX in Streamlit's Markdown
@@ -131,13 +131,10 @@ def source_cards(answer: Answer, known: DigestCatalog | None = None) -> list[Sou
     return [source_card(rank, s, s.id in cited, known) for rank, s in enumerate(answer.sources, 1)]
 
 
-_WARNING_NOTICE = re.compile(r"fail|not shown|removed|not among|unsupported|flag|cut to", re.I)
-
-
 def notice_level(notice: str) -> str:
     """'warning' for a notice about something that went wrong (a backend failure, a dropped
-    citation), 'info' for an explanation (how a follow-up was read)."""
-    return "warning" if _WARNING_NOTICE.search(notice) else "info"
+    citation), 'info' for an explanation (how a follow-up was read): the kind it was made with."""
+    return notice_kind(notice)
 
 
 _HEADING = re.compile(r"^(#{1,5}) ", re.M)

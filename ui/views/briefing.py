@@ -8,7 +8,7 @@ import streamlit as st
 
 from assistant.ui_support.briefs import briefing_filename, make_briefing
 from assistant.ui_support.overview import make_filters
-from assistant.ui_support.render import demote_headings, escape_markdown, link_citations
+from assistant.ui_support.render import demote_headings, escape_markdown, link_citations, notice_level
 
 RESULT_KEY = "digestqa.briefing"
 WHEN = {"latest": "Latest digest", "pick": "Pick dates", "range": "Date range", "all": "All dates"}
@@ -65,6 +65,6 @@ if briefing is not None:
     button.download_button("Download Markdown", briefing.markdown, file_name=briefing_filename(briefing),
                            mime="text/markdown", icon=":material/download:", width="stretch")
     for notice in briefing.notices:
-        st.info(escape_markdown(notice))
+        (st.warning if notice_level(notice) == "warning" else st.info)(escape_markdown(notice))
     with st.container(border=True):
         st.markdown(link_citations(demote_headings(briefing.markdown)))
