@@ -8,7 +8,7 @@ environment variables -> explicit overrides (CLI flags). Nothing else reads the 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 try:
@@ -68,9 +68,6 @@ class Settings:
     @property
     def store_label(self) -> str:
         return f"chroma://{self.chroma_host}:{self.chroma_port}" if self.uses_server else str(self.store)
-
-    def with_overrides(self, **overrides) -> Settings:
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def public_dict(self) -> dict:
         """Settings safe to write into reports and logs (the API key is masked)."""

@@ -171,6 +171,13 @@ class IngestReport:
     # kept/dropped = {file, line, digest, date, version}.
     replaced: list[dict] = field(default_factory=list)
 
+    @property
+    def headline(self) -> str:
+        """The one sentence `digestqa ingest` prints and the web UI shows after an upload."""
+        return (f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged "
+                f"from {len(self.digests)} digest(s) in {self.seconds:.1f}s; "
+                f"the store holds {self.papers_total} papers.")
+
 
 @dataclass
 class Citation:

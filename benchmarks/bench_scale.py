@@ -33,9 +33,8 @@ from benchmarks.common import CACHE, ROOT, dir_bytes, latency_summary, loadavg, 
 
 PER_FILE = 50
 SEED = 7
-# Stores larger than this are written in batches (see phase_bulk_build), not paper by paper: the
-# per-paper path is fsync-bound (~0.1 s a paper here), which the time budget cannot pay at 45k papers.
-BULK_ABOVE = 0
+# Large stores are written in batches (see phase_bulk_build), not paper by paper: the per-paper path
+# is fsync-bound (~0.1 s a paper here), which the time budget cannot pay at 45k papers.
 
 
 # -- phases (each runs in its own process through common.run_phase) -----------------------------
@@ -352,13 +351,12 @@ def run_large(sizes: list[int], real_steps: list[int], n_questions: int, ask_n: 
         shutil.copytree(previous, store)
         for stale in (store / ".cache").glob("lexical-*"):  # its BM25 cache belongs to the smaller store
             stale.unlink()
-        writer = "ingest" if n <= BULK_ABOVE else "bulk"
-        say(f"building the {n}-paper store from cached vectors ({writer} writer)")
-        build = run_phase(f"benchmarks.bench_scale:phase_{'ingest' if writer == 'ingest' else 'bulk_build'}",
+        say(f"building the {n}-paper store from cached vectors (bulk writer)")
+        build = run_phase("benchmarks.bench_scale:phase_bulk_build",
                           {"store": str(store), "corpus": str(corpus), "n": n, "mode": "reuse", "vectors": str(vectors),
                            "must_be_real": targets})
         build["grown_from"] = previous.name
-        build["writer"] = writer
+        build["writer"] = "bulk"
         vectors_real += build["vectors_computed"] + build["vectors_cached"]
         vectors_pooled += build["vectors_pooled"]
         _save(results, out_json)

@@ -64,3 +64,18 @@ def copy_fixture(tmp_path):
         return target
 
     return _copy
+
+
+# The fast unit layer (`pytest -m "not slow"`, well under 30 s) is every test that needs neither the
+# embedding model nor a Chroma store nor a subprocess install: question routing, membership,
+# citation checks, fusion, number handling, parsing, configuration. Everything else is marked slow
+# here, by what it uses, so a new test lands in the right layer without remembering to mark it.
+_SLOW_FIXTURES = {"embedder", "fixture_app", "sample_app", "fresh_app"}
+_SLOW_MODULES = {"test_packaging", "test_ui_browser", "test_chroma_server", "test_benchmarks_smoke", "test_eval_e2e",
+                 "test_offline", "test_ui_apptest", "test_trust", "test_digests", "test_daily", "test_mcp", "test_cli"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in _SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -69,7 +69,7 @@ def test_a_batched_write_stores_what_paper_by_paper_writes_store(tmp_path):
         batch.append((paper, chunks, rng.normal(size=(len(chunks), 384)).astype(np.float32).tolist()))
     real, bulk = Store(settings_a, create=True), Store(settings_b, create=True)
     for paper, chunks, vectors in batch:
-        real.write_paper(paper, chunks, vectors)
+        real.write_papers([(paper, chunks, vectors)])  # one paper at a time, as a small ingest writes
     bulk.write_papers(batch)
     for name in ("chunks", "papers_collection"):
         a = getattr(real, name).get(include=["documents", "metadatas", "embeddings"])

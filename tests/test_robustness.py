@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -113,6 +114,7 @@ def _consistent(store_dir: Path, settings_of) -> tuple[int, int]:
     return len(papers), len(chunk_papers)
 
 
+@pytest.mark.slow  # a real ingest in a subprocess
 def test_kill_9_during_ingest_leaves_a_consistent_store_that_resumes(tmp_path):
     from conftest import make_settings
 
@@ -141,6 +143,7 @@ def test_kill_9_during_ingest_leaves_a_consistent_store_that_resumes(tmp_path):
     assert Store(make_settings(store)).orphan_chunk_ids() == []
 
 
+@pytest.mark.slow  # a real ingest in a subprocess
 def test_a_second_ingest_while_one_runs_fails_clearly(tmp_path):
     from conftest import make_settings
 

@@ -1,14 +1,16 @@
 """`digestqa brief`: a category briefing for the latest digest or chosen dates. """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from assistant.cli.common import iso_date
+from assistant.cli.common import add_command, iso_date
 from assistant.errors import InputError
 
+DESCRIPTION = ("Summarise one category's papers over the latest digest (or chosen dates): an "
+               "overview, themes with one cited line per paper, numbers worth knowing, and a "
+               "table of every paper. Every selected paper appears exactly once.")
 EPILOG = """examples:
   digestqa brief --category cs.DB                       the latest digest's cs.DB papers
   digestqa brief --category cs.LG --since 2026-01-13 --until 2026-01-22 --out brief.md
@@ -23,12 +25,7 @@ and number it writes is checked against the selected papers."""
 
 
 def add_brief_command(sub, common) -> None:
-
-    p = sub.add_parser("brief", parents=[common], help="a briefing of one category's papers, with citations",
-                       description="Summarise one category's papers over the latest digest (or chosen dates): an "
-                                   "overview, themes with one cited line per paper, numbers worth knowing, and a "
-                                   "table of every paper. Every selected paper appears exactly once.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, common, "brief", "a briefing of one category's papers, with citations", DESCRIPTION, EPILOG)
     p.add_argument("--category", "-c", required=True, metavar="CAT", help="main category, e.g. cs.DB (case-insensitive)")
     when = p.add_argument_group("which digests (default: the latest one holding the category)")
     when.add_argument("--date", action="append", default=[], type=iso_date, metavar="YYYY-MM-DD",

@@ -101,9 +101,7 @@ def run_ingest(args, app) -> int:
     if args.json:
         print(json.dumps(asdict(report) | (daily.after_ingest(args, app, report) or {}), ensure_ascii=False))
         return 0
-    from assistant.ui_support.uploads import headline  # the same sentence the web UI shows after an upload
-
-    print(headline(report))
+    print(report.headline)
     for row in report.replaced:
         print(f"  replaced {row['id']}: kept {_entry_place(row['kept'])}, dropped {_entry_place(row['dropped'])} "
               f"({', '.join(row['changed'])} differ; higher version > later digest > later ingest)")

@@ -2,13 +2,15 @@
 run folder, and optionally compare with an earlier run."""
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from assistant.cli.common import positive_int
+from assistant.cli.common import add_command, positive_int
 from assistant.errors import InputError
 
+DESCRIPTION = ("Answer every question of a JSONL dataset through the same chain `digestqa ask` "
+               "uses (or a baseline), score retrieval, citations, must-mention coverage, "
+               "refusals and latency, and write a run folder you can compare later.")
 EPILOG = """examples:
   digestqa eval evals/datasets/dev.jsonl                    run, score, write evals/runs/<time>-product/
   digestqa eval evals/datasets/dev.jsonl --pipeline bm25    a lexical baseline on the same questions
@@ -27,11 +29,7 @@ metric definitions: evals/README.md."""
 def add_eval_command(sub, common) -> None:
     from assistant.evaluation.pipelines import PIPELINES
 
-    p = sub.add_parser("eval", parents=[common], help="score answer quality on a question set (offline)",
-                       description="Answer every question of a JSONL dataset through the same chain `digestqa ask` "
-                                   "uses (or a baseline), score retrieval, citations, must-mention coverage, "
-                                   "refusals and latency, and write a run folder you can compare later.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, common, "eval", "score answer quality on a question set (offline)", DESCRIPTION, EPILOG)
     p.add_argument("dataset", nargs="?", type=Path, metavar="DATASET",
                    help="questions as JSON Lines, e.g. evals/datasets/dev.jsonl")
     p.add_argument("--pipeline", "-p", choices=[*PIPELINES, "all"], default="product",

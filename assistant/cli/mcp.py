@@ -7,13 +7,15 @@ otherwise. Read-only unless `--allow-ingest`.
 """
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import sys
 
-from assistant.cli.common import port
+from assistant.cli.common import add_command, port
 from assistant.errors import InputError
 
+DESCRIPTION = ("Serve the store over the Model Context Protocol, so an LLM client's model "
+               "can search, read and ask with digestqa's checked citations. Read-only "
+               "unless --allow-ingest.")
 EPILOG = """examples:
   digestqa mcp --store ~/papers/vectorstore          stdio: what a desktop client's config launches
   digestqa mcp --http --port 8765                    streamable HTTP at http://127.0.0.1:8765/mcp
@@ -26,12 +28,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_mcp_command(sub, common) -> None:
-
-    p = sub.add_parser("mcp", parents=[common], help="serve the papers to your own LLM client (MCP)",
-                       description="Serve the store over the Model Context Protocol, so an LLM client's model "
-                                   "can search, read and ask with digestqa's checked citations. Read-only "
-                                   "unless --allow-ingest.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, common, "mcp", "serve the papers to your own LLM client (MCP)", DESCRIPTION, EPILOG)
     p.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     p.add_argument("--port", type=port, default=8765, help="HTTP port (default 8765)")
     p.add_argument("--host", default="127.0.0.1",

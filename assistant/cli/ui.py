@@ -6,7 +6,6 @@ DIGESTQA_* variables and both processes see the same store and backend.
 """
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import signal
@@ -19,10 +18,13 @@ import urllib.request
 import webbrowser
 from pathlib import Path
 
-from assistant.cli.common import port
+from assistant.cli.common import add_command, port
 from assistant.config import _ENV, Settings
 from assistant.errors import InputError
 
+DESCRIPTION = ("Start the web UI on this machine: chat with linked citations and sources, "
+               "briefings, the paper library with digest upload, and eval runs. It uses the "
+               "same store and answering backend as the other commands.")
 EPILOG = """examples:
   digestqa ui                                 open http://127.0.0.1:8501 in your browser
   digestqa ui --store ~/papers/vectorstore    the same, on another store
@@ -35,11 +37,7 @@ Ctrl-C stops the server."""
 
 
 def add_ui_command(sub, common) -> None:
-    p = sub.add_parser("ui", parents=[common], help="open the web UI in your browser (Streamlit)",
-                       description="Start the web UI on this machine: chat with linked citations and sources, "
-                                   "briefings, the paper library with digest upload, and eval runs. It uses the "
-                                   "same store and answering backend as the other commands.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, common, "ui", "open the web UI in your browser (Streamlit)", DESCRIPTION, EPILOG)
     p.add_argument("--port", type=port, default=8501, help="port to listen on (default 8501)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 exposes it "

@@ -158,8 +158,3 @@ def chunk_to_node(chunk: Chunk, paper: Paper) -> TextNode:
                     excluded_embed_metadata_keys=excluded, excluded_llm_metadata_keys=excluded,
                     metadata_template="{key}: {value}", text_template="{metadata_str}\n\n{content}")
 
-
-def node_embed_text(node: TextNode) -> str:
-    from llama_index.core.schema import MetadataMode
-
-    return node.get_content(metadata_mode=MetadataMode.EMBED)

@@ -216,13 +216,6 @@ class Store:
     def meta(self):
         return self._collection("meta")
 
-    @cached_property
-    def vector_store(self):
-        """llama-index's view of the chunk collection (used by retrieval and baselines)."""
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        return ChromaVectorStore(chroma_collection=self.chunks, flat_metadata=False)
-
     # -- reading ----------------------------------------------------------------------------
     def papers(self) -> dict[str, Paper]:
         """Every stored paper by id (cached for the life of this Store; writes invalidate it)."""
@@ -336,10 +329,6 @@ class Store:
                 if cid.split("#", 1)[0] not in known]
 
     # -- writing ----------------------------------------------------------------------------
-    def write_paper(self, paper: Paper, chunks: list[Chunk], embeddings: list[list[float] | None]) -> None:
-        """Replace one paper's chunks and record, in the crash-safe order described above."""
-        self.write_papers([(paper, chunks, embeddings)])
-
     def write_papers(self, batch: list[tuple[Paper, list[Chunk], list[list[float] | None]]]) -> None:
         """Replace several papers' chunks and records: every chunk first, stale chunks next, every
         paper record last (the crash-safe order described above, per batch). A chunk whose

@@ -19,8 +19,6 @@ from assistant.search.lexical import LexicalIndex, load_or_build_lexical
 from assistant.text import cjk_ratio
 from assistant.types import Paper, Passage, Source
 
-MODES = ("hybrid", "dense", "lexical")
-
 
 @dataclass(frozen=True)
 class Filters:
@@ -138,46 +136,46 @@ class Retriever:
             rankings["lexical"] = [(h.chunk.paper_id, Passage(h.chunk.id, h.chunk.section, h.chunk.text, h.score))
                                    for h in lexical_hits]
         started = time.perf_counter()
-        sources = self._fuse(rankings, pinned, weights)
+        sources = fuse(rankings, pinned, weights, self.catalog, self.settings.rrf_k)
         timings["fuse_s"] = time.perf_counter() - started
         return RetrievalResult(sources[:k], timings, None if allowed is None else len(allowed))
 
-    def _fuse(self, rankings: dict[str, list[tuple[str, Passage]]], pinned: list[str],
-              weights: dict[str, float]) -> list[Source]:
-        """Paper-level reciprocal rank fusion: each retriever votes 1/(k + rank of the paper's best chunk)."""
-        rrf_k = self.settings.rrf_k
-        score: dict[str, float] = {}
-        evidence: dict[str, dict[str, float]] = {}
-        passages: dict[str, dict[str, tuple[float, Passage]]] = {}
-        matched: dict[str, list[str]] = {}
-        for name, ranked in rankings.items():
-            paper_rank = 0
-            seen_papers: set[str] = set()
-            for chunk_rank, (pid, passage) in enumerate(ranked):
-                chunk_vote = weights.get(name, 1.0) / (rrf_k + chunk_rank + 1)
-                best = passages.setdefault(pid, {})
-                previous = best.get(passage.chunk_id)
-                best[passage.chunk_id] = ((previous[0] if previous else 0.0) + chunk_vote, passage)
-                if pid in seen_papers:
-                    continue
-                seen_papers.add(pid)
-                paper_rank += 1
-                score[pid] = score.get(pid, 0.0) + weights.get(name, 1.0) / (rrf_k + paper_rank)
-                evidence.setdefault(pid, {})[name] = passage.score
-                matched.setdefault(pid, []).append(name)
-        top_possible = sum(weights.get(name, 1.0) for name in rankings) / (rrf_k + 1) or 1.0
-        order = sorted(score, key=lambda pid: -score[pid])
-        order = pinned + [pid for pid in order if pid not in pinned]
-        sources = []
-        for pid in order:
-            paper = self.catalog.get(pid)
-            if paper is None:
+
+def fuse(rankings: dict[str, list[tuple[str, Passage]]], pinned: list[str], weights: dict[str, float],
+         catalog: dict[str, Paper], rrf_k: int) -> list[Source]:
+    """Paper-level reciprocal rank fusion: each retriever votes 1/(k + rank of the paper's best chunk)."""
+    score: dict[str, float] = {}
+    evidence: dict[str, dict[str, float]] = {}
+    passages: dict[str, dict[str, tuple[float, Passage]]] = {}
+    matched: dict[str, list[str]] = {}
+    for name, ranked in rankings.items():
+        paper_rank = 0
+        seen_papers: set[str] = set()
+        for chunk_rank, (pid, passage) in enumerate(ranked):
+            chunk_vote = weights.get(name, 1.0) / (rrf_k + chunk_rank + 1)
+            best = passages.setdefault(pid, {})
+            previous = best.get(passage.chunk_id)
+            best[passage.chunk_id] = ((previous[0] if previous else 0.0) + chunk_vote, passage)
+            if pid in seen_papers:
                 continue
-            ranked_passages = [p for _, p in sorted(passages.get(pid, {}).values(), key=lambda sp: -sp[0])]
-            if pid in pinned:
-                value, how = 1.0, ["id"] + matched.get(pid, [])
-            else:
-                value, how = score[pid] / top_possible, matched.get(pid, [])
-            sources.append(Source(paper=paper, score=round(value, 4), passages=ranked_passages[:4], matched_by=how,
-                                  evidence=evidence.get(pid, {})))
-        return sources
+            seen_papers.add(pid)
+            paper_rank += 1
+            score[pid] = score.get(pid, 0.0) + weights.get(name, 1.0) / (rrf_k + paper_rank)
+            evidence.setdefault(pid, {})[name] = passage.score
+            matched.setdefault(pid, []).append(name)
+    top_possible = sum(weights.get(name, 1.0) for name in rankings) / (rrf_k + 1) or 1.0
+    order = sorted(score, key=lambda pid: -score[pid])
+    order = pinned + [pid for pid in order if pid not in pinned]
+    sources = []
+    for pid in order:
+        paper = catalog.get(pid)
+        if paper is None:
+            continue
+        ranked_passages = [p for _, p in sorted(passages.get(pid, {}).values(), key=lambda sp: -sp[0])]
+        if pid in pinned:
+            value, how = 1.0, ["id"] + matched.get(pid, [])
+        else:
+            value, how = score[pid] / top_possible, matched.get(pid, [])
+        sources.append(Source(paper=paper, score=round(value, 4), passages=ranked_passages[:4], matched_by=how,
+                              evidence=evidence.get(pid, {})))
+    return sources

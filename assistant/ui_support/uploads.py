@@ -36,12 +36,6 @@ class IngestSummary:
     papers_total: int = 0
 
 
-def headline(report: IngestReport) -> str:
-    return (f"{report.added} added, {report.changed} changed, {report.unchanged} unchanged "
-            f"from {len(report.digests)} digest(s) in {report.seconds:.1f}s; "
-            f"the store holds {report.papers_total} papers.")
-
-
 def summarize(report: IngestReport, names: dict[str, str] | None = None,
               refused: list[dict] | None = None) -> IngestSummary:
     """`names` maps written paths back to what the user uploaded; `refused` are files never ingested."""
@@ -51,7 +45,7 @@ def summarize(report: IngestReport, names: dict[str, str] | None = None,
         return [{"file": names.get(i["file"], Path(i["file"]).name), "line": i["line"], "reason": i["reason"]}
                 for i in items]
 
-    return IngestSummary(headline(report), report.added, report.changed, report.unchanged,
+    return IngestSummary(report.headline, report.added, report.changed, report.unchanged,
                          skipped=list(refused or []) + rows(report.skipped), partial=rows(report.partial),
                          papers_total=report.papers_total)
 

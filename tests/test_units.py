@@ -1,0 +1,66 @@
+"""Fast unit layer for the steps between retrieval and the answer: fusion of the two retrievers and
+citation checking (no embedding model, no store)."""
+from assistant.answer.citations import verify_citations
+from assistant.answer.evidence import TermWeights, numbers_in
+from assistant.ingest.store import StoredChunk
+from assistant.search.lexical import LexicalIndex
+from assistant.search.retrieval import fuse
+from assistant.types import Paper, Passage, Source
+
+
+def paper(pid, title, abstract):
+    return Paper(id=pid, title=title, authors=["A B"], category="cs.LG", abstract=abstract)
+
+
+CATALOG = {p.id: p for p in [
+    paper("2601.00001", "KV cache eviction", "We evict 80% of the KV cache and keep 99% accuracy."),
+    paper("2601.00002", "Learned joins", "Cardinality estimation for joins cuts q-error from 12.4 to 1.8."),
+    paper("2601.00003", "Graph indexes", "Filtered vector search 5.6x faster."),
+]}
+
+
+def passage(pid, score):
+    return (pid, Passage(f"{pid}#abstract#x", "abstract", CATALOG[pid].abstract, score))
+
+
+def test_fusion_ranks_a_paper_both_retrievers_find_first_and_pins_named_ids():
+    rankings = {"dense": [passage("2601.00002", 0.8), passage("2601.00001", 0.7)],
+                "lexical": [passage("2601.00001", 9.0), passage("2601.00003", 5.0)]}
+    sources = fuse(rankings, [], {"dense": 1.0, "lexical": 1.0}, CATALOG, 60)
+    assert [s.id for s in sources] == ["2601.00001", "2601.00002", "2601.00003"]
+    assert sources[0].matched_by == ["dense", "lexical"] and sources[0].evidence == {"dense": 0.7, "lexical": 9.0}
+    pinned = fuse(rankings, ["2601.00003"], {"dense": 1.0, "lexical": 1.0}, CATALOG, 60)
+    assert pinned[0].id == "2601.00003" and pinned[0].score == 1.0 and pinned[0].matched_by[0] == "id"
+    # A retriever whose vote is turned down (dense for a Chinese question) no longer decides the order.
+    muted = fuse(rankings, [], {"dense": 0.0, "lexical": 1.0}, CATALOG, 60)
+    assert muted[0].id == "2601.00001" and muted[1].id == "2601.00003"
+
+
+def _weights():
+    chunks = [StoredChunk(f"{p.id}#abstract#x", p.id, "abstract", p.abstract) for p in CATALOG.values()]
+    return TermWeights(LexicalIndex(chunks))
+
+
+def test_citations_outside_the_sources_are_removed_and_numbers_checked():
+    sources = [Source(paper=CATALOG["2601.00001"], score=1.0), Source(paper=CATALOG["2601.00002"], score=0.5)]
+    text = ("KV cache eviction keeps 99% accuracy [2601.00001]. Joins reach q-error 1.8 [2601.00002, 2601.09999]. "
+            "Eviction keeps 97% accuracy [2601.00001].")
+    verified = verify_citations(text, sources, _weights())
+    assert verified.cited_ids == ["2601.00001", "2601.00002"]
+    assert verified.removed_ids == ["2601.09999"] and "2601.09999" not in verified.text
+    unsupported = [c for c in verified.citations if not c.supported]
+    assert len(unsupported) == 1 and "97" in unsupported[0].reason  # a number the paper does not state
+    assert all(n.kind == "warning" for n in verified.notices)
+
+
+def test_numbers_are_read_the_same_in_any_spelling():
+    assert numbers_in("a 4.2x saving") == numbers_in("a 4.2× saving") == numbers_in(r"a 4.2$\times$ saving")
+
+
+def test_every_command_the_parser_offers_has_its_handler():
+    from assistant.cli.commands import COMMANDS, build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == set(COMMANDS)
+    assert {"ingest", "ask", "chat", "eval", "brief", "ui", "new", "watch", "show", "mcp"} <= set(COMMANDS)
