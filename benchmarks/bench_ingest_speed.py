@@ -121,6 +121,63 @@ def run(corpus: Path, skip_llamaindex: bool = False) -> dict:
     return result
 
 
+SCALE_START, SCALE_END = "<!-- ingest-scale:start -->", "<!-- ingest-scale:end -->"
+
+
+def run_scale(n: int) -> dict:
+    """A cold CLI ingest of `n` synthetic papers (benchmarks/synthetic.py: real sentences recombined,
+    every abstract new) with the real model, against the floor over the same papers, in one run."""
+    from assistant.config import load_settings
+    from assistant.ingest.embeddings import Embedder, onnx_cache_path
+    from assistant.ingest.pipeline import collect_papers
+
+    from .synthetic import write_synthetic_digests
+
+    settings = load_settings(env={})
+    embedder = Embedder(settings)
+    encoder = embedder.onnx
+    onnx = onnx_cache_path(embedder.path, settings)
+    encoder.embed(["warm up"], 1)
+    result = {"machine": machine(), "papers": n, "load_before": loadavg()}
+    with tempfile.TemporaryDirectory(prefix="digestqa-bench-scale-") as tmp:
+        work = Path(tmp)
+        write_synthetic_digests(work / "corpus", n)
+        papers, _, _ = collect_papers([work / "corpus"])
+        say(f"floor over {len(papers)} synthetic papers")
+        result["floor_s"] = _floor(encoder, papers)
+        say(f"floor {result['floor_s']} s; cold CLI ingest")
+        seconds, rss, _ = _cli(["--store", str(work / "store"), "ingest", str(work / "corpus")], _fresh_env(work, onnx, "scale"))
+        result.update(cold_ingest_s=seconds, cold_peak_rss_mb=rss, ratio=round(seconds / result["floor_s"], 2),
+                      target_s=round(1.5 * result["floor_s"] + 6, 1), load_after=loadavg())
+    return result
+
+
+def write_scale(result: dict) -> None:
+    path_json = BENCH / "results.json"
+    data = json.loads(path_json.read_text()) if path_json.exists() else {}
+    data.setdefault("ingest_scale", {})[str(result["papers"])] = result
+    path_json.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    rows = sorted(data["ingest_scale"].values(), key=lambda r: r["papers"])
+    lines = [SCALE_START, "## Ingest at scale against the floor (issue 12)", "",
+             "Synthetic papers (`benchmarks/synthetic.py`), the real model, a cold `digestqa ingest` as a whole process; "
+             "the floor is the ONNX model over the same papers' title + abstract in the same run.", "",
+             "| papers | floor s | cold ingest s | ratio | target (1.5x floor + 6 s) | peak RSS MB "
+             "| commit, date, load before/after |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['papers']} | {r['floor_s']} | {r['cold_ingest_s']} | {r['ratio']}x | ≤ {r['target_s']} | "
+              f"{r['cold_peak_rss_mb']} | {r['machine']['commit']}, {r['machine']['date']}, {r['load_before']} / "
+              f"{r['load_after']} |" for r in rows]
+    lines += ["", "Reproduce: `python -m benchmarks.bench_ingest_speed --scale 5000`.", SCALE_END]
+    section = "\n".join(lines)
+    md = BENCH / "RESULTS.md"
+    text = md.read_text() if md.exists() else ""
+    if SCALE_START in text:
+        text = text[:text.index(SCALE_START)] + section + text[text.index(SCALE_END) + len(SCALE_END):]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    md.write_text(text)
+
+
 def write(result: dict) -> None:
     path_json = BENCH / "results.json"
     data = json.loads(path_json.read_text()) if path_json.exists() else {}
@@ -159,7 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=real_corpus(),
                         help="folder of digests (default: ../shared/digests beside the checkout)")
     parser.add_argument("--skip-llamaindex", action="store_true")
+    parser.add_argument("--scale", type=int, metavar="N",
+                        help="instead: a cold ingest of N synthetic papers against their floor (e.g. 5000)")
     args = parser.parse_args(argv)
+    if args.scale:
+        result = run_scale(args.scale)
+        print(json.dumps(result, indent=2))
+        write_scale(result)
+        return 0
     result = run(args.corpus.resolve(), args.skip_llamaindex)
     print(json.dumps(result, indent=2))
     write(result)
