@@ -59,14 +59,17 @@ class Settings:
 
     @property
     def uses_server(self) -> bool:
+        """A Chroma server (chroma_host set) instead of the embedded store directory."""
         return bool(self.chroma_host)
 
     @property
     def uses_llm(self) -> bool:
+        """An LLM answers (llm_model set); otherwise the extractive answerer."""
         return bool(self.llm_model)
 
     @property
     def store_label(self) -> str:
+        """Where the papers live, as messages name it."""
         return f"chroma://{self.chroma_host}:{self.chroma_port}" if self.uses_server else str(self.store)
 
     def public_dict(self) -> dict:

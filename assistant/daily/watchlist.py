@@ -29,6 +29,8 @@ class Hit:
 
 @dataclass
 class Watch:
+    """A standing question or topic, answered over each ingest's new papers."""
+
     id: int
     query: str
     categories: list[str] = field(default_factory=list)

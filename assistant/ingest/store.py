@@ -193,13 +193,12 @@ class Store:
             raise StoreError(f"cannot open collection '{name}' in {self.settings.store_label} "
                              f"({type(exc).__name__}: {str(exc)[:120]})") from None
 
-    @cached_property
-    def chunks(self):
-        return self._collection("chunks")
-
-    @cached_property
-    def text_chunks(self):
-        return self._collection("text")
+    # The collections, opened on first use: the embedded chunks (English passages), the chunks kept
+    # for BM25 and the answerers only (Chinese sections), one record per paper, and the store's state.
+    chunks = cached_property(lambda self: self._collection("chunks"))
+    text_chunks = cached_property(lambda self: self._collection("text"))
+    papers_collection = cached_property(lambda self: self._collection("papers"))
+    meta = cached_property(lambda self: self._collection("meta"))
 
     @property
     def chunk_collections(self):
@@ -207,14 +206,6 @@ class Store:
 
     def chunk_count(self) -> int:
         return sum(c.count() for c in self.chunk_collections)
-
-    @cached_property
-    def papers_collection(self):
-        return self._collection("papers")
-
-    @cached_property
-    def meta(self):
-        return self._collection("meta")
 
     # -- reading ----------------------------------------------------------------------------
     def papers(self) -> dict[str, Paper]:
