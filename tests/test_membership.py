@@ -282,3 +282,8 @@ def test_an_alternative_to_a_framing_word_is_optional():
     # "analyze or attack": any paper analysing the subject answers; "attack" is one example.
     concepts = topic_concepts("Which papers analyze or attack diffusion language models?", weight)
     assert {c.label for c in concepts if c.example} == {"attack"}
+
+
+def test_the_longest_chinese_spelling_decides_the_concept():
+    labels = [c.label for c in topic_concepts("时间序列预测的论文", weight)]
+    assert labels == ["time series forecasting"]

@@ -335,14 +335,18 @@ def _chinese_concepts(text: str, weight_of, known: list[str]) -> list[Concept]:
         return []
     concepts = []
     chinese = "".join(re.findall(r"[\u3400-\u9fff]+|\s", text))
-    for group in alias_groups():
-        for s in sorted((s for s in group.spellings if s.chinese), key=lambda s: -len(s.text)):
-            if s.text in chinese:
-                chinese = chinese.replace(s.text, " ")
-                english = next((x.text for x in group.spellings if not x.chinese), s.text)
-                if english.lower() not in (k.lower() for k in known):
-                    concepts.append(_group_concept(group, english, weight_of))
-                break
+    # Longest spelling first across all groups, so 时间序列预测 is one concept (time-series
+    # forecasting), not 时间序列 and a stray 预测.
+    found: list = []
+    for group, s in sorted(((g, s) for g in alias_groups() for s in g.spellings if s.chinese), key=lambda gs: -len(gs[1].text)):
+        if s.text in chinese and group not in found:
+            chinese = chinese.replace(s.text, " ")
+            found.append(group)
+    for group in alias_groups():  # in the data file's order, as before
+        if group in found:
+            english = next((x.text for x in group.spellings if not x.chinese), group.name)
+            if english.lower() not in (k.lower() for k in known):
+                concepts.append(_group_concept(group, english, weight_of))
     for phrase in FRAMING_ZH:
         chinese = chinese.replace(phrase, " ")
     from assistant.search.lexical import ZH_STOPWORDS, _jieba
