@@ -121,7 +121,7 @@ def test_context_is_packed_to_the_token_budget(fixture_app):
                              llm_context_tokens=1400)
     chain = AnswerChain(fixture_app.retriever, LLMAnswerer(settings))
     analysis = QuestionAnalyzer(fixture_app.retriever.catalog).analyze(KV_QUESTION)
-    sources, _ = chain.retrieve(KV_QUESTION, analysis, None, 8)
+    sources, _, _ = chain.retrieve(KV_QUESTION, analysis, None, 8)
     messages = chain.answerer.messages(KV_QUESTION, analysis, sources)
     total = sum(count_tokens(m["content"], "gpt-4o-mini") for m in messages)
     assert total <= 1400 - 800 + 50

@@ -287,3 +287,38 @@ def test_an_alternative_to_a_framing_word_is_optional():
 def test_the_longest_chinese_spelling_decides_the_concept():
     labels = [c.label for c in topic_concepts("时间序列预测的论文", weight)]
     assert labels == ["time series forecasting"]
+
+
+def test_british_spellings_match_american_ones():
+    assert stem("optimisation") == stem("optimization")
+    assert stem("neighbours") == stem("neighbor")
+    british = paper("2601.00011", "Transfer learning for Bayesian optimisation", "We study Bayesian optimisation.")
+    assert members("Bayesian optimization papers?", [british, UNRELATED]) == ["2601.00011"]
+
+
+def test_an_optimizer_is_not_any_optimization():
+    optimizer = paper("2601.00012", "A sign-based optimizer for pretraining", "Our optimizer beats AdamW.")
+    scheduling = paper("2601.00013", "Optimization of job scheduling", "We cast scheduling as optimization.")
+    assert members("new optimizers?", [optimizer, scheduling]) == ["2601.00012"]
+    # … while an optimizer paper is still an optimization paper.
+    assert set(members("optimization papers", [optimizer, scheduling])) == {"2601.00012", "2601.00013"}
+
+
+def test_a_term_naming_the_whole_field_does_not_narrow_the_subject():
+    fair = paper("2601.00014", "Continuous fairness on data streams", "We monitor group fairness on streams.")
+    concepts = topic_concepts("fairness in ML papers", weight)
+    assert {c.label: c.example for c in concepts} == {"fairness": False, "ML": True}
+    assert members("fairness in ML papers", [fair, UNRELATED]) == ["2601.00014"]
+    # Asked alone, the field is the subject.
+    assert [c.example for c in topic_concepts("machine learning papers?", weight)] == [False]
+
+
+def test_and_between_two_terms_can_be_read_as_either():
+    strict = topic_concepts("weather and climate", weight)
+    assert [c.label for c in strict] == ["weather", "climate"]
+    wide = topic_concepts("weather and climate", weight, either_for_and=True)
+    assert [c.label for c in wide] == ["weather and climate"]
+    weather = paper("2601.00015", "A transformer for global weather forecasting", "Medium-range weather prediction.")
+    climate = paper("2601.00016", "Autoencoders for climate emulators", "We emulate climate models.")
+    assert [j.paper_id for j in judge(strict, [weather, climate]) if j.member] == []
+    assert {j.paper_id for j in judge(wide, [weather, climate]) if j.member} == {"2601.00015", "2601.00016"}

@@ -18,7 +18,7 @@ from assistant.errors import BackendError, InputError
 from assistant.search.membership import SET_CANDIDATES, SHORT_SET_QUESTION, judge, topic_concepts
 from assistant.search.question import Analysis, QuestionAnalyzer
 from assistant.search.retrieval import Filters, Retriever
-from assistant.types import Answer, Passage, Source, warning
+from assistant.types import Answer, Notice, Passage, Source, info, warning
 
 MAX_QUESTION_CHARS = 2000
 
@@ -62,11 +62,13 @@ class AnswerChain:
             notices.append(warning(f"the question was cut to its first {MAX_QUESTION_CHARS} characters"))
         return question, notices
 
-    def retrieve(self, question: str, analysis: Analysis, filters: Filters | None, k: int | None) -> tuple[list[Source], dict]:
+    def retrieve(self, question: str, analysis: Analysis, filters: Filters | None,
+                 k: int | None) -> tuple[list[Source], dict, list[Notice]]:
+        """The sources to answer from, the retrieval's timings, and notices for the reader."""
         k = k or self.settings.top_k
         filters = filters or Filters()
         if analysis.unknown_ids and not analysis.ids and not analysis.content_terms_beyond_ids:
-            return [], {}  # "what does 2601.99999 report?": nothing stored to show, not five lookalikes
+            return [], {}, []  # "what does 2601.99999 report?": nothing stored to show, not five lookalikes
         if analysis.kind in ("author", "category"):
             papers = (sum((self.analyzer.papers_by_author(a) for a in analysis.authors), []) if analysis.kind == "author"
                       else sum((self.analyzer.papers_in_category(c) for c in analysis.categories), []))
@@ -78,7 +80,7 @@ class AnswerChain:
                 papers.sort(key=lambda p: (order.get(p.id, len(order)), p.id))
             sources = [Source(p, 1.0, [Passage(f"{p.id}#meta", "abstract", contribution_sentence(p, analysis.language), 1.0)],
                               ["metadata"]) for p in papers]
-            return sources, {}
+            return sources, {}, []
         if analysis.authors and not analysis.overview:
             filters = dataclasses.replace(filters, authors=filters.authors + tuple(analysis.authors))
         if analysis.categories and not analysis.overview:
@@ -88,9 +90,10 @@ class AnswerChain:
             if found is not None:
                 return found
         result = self.retriever.search(question, max(k, len(analysis.ids)), filters)
-        return result.sources, result.timings
+        return result.sources, result.timings, []
 
-    def retrieve_set(self, question: str, analysis: Analysis, filters: Filters, k: int) -> tuple[list[Source], dict] | None:
+    def retrieve_set(self, question: str, analysis: Analysis, filters: Filters,
+                     k: int) -> tuple[list[Source], dict, list[Notice]] | None:
         """Every paper a set question is about: many candidates from both retrievers (the lexical
         one also looks for the other spellings of the question's terms), then membership decided per
         paper (assistant/membership.py). Members come first, most relevant first. None when there is
@@ -107,7 +110,17 @@ class AnswerChain:
         started = time.perf_counter()
         by_id = {s.id: s for s in result.sources}
         dense = {s.id: s.evidence["dense"] for s in result.sources if "dense" in s.evidence}
-        judged = judge(concepts, [s.paper for s in result.sources], dense, analysis.language == "zh")
+        candidates = [s.paper for s in result.sources]
+        judged = judge(concepts, candidates, dense, analysis.language == "zh")
+        notices: list[Notice] = []
+        if not any(j.member for j in judged):
+            # "weather and climate": when no paper states both, the reader meant either.
+            either = topic_concepts(question, self.weights.rarity, drop=tuple(analysis.names), either_for_and=True)
+            widened = judge(either, candidates, dense, analysis.language == "zh") if either != concepts else []
+            if any(j.member for j in widened):
+                judged = widened
+                joined = next((c.label for c in either if " and " in c.label), "the question")
+                notices.append(info(f"no paper states all of “{joined}” together; these papers are about either"))
         sources = []
         for j in judged:
             source = by_id[j.paper_id]
@@ -116,11 +129,11 @@ class AnswerChain:
         members = [s for s in sources if s.member]
         result.timings["membership_s"] = time.perf_counter() - started
         if members:
-            return members, result.timings
+            return members, result.timings, notices
         if len(concepts) <= SHORT_SET_QUESTION:
             # "protein folding papers?": a short subject no candidate states is not in the digests;
             # the nearest candidates are shown with the refusal.
-            return sources[:k], result.timings
+            return sources[:k], result.timings, []
         return None
 
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
@@ -137,7 +150,8 @@ class AnswerChain:
         started = time.perf_counter()
         question, notices = self.prepare(question)
         analysis = analysis or self.analyzer.analyze(question)
-        sources, timings = self.retrieve(question, analysis, filters, k)
+        sources, timings, retrieval_notices = self.retrieve(question, analysis, filters, k)
+        notices += retrieval_notices
         timings["retrieve_s"] = time.perf_counter() - started
         answer_started = time.perf_counter()
         draft: Draft | None = None

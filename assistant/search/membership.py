@@ -21,8 +21,11 @@ from assistant.search.vocabulary import (
     Spelling,
     alias_groups,
     exact_word,
+    exact_words,
+    field_terms,
     find_phrase,
     generic_stems,
+    plain,
     plain_words,
     spelling,
     stem,
@@ -195,9 +198,12 @@ GENERIC_WEIGHT = 0.35  # "EEG signals", "graph data": the generic noun names no 
 _ASIDE = re.compile(r"\(([^()]*)\)|（([^（）]*)）|\b(?:such as|e\.g\.,?|for example|for instance)\s+([^,;?.]*)", re.I)
 
 
-def topic_concepts(question: str, weight_of: Callable[[str], float], drop: tuple[str, ...] = ()) -> list[Concept]:
+def topic_concepts(question: str, weight_of: Callable[[str], float], drop: tuple[str, ...] = (),
+                   either_for_and: bool = False) -> list[Concept]:
     """The concepts a set question names. `weight_of(text)` gives a term's rarity (IDF);
-    `drop` removes names already handled elsewhere (authors, categories, ids)."""
+    `drop` removes names already handled elsewhere (authors, categories, ids). With
+    `either_for_and`, "weather and climate" reads as either term (the wider reading, for when no
+    paper states both)."""
     text = _CONTRAST.sub(" ", _FOLLOW_ON.sub("", question))
     for name in drop:
         text = re.sub(re.escape(name), " ", text, flags=re.I)
@@ -206,37 +212,49 @@ def topic_concepts(question: str, weight_of: Callable[[str], float], drop: tuple
     asides = " ".join(next(g for g in m.groups() if g is not None) for m in _ASIDE.finditer(text))
     main = _ASIDE.sub(" ", text)
     for part, scale in ((main, 1.0), (asides, ASIDE_WEIGHT)):
-        found = _english_concepts(part, weight_of)
+        found = _english_concepts(part, weight_of, ("or", "and") if either_for_and else ("or",))
         found += _chinese_concepts(part, weight_of, [c.label for c in found])
         concepts += [c if scale == 1.0 else Concept(c.label, c.spellings, c.weight * scale, c.parts, c.options, True)
                      for c in found]
     merged: dict[str, Concept] = {}
     for concept in concepts:
         merged.setdefault(concept.label.lower(), concept)
-    return list(merged.values())
+    concepts = list(merged.values())
+    # "fairness in ML": a term naming the whole field places the subject; it is an example, unless
+    # it is all the question names.
+    if any(not c.example and not _names_the_field(c) for c in concepts):
+        concepts = [dataclasses.replace(c, example=True) if _names_the_field(c) else c for c in concepts]
+    return concepts
 
 
-def _group_of_words(words: tuple[str, ...]):
+def _names_the_field(concept: Concept) -> bool:
+    return concept.label.lower() in field_terms() or any(s.text.lower() in field_terms() for s in concept.spellings[:1])
+
+
+def _group_of_words(words: tuple[str, ...], plains: tuple[str, ...] = ()):
+    """The alias group one of whose English spellings is `words` (stems), or `plains` (the words as
+    written, for a spelling matched exactly)."""
     for group in alias_groups():
-        if any(not s.chinese and s.words == words for s in group.spellings):
+        if any(not s.chinese and s.words == (plains if s.exact else words) for s in group.spellings):
             return group
     return None
 
 
-def _english_concepts(text: str, weight_of) -> list[Concept]:
+def _english_concepts(text: str, weight_of, joiners: tuple[str, ...] = ("or",)) -> list[Concept]:
     english = re.sub(r"[\u3400-\u9fff]+", " ", text)
     english = re.sub(r"(?<=[A-Za-z0-9])/(?=[A-Za-z])", " or ", english)  # "knowledge/model editing"
     raw_words = re.findall(r"[A-Za-z0-9]+", english)
     stems = tuple(stem(w) for w in raw_words)
+    plains = tuple(plain(w) for w in raw_words)
     used = [False] * len(stems)
     concepts: list[tuple[int, Concept]] = []  # (position of its first word, concept)
     # Alias phrases first, longest first, so "low-rank adaptation" is one concept, not three words.
     candidates = sorted(((s, g) for g in alias_groups() for s in g.spellings if not s.chinese),
                         key=lambda sg: -len(sg[0].words))
     for s, group in candidates:
-        for start in find_phrase(stems, s.words):
+        for start in find_phrase(plains if s.exact else stems, s.words):
             span = range(start, start + len(s.words))
-            if any(used[i] for i in span):
+            if any(used[i] for i in span) or (len(span) == 1 and not s.exact and plains[start] in exact_words()):
                 continue
             for i in span:
                 used[i] = True
@@ -255,16 +273,17 @@ def _english_concepts(text: str, weight_of) -> list[Concept]:
     optional = {i + 1 for i, w in enumerate(raw_words[:-1]) if w.lower() == "or" and i and stems[i - 1] in FRAMING_EN} | \
                {i - 1 for i, w in enumerate(raw_words[1:-1], 1) if w.lower() == "or" and stems[i + 1] in FRAMING_EN}
     concepts = [(i, dataclasses.replace(c, example=True) if i in optional else c) for i, c in concepts]
-    return _join_alternatives(raw_words, concepts)
+    return _join_alternatives(raw_words, concepts, joiners)
 
 
 def _span_end(item: tuple[int, Concept]) -> int:
     return item[0] + len(item[1].label.split())
 
 
-def _join_alternatives(raw_words: list[str], concepts: list[tuple[int, Concept]]) -> list[Concept]:
+def _join_alternatives(raw_words: list[str], concepts: list[tuple[int, Concept]],
+                       joiners: tuple[str, ...] = ("or",)) -> list[Concept]:
     """ "compress or evict", "LLM generation or RL rollouts": the run of terms on each side of "or"
-    becomes one concept that either side satisfies."""
+    (or another of `joiners`) becomes one concept that either side satisfies."""
     out: list[tuple[int, Concept]] = []
     i = 0
     while i < len(concepts):
@@ -274,7 +293,7 @@ def _join_alternatives(raw_words: list[str], concepts: list[tuple[int, Concept]]
         if i >= len(concepts):
             break
         end = _span_end(out[-1])
-        if not (end < len(raw_words) and raw_words[end].lower() == "or" and concepts[i][0] == end + 1):
+        if not (end < len(raw_words) and raw_words[end].lower() in joiners and concepts[i][0] == end + 1):
             continue
         left = [out.pop()]  # the run of contiguous concepts ending just before "or"
         while out and _span_end(out[-1]) == left[0][0]:
@@ -284,7 +303,7 @@ def _join_alternatives(raw_words: list[str], concepts: list[tuple[int, Concept]]
         while i < len(concepts) and concepts[i][0] == _span_end(right[-1]):
             right.append(concepts[i])
             i += 1
-        label = " ".join(c.label for _, c in left) + " or " + " ".join(c.label for _, c in right)
+        label = " ".join(c.label for _, c in left) + f" {raw_words[end].lower()} " + " ".join(c.label for _, c in right)
         weight = max(c.weight for _, c in left + right)
         if len(left) == 1 and len(right) == 1:
             joined = Concept(label, left[0][1].spellings + right[0][1].spellings, weight)
@@ -297,7 +316,8 @@ def _join_alternatives(raw_words: list[str], concepts: list[tuple[int, Concept]]
 def _word_concept(raw: str, st: str, weight_of, exact: bool = False) -> Concept:
     """One word of the question: its alias group when it has one, else the word (by stem, or as
     written when it is part of a longer term). A generic noun counts less."""
-    group = _group_of_words((st,))
+    group = _group_of_words((st,), (plain(raw),))
+    exact = exact or plain(raw) in exact_words()
     spellings = group.spellings + group.kinds if group else ((exact_word(raw),) if exact else (Spelling(raw, (st,), False),))
     return Concept(raw, spellings, weight_of(raw) * (GENERIC_WEIGHT if st in generic_stems() else 1.0))
 
@@ -322,7 +342,7 @@ def _gloss_concepts(text: str, weight_of) -> list[Concept]:
             zh = zh.replace(phrase, "")
         if not zh:
             continue
-        group = _group_of_words(stem_words(en)) or next(
+        group = _group_of_words(stem_words(en), plain_words(en)) or next(
             (g for g in alias_groups() if any(s.text == zh for s in g.spellings)), None)
         extra = (spelling(zh), spelling(en))
         concepts.append(_group_concept(group, en, weight_of, extra) if group

@@ -29,10 +29,22 @@ def _stemmer():
     return snowballstemmer.stemmer("english")
 
 
+# British spellings folded to American before stemming, so "Bayesian optimisation" is "Bayesian
+# optimization" and "nearest neighbour" is "nearest neighbor". Both sides of a match go through
+# this, so a word it bends that has no American twin ("otherwise") still matches itself.
+_BRITISH = ((re.compile(r"(?<=[a-z]{3})is(e|ed|es|ing|er|ers|ation|ations)$"), r"iz\1"),
+            (re.compile(r"(?<=[a-z]{3})our(s|ed|ing)?$"), r"or\1"),
+            (re.compile(r"(?<=[a-z]{3})tre(s)?$"), r"ter\1"))
+
+
 @lru_cache(maxsize=50000)
 def stem(word: str) -> str:
-    """One English word to its stem: 'adapters', 'adaptation' -> 'adapt'; 'LLMs' -> 'llm'."""
+    """One English word to its stem: 'adapters', 'adaptation' -> 'adapt'; 'LLMs' -> 'llm';
+    'optimisation' -> 'optim'."""
     word = word.lower()
+    if len(word) > 5:
+        for pattern, american in _BRITISH:
+            word = pattern.sub(american, word)
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) and word[:-1].isalnum() \
             and not any(v in word[:-1] for v in "aeiou"):
         word = word[:-1]  # plural of an acronym: llms, gnns, vlms
@@ -82,7 +94,17 @@ def exact_word(word: str) -> Spelling:
 def spelling(text: str) -> Spelling:
     if has_cjk(text):
         return Spelling(text, (), True)
+    words = plain_words(text)
+    if len(words) == 1 and words[0] in exact_words():
+        return Spelling(text, words, False, True)
     return Spelling(text, stem_words(text), False)
+
+
+@lru_cache(maxsize=1)
+def exact_words() -> frozenset[str]:
+    """Words matched as written, plurals folded (the file's `exact` list): the stemmer makes an
+    "optimizer" an "optimization" and a "transformer" a "transformation"."""
+    return frozenset(plain(w) for w in _alias_data().get("exact", []))
 
 
 @dataclass(frozen=True)
@@ -119,6 +141,12 @@ def alias_groups() -> tuple[AliasGroup, ...]:
 def generic_stems() -> frozenset[str]:
     """Stems of the generic nouns (the file's `generic` list): "signals" in "EEG signals"."""
     return frozenset(stem(w) for w in _alias_data().get("generic", []))
+
+
+@lru_cache(maxsize=1)
+def field_terms() -> frozenset[str]:
+    """The terms that name the whole field (the file's `field` list), lower-cased."""
+    return frozenset(t.lower() for t in _alias_data().get("field", []))
 
 
 @lru_cache(maxsize=1)
