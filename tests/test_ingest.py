@@ -118,3 +118,22 @@ def test_reading_a_missing_store_is_a_clear_error(tmp_path, embedder):
 
     with pytest.raises(StoreError, match="no store at"):
         make_app(tmp_path / "missing", embedder).stats()
+
+
+def test_a_store_written_with_texts_as_documents_reads_the_same(fresh_app):
+    # Stores written before Dec 2026 hold the paper JSON and the unembedded chunks' text as Chroma
+    # documents; this code writes them as metadata (no full-text index to build). Both must read.
+    fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    store = fresh_app.store
+    papers_before = store.papers()
+    chunks_before = sorted(store.iter_chunks(), key=lambda c: c.id)
+    for collection, key in ((store.papers_collection, "paper"), (store.text_chunks, "text")):
+        got = collection.get(include=["metadatas", "embeddings"])
+        assert all(m.get(key) for m in got["metadatas"])
+        collection.upsert(ids=got["ids"], embeddings=got["embeddings"], documents=[m[key] for m in got["metadatas"]],
+                          metadatas=[{k: v for k, v in m.items() if k != key} for m in got["metadatas"]])
+    store.forget_papers()
+    assert store.papers() == papers_before
+    assert sorted(store.iter_chunks(), key=lambda c: c.id) == chunks_before
+    again = fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    assert (again.added, again.changed, again.unchanged) == (0, 0, 6)
