@@ -90,8 +90,10 @@ class Paper:
     def section(self, name: str) -> str:
         return getattr(self, name) if name != "title" else self.title
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+    def to_json(self, ascii_only: bool = False) -> str:
+        """`ascii_only`: non-ASCII characters as backslash-u escapes (the same JSON value; what the store
+        writes, see store.py)."""
+        return json.dumps(asdict(self), ensure_ascii=ascii_only)
 
     @classmethod
     def from_json(cls, text: str) -> Paper:

@@ -57,3 +57,30 @@ def test_a_huge_title_and_run_on_sentence_still_fit(embedder):
 def test_sentence_splitter_handles_english_chinese_and_abbreviations():
     text = "We use e.g. transformers. Results improve by 3.5%. 本文提出方法。结果提升了50%！"
     assert split_sentences(text) == ["We use e.g. transformers.", "Results improve by 3.5%.", "本文提出方法。", "结果提升了50%！"]
+
+
+@needs_shared
+def test_counting_a_papers_sentences_in_one_call_gives_the_same_chunks(embedder):
+    papers = _all_papers()
+    for paper in papers:
+        assert chunk_paper(paper, embedder.count_tokens, 256, embedder.count_tokens_many) == \
+            chunk_paper(paper, embedder.count_tokens, 256), paper.id
+    # A huge title and a run-on sentence too (split by the fallback path, counted one by one).
+    paper = Paper(id="2601.99999", title="Deep " * 400, authors=["A"], category="cs.LG",
+                  abstract=("word" * 30 + " ") * 300 + "end.")
+    assert chunk_paper(paper, embedder.count_tokens, 256, embedder.count_tokens_many) == \
+        chunk_paper(paper, embedder.count_tokens, 256)
+
+
+def test_batch_counts_that_do_not_add_up_are_redone_with_the_title():
+    # A counter for which "title + sentence" is not header + sentence: prefetch must notice and
+    # count the full texts, so the chunks match those of the one-by-one counter.
+    def count(text):
+        return len(text.split()) + (5 if text.startswith("title:") else 0)
+
+    def count_many_wrong(texts):
+        return [len(t) for t in texts]  # characters, not words: does not add up
+
+    paper = Paper(id="2601.99998", title="A small title", authors=["A"], category="cs.LG",
+                  abstract=" ".join(f"Sentence number {i} says something new." for i in range(40)))
+    assert chunk_paper(paper, count, 30, count_many_wrong) == chunk_paper(paper, count, 30)

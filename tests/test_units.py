@@ -1,5 +1,7 @@
 """Fast unit layer for the steps between retrieval and the answer: fusion of the two retrievers and
 citation checking (no embedding model, no store)."""
+import json
+
 from assistant.answer.citations import verify_citations
 from assistant.answer.evidence import TermWeights, numbers_in
 from assistant.ingest.store import StoredChunk
@@ -64,3 +66,11 @@ def test_every_command_the_parser_offers_has_its_handler():
     sub = next(a for a in parser._actions if a.dest == "command")
     assert set(sub.choices) == set(COMMANDS)
     assert {"ingest", "ask", "chat", "eval", "brief", "ui", "new", "watch", "show", "mcp"} <= set(COMMANDS)
+
+
+def test_a_text_chunk_reads_from_its_json_literal_and_a_damaged_one_reads_as_no_text():
+    from assistant.ingest.store import _text_of
+
+    assert _text_of({"text": json.dumps("联邦学习 with LoRA")}) == "联邦学习 with LoRA"
+    for damaged in ({"text": "not json"}, {"text": "[1, 2]"}, {"text": 7}, {}, None):
+        assert _text_of(damaged) == ""

@@ -91,7 +91,8 @@ class _EmbedWorker:
         twice."""
         texts: list[str] = []
         for paper in papers[:GROUP_SIZE]:
-            chunks = chunk_paper(paper, self.embedder.count_tokens, self.settings.embed_max_tokens)
+            chunks = chunk_paper(paper, self.embedder.count_tokens, self.settings.embed_max_tokens,
+                                 self.embedder.count_tokens_many)
             texts += [embed_text(header_title(paper), c.text)
                       for c, flag in zip(chunks, embedded(chunks, self.settings.embed_languages), strict=True) if flag]
         cached = self.cache.get_many(list(dict.fromkeys(texts)))
@@ -335,7 +336,8 @@ def _write_plan(plan: list[_Planned], store: Store, worker: _EmbedWorker, bar=No
 def _prepare(group: list[_Planned], store: Store, worker: _EmbedWorker) -> _Group:
     chunked = []
     for item in group:
-        chunks = chunk_paper(item.paper, worker.embedder.count_tokens, worker.settings.embed_max_tokens)
+        chunks = chunk_paper(item.paper, worker.embedder.count_tokens, worker.settings.embed_max_tokens,
+                             worker.embedder.count_tokens_many)
         chunked.append((item.paper, chunks, embedded(chunks, worker.settings.embed_languages)))
     cache = worker.cache
     dense = [(paper, c) for paper, chunks, flags in chunked for c, flag in zip(chunks, flags, strict=False) if flag]

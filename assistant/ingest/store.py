@@ -6,16 +6,19 @@ Schema (owned here and nowhere else):
   llama-index's ChromaVectorStore can read them) with metadata paper_id, title, category, section,
   digests, dates.
 - `<prefix>_text`: the chunks that are not embedded (the title alone, sections in other languages),
-  same records with a 1-dim placeholder vector and the text in metadata "text" rather than the
-  document (see `_papers` for why; a store written before Dec 2026 has it as the document): searched
-  lexically and read by the answerers.
+  with a 1-dim placeholder vector, the same metadata but no llama-index node record, and the text
+  in metadata "text" as a JSON string literal (ASCII-only) rather than the document (see `_papers`
+  for why; a store written before Dec 2026 has llama-index records with the text as the document):
+  searched lexically and read by the answerers.
   `iter_chunks`/`chunks_of` read both collections; `dense_query` only the first. A store written
   before schema 2 has every chunk in `_chunks`; it reads the same way.
 - `<prefix>_papers`: one record per paper; metadata "paper" = the Paper as JSON (a store written
   before Dec 2026 has it as the document: read either), content hash and where it appeared;
   embedding = the mean of its chunk embeddings. Not the document: Chroma builds a full-text
-  (trigram) index over every document, which nothing here queries and which cost ~40% of the
-  store's write time (measured: 1,500 paper-sized records, 5.0 s as documents, 2.1 s as metadata).
+  (trigram) index over every document, which nothing here queries. And ASCII-only JSON (Chinese
+  as backslash-u escapes, the same JSON value): Chroma writes a string with Chinese in it several times
+  slower than an ASCII one (measured, 1,500 paper-sized records: 8.4 s as UTF-8, 2.0 s escaped;
+  as documents 5.0 s for shorter ones).
 - `<prefix>_meta`: one record holding the store generation (bumped by every write) and last ingest,
   and one ("digests") holding each digest's date, ingest order and ingest time (see digests.py).
 
@@ -67,6 +70,19 @@ class DenseHit:
 
 _NO_SPACE = ("disk is full", "no space left", "(code: 13)")
 _READ_ONLY = ("readonly database", "read-only file system", "(code: 8)")
+
+
+def _text_of(metadata: dict) -> str:
+    """A text-collection chunk's text, kept in metadata as a JSON string literal (see top). A
+    value that is not one (a damaged or foreign store) reads as no text, never as an error."""
+    raw = (metadata or {}).get("text")
+    if not isinstance(raw, str):
+        return ""
+    try:
+        text = json.loads(raw)
+    except ValueError:
+        return ""
+    return text if isinstance(text, str) else ""
 
 
 def store_fault(exc: BaseException, label: str, path: Path | None = None) -> StoreError | None:
@@ -252,7 +268,7 @@ class Store:
             for offset in range(0, collection.count(), _PAGE):
                 got = collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
                 for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False):
-                    yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or meta.get("text") or "")
+                    yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or _text_of(meta))
 
     def chunks_of(self, paper_ids: Iterable[str]) -> list[StoredChunk]:
         """Every chunk of these papers, embedded or not."""
@@ -263,7 +279,7 @@ class Store:
         out = []
         for i in range(0, len(ids), _BATCH):
             got = collection.get(where={"paper_id": {"$in": ids[i:i + _BATCH]}}, include=["documents", "metadatas"])
-            out.extend(StoredChunk(cid, m["paper_id"], m.get("section", ""), d or m.get("text") or "")
+            out.extend(StoredChunk(cid, m["paper_id"], m.get("section", ""), d or _text_of(m))
                        for cid, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False))
         return out
 
@@ -352,7 +368,7 @@ class Store:
         records = [(paper, self._paper_vector([v for v in embeddings if v is not None])) for paper, _, embeddings in batch]
         self.papers_collection.upsert(
             ids=[paper.id for paper, _ in records], embeddings=[vector for _, vector in records],
-            metadatas=[{"paper": paper.to_json(), "content_hash": paper.content_hash(), "category": paper.category,
+            metadatas=[{"paper": paper.to_json(ascii_only=True), "content_hash": paper.content_hash(), "category": paper.category,
                         "digests": list(paper.digests) or [""], "dates": list(paper.dates) or [""]}
                        for paper, _ in records])
         self._papers_cache = None
@@ -367,10 +383,12 @@ class Store:
         for i in range(0, len(rows), _BATCH):
             part = rows[i:i + _BATCH]
             nodes = [chunk_to_node(chunk, paper) for chunk, paper, _ in part]
-            metadatas = [node_to_metadata_dict(n, remove_text=True, flat_metadata=False) for n in nodes]
             if text_in_metadata:
-                for meta, node in zip(metadatas, nodes, strict=True):
-                    meta["text"] = node.get_content()
+                # No llama-index node record (~690 characters a chunk, as much again to write as the
+                # text): nothing reads this collection through llama-index.
+                metadatas = [{**n.metadata, "text": json.dumps(n.get_content())} for n in nodes]
+            else:
+                metadatas = [node_to_metadata_dict(n, remove_text=True, flat_metadata=False) for n in nodes]
             collection.upsert(ids=[n.node_id for n in nodes], embeddings=[list(v) for _, _, v in part],
                               documents=None if text_in_metadata else [n.get_content() for n in nodes],
                               metadatas=metadatas)
