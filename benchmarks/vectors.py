@@ -171,6 +171,9 @@ class CachingEmbedder:
     def count_tokens(self, text: str) -> int:
         return self.real.count_tokens(text)
 
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        return self.real.count_tokens_many(texts)
+
     def embed_query(self, text: str) -> list[float]:
         return self.real.embed_query(text)
 
