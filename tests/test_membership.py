@@ -322,3 +322,21 @@ def test_and_between_two_terms_can_be_read_as_either():
     climate = paper("2601.00016", "Autoencoders for climate emulators", "We emulate climate models.")
     assert [j.paper_id for j in judge(strict, [weather, climate]) if j.member] == []
     assert {j.paper_id for j in judge(wide, [weather, climate]) if j.member} == {"2601.00015", "2601.00016"}
+
+
+def test_chinese_ways_to_ask_whats_new_are_set_questions():
+    for question in ["医学影像方面有什么新论文？", "强化学习有什么论文", "扩散模型的最新进展"]:
+        assert route(question).kind == "list", question
+
+
+def test_or_in_a_chinese_question_accepts_either_side():
+    concepts = topic_concepts("组学或单细胞数据分析的论文有哪些？", weight)
+    assert [c.label for c in concepts] == ["omics or single-cell"]
+    omics = paper("2601.00017", "A dual-graph network for omics-based disease classification", "Multi-omics data.",
+                  tldr="本文提出一种用于多组学疾病分类的图神经网络。")
+    cells = paper("2601.00018", "Imputation of missing single-cell data", "Single-cell RNA data is sparse.",
+                  tldr="本文研究单细胞数据的缺失值填补。")
+    found = members("组学或单细胞数据分析的论文有哪些？", [omics, cells, UNRELATED], chinese=True)
+    assert set(found) == {"2601.00017", "2601.00018"}
+    # 或许 ("perhaps") is not "or".
+    assert all(" or " not in c.label for c in topic_concepts("或许有联邦学习的论文？", weight))

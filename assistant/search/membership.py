@@ -52,7 +52,8 @@ several different existing aim aims try tries make makes making get gets help he
 """.split())
 FRAMING_ZH = ("有哪些", "哪几篇", "哪些", "有没有", "有关于", "关于", "相关的", "相关", "方面的", "方面", "的论文",
               "论文", "文章", "研究", "工作", "列出", "一下", "请", "吗", "呢", "有", "的", "和", "与", "及",
-              "哪篇", "什么", "是否", "用到", "使用", "采用", "基于", "涉及", "讨论", "篇")
+              "哪篇", "什么", "是否", "用到", "使用", "采用", "基于", "涉及", "讨论", "篇", "数据分析",
+              "最新", "新的", "进展")
 _STOP_STEMS = frozenset(stem(w) for w in "how why when where whether can could would should will may might not no "
                         "than then also just only very more most such each other same both between up down out off "
                         "over under".split())
@@ -213,7 +214,7 @@ def topic_concepts(question: str, weight_of: Callable[[str], float], drop: tuple
     main = _ASIDE.sub(" ", text)
     for part, scale in ((main, 1.0), (asides, ASIDE_WEIGHT)):
         found = _english_concepts(part, weight_of, ("or", "and") if either_for_and else ("or",))
-        found += _chinese_concepts(part, weight_of, [c.label for c in found])
+        found += _chinese_alternatives(part, weight_of, [c.label for c in found])
         concepts += [c if scale == 1.0 else Concept(c.label, c.spellings, c.weight * scale, c.parts, c.options, True)
                      for c in found]
     merged: dict[str, Concept] = {}
@@ -348,6 +349,23 @@ def _gloss_concepts(text: str, weight_of) -> list[Concept]:
         concepts.append(_group_concept(group, en, weight_of, extra) if group
                         else Concept(en, extra, max(weight_of(zh), weight_of(en))))
     return concepts
+
+
+_ZH_OR = re.compile(r"或者|或是|还是|或(?![许然])")
+
+
+def _chinese_alternatives(text: str, weight_of, known: list[str]) -> list[Concept]:
+    """"组学或单细胞数据的论文": the terms on each side of 或 become one concept either side satisfies."""
+    sides = _ZH_OR.split(text)
+    if len(sides) == 2 and all(has_cjk(side) for side in sides):
+        left, right = (_chinese_concepts(side, weight_of, known) for side in sides)
+        if left and right:
+            label = " ".join(c.label for c in left) + " or " + " ".join(c.label for c in right)
+            weight = max(c.weight for c in left + right)
+            if len(left) == 1 and len(right) == 1:
+                return [Concept(label, left[0].spellings + right[0].spellings, weight)]
+            return [Concept(label, (), weight, options=(tuple(left), tuple(right)))]
+    return _chinese_concepts(text, weight_of, known)
 
 
 def _chinese_concepts(text: str, weight_of, known: list[str]) -> list[Concept]:

@@ -29,7 +29,8 @@ _LIST_EN = re.compile(r"\b(which|what|any|list|find|show|give me|are there)\b[^?
                       r"\bpapers\s*\??\s*$|^\s*(list|show|find)\b", re.I)
 _SINGLE_EN = re.compile(r"\b(which|what) (paper|work|study|article|preprint)\b(?! (and|or) )|\bis there an? (paper|work|study)\b|"
                         r"\bthe paper (that|which|where)\b|^\s*find the paper\b", re.I)
-_LIST_ZH = re.compile(r"哪些|哪几篇|有没有|列出|有哪些|的论文[吗呢？?。]*\s*$|相关论文|论文列表")
+_LIST_ZH = re.compile(r"哪些|哪几篇|有没有|列出|有哪些|的论文[吗呢？?。]*\s*$|相关论文|论文列表|"
+                      r"有什么新?的?(论文|文章|工作|研究|进展)|最新的?(论文|进展|工作|研究)|方面的?(论文|工作|研究)")
 _SINGLE_ZH = re.compile(r"哪篇|哪一篇")
 _QUESTION_WORD = re.compile(r"\b(what|how|why|when|where|who|whom|whose|which|does|do|did|is|are|was|were|can|could|"
                             r"should|would|will|has|have|had)\b|[吗呢？?]|什么|如何|怎么|为什么|多少|是否", re.I)
