@@ -140,3 +140,17 @@ def test_a_store_written_with_texts_as_documents_reads_the_same(fresh_app):
     assert sorted(store.iter_chunks(), key=lambda c: c.id) == chunks_before
     again = fresh_app.ingest([FIXTURES / "2026-01-20.md"])
     assert (again.added, again.changed, again.unchanged) == (0, 0, 6)
+
+
+def test_an_unreadable_paper_record_is_left_out_and_the_next_ingest_writes_it_again(fresh_app):
+    fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    store = fresh_app.store
+    got = store.papers_collection.get(limit=2, include=["metadatas"])
+    damaged = [{**got["metadatas"][0], "paper": "not json {"}, {**got["metadatas"][1], "paper": 7}]
+    store.papers_collection.update(ids=got["ids"], metadatas=damaged)
+    store.forget_papers()
+    assert len(store.papers()) == 4 and not set(got["ids"]) & set(store.papers())
+    again = fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    assert (again.added, again.unchanged) == (2, 4)
+    store.forget_papers()
+    assert set(got["ids"]) <= set(store.papers())

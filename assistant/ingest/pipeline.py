@@ -267,7 +267,7 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport,
     plan = []
     for paper in papers:
         state = states.get(paper.id)
-        if state is None:
+        if state is None or paper.id not in stored:  # not stored, or its record is unreadable: write it
             plan.append(_Planned(paper, "added"))
             report.added += 1
             continue

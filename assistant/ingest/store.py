@@ -72,6 +72,19 @@ _NO_SPACE = ("disk is full", "no space left", "(code: 13)")
 _READ_ONLY = ("readonly database", "read-only file system", "(code: 8)")
 
 
+def _paper_of(metadata: dict | None, document: str | None) -> Paper | None:
+    """A paper record (JSON in metadata "paper", or as the document in older stores). A record
+    that does not read as a paper (a damaged or foreign store) is left out, never a traceback: the
+    next ingest of its digest writes it again."""
+    raw = (metadata or {}).get("paper") or document
+    if not isinstance(raw, str):
+        return None
+    try:
+        return Paper.from_json(raw)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def _text_of(metadata: dict) -> str:
     """A text-collection chunk's text, kept in metadata as a JSON string literal (see top). A
     value that is not one (a damaged or foreign store) reads as no text, never as an error."""
@@ -236,8 +249,9 @@ class Store:
             for offset in range(0, self.papers_collection.count(), _PAGE):
                 got = self.papers_collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
                 for doc, meta in zip(got["documents"], got["metadatas"], strict=False):
-                    paper = Paper.from_json((meta or {}).get("paper") or doc)
-                    out[paper.id] = paper
+                    paper = _paper_of(meta, doc)
+                    if paper is not None:
+                        out[paper.id] = paper
             self._papers_cache = out
         return self._papers_cache
 
