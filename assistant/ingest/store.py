@@ -14,11 +14,11 @@ Schema (owned here and nowhere else):
   before schema 2 has every chunk in `_chunks`; it reads the same way.
 - `<prefix>_papers`: one record per paper; metadata "paper" = the Paper as JSON (a store written
   before Dec 2026 has it as the document: read either), content hash and where it appeared;
-  embedding = the mean of its chunk embeddings. Not the document: Chroma builds a full-text
-  (trigram) index over every document, which nothing here queries. And ASCII-only JSON (Chinese
-  as backslash-u escapes, the same JSON value): Chroma writes a string with Chinese in it several times
-  slower than an ASCII one (measured, 1,500 paper-sized records: 8.4 s as UTF-8, 2.0 s escaped;
-  as documents 5.0 s for shorter ones).
+  embedding = the mean of its chunk embeddings. Not the document, because Chroma builds a
+  full-text (trigram) index over every document, which nothing here queries; and ASCII-only JSON
+  (Chinese as backslash-u escapes, the same JSON value), because Chroma writes a string with
+  Chinese in it ~4x slower than an ASCII one (1,500 paper-sized records: 8.4 s as UTF-8, 2.0 s
+  escaped).
 - `<prefix>_meta`: one record holding the store generation (bumped by every write) and last ingest,
   and one ("digests") holding each digest's date, ingest order and ingest time (see digests.py).
 

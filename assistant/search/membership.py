@@ -229,7 +229,9 @@ def topic_concepts(question: str, weight_of: Callable[[str], float], drop: tuple
 
 
 def _names_the_field(concept: Concept) -> bool:
-    return concept.label.lower() in field_terms() or any(s.text.lower() in field_terms() for s in concept.spellings[:1])
+    """Its label or its group's first spelling ("machine learning" for 机器学习) is a field term."""
+    first = concept.spellings[0].text.lower() if concept.spellings else ""
+    return concept.label.lower() in field_terms() or first in field_terms()
 
 
 def _group_of_words(words: tuple[str, ...], plains: tuple[str, ...] = ()):
@@ -304,14 +306,19 @@ def _join_alternatives(raw_words: list[str], concepts: list[tuple[int, Concept]]
         while i < len(concepts) and concepts[i][0] == _span_end(right[-1]):
             right.append(concepts[i])
             i += 1
-        label = " ".join(c.label for _, c in left) + f" {raw_words[end].lower()} " + " ".join(c.label for _, c in right)
-        weight = max(c.weight for _, c in left + right)
-        if len(left) == 1 and len(right) == 1:
-            joined = Concept(label, left[0][1].spellings + right[0][1].spellings, weight)
-        else:
-            joined = Concept(label, (), weight, options=(tuple(c for _, c in left), tuple(c for _, c in right)))
+        joined = _either([c for _, c in left], [c for _, c in right], raw_words[end].lower())
         out.append((left[0][0], joined))
     return [c for _, c in out]
+
+
+def _either(left: list[Concept], right: list[Concept], joiner: str = "or") -> Concept:
+    """One concept that either run of concepts satisfies: two single terms become one term with
+    both sets of spellings, longer runs two options."""
+    label = " ".join(c.label for c in left) + f" {joiner} " + " ".join(c.label for c in right)
+    weight = max(c.weight for c in left + right)
+    if len(left) == 1 and len(right) == 1:
+        return Concept(label, left[0].spellings + right[0].spellings, weight)
+    return Concept(label, (), weight, options=(tuple(left), tuple(right)))
 
 
 def _word_concept(raw: str, st: str, weight_of, exact: bool = False) -> Concept:
@@ -360,11 +367,7 @@ def _chinese_alternatives(text: str, weight_of, known: list[str]) -> list[Concep
     if len(sides) == 2 and all(has_cjk(side) for side in sides):
         left, right = (_chinese_concepts(side, weight_of, known) for side in sides)
         if left and right:
-            label = " ".join(c.label for c in left) + " or " + " ".join(c.label for c in right)
-            weight = max(c.weight for c in left + right)
-            if len(left) == 1 and len(right) == 1:
-                return [Concept(label, left[0].spellings + right[0].spellings, weight)]
-            return [Concept(label, (), weight, options=(tuple(left), tuple(right)))]
+            return [_either(left, right)]
     return _chinese_concepts(text, weight_of, known)
 
 
