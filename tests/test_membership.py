@@ -41,6 +41,8 @@ def members(question, papers, dense=None, chinese=False):
 def test_stemming_joins_inflections_and_acronym_plurals():
     assert stem("adapters") == stem("adaptation") == stem("adapt")
     assert stem("LLMs") == stem("llm")
+    assert stem("GPUs") == stem("gpus") == stem("GPU")  # a vowel, but an acronym the alias file knows
+    assert stem("bus") != stem("bu") and stem("status") == "status"
     assert stem("recommendations") == stem("recommender")
 
 

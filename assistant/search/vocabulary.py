@@ -45,10 +45,20 @@ def stem(word: str) -> str:
     if len(word) > 5:
         for pattern, american in _BRITISH:
             word = pattern.sub(american, word)
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) and word[:-1].isalnum() \
-            and not any(v in word[:-1] for v in "aeiou"):
-        word = word[:-1]  # plural of an acronym: llms, gnns, vlms
+    if len(word) > 3 and word.endswith("s") and word[:-1].isalnum() and (
+            word[:-1] in _acronyms() or (not word.endswith(("ss", "us", "is")) and not any(v in word[:-1] for v in "aeiou"))):
+        word = word[:-1]  # plural of an acronym: llms, gnns, vlms; gpus (a vowel, but a known acronym)
     return _stemmer().stemWord(word)
+
+
+@lru_cache(maxsize=1)
+def _acronyms() -> frozenset[str]:
+    """The all-capitals terms of the alias file (GPU, LLM, …), lower-cased: read raw, not through
+    `spelling`, which stems."""
+    data = _alias_data()
+    terms = [t for group in data.get("groups", []) for t in group] + \
+            [t for kinds in data.get("narrower", {}).values() for t in kinds] + list(data.get("narrower", {}))
+    return frozenset(t.lower() for t in terms if isinstance(t, str) and re.fullmatch(r"[A-Z][A-Z0-9]+", t))
 
 
 def stem_words(text: str) -> tuple[str, ...]:
