@@ -54,16 +54,17 @@ class App:
 
     def ingest(self, paths: list[Path], digest_date: str | None = None, progress: Callable | None = None) -> IngestReport:
         from assistant.ingest.pipeline import ingest  # imported here: it pulls in llama-index, which questions never need
+        from assistant.search.lexical import LexicalBuilder
 
-        tokens: dict[str, list[str]] = {}
-        report = ingest(paths, self.settings, self.embedder, digest_date, progress, tokens)
+        lexical = LexicalBuilder()
+        report = ingest(paths, self.settings, self.embedder, digest_date, progress, lexical)
         self.__dict__.pop("store", None)  # reopen: the catalogue changed
         self.__dict__.pop("retriever", None)
         self.__dict__.pop("chain", None)
         if report.added or report.changed:
             # Build the keyword index now, while the user expects ingest to take time, rather than
             # inside the first question after it (minutes at 50k papers; see benchmarks/RESULTS.md).
-            self.retriever.lexical(tokens)
+            self.retriever.lexical(lexical)
         return report
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid") -> RetrievalResult:

@@ -116,7 +116,7 @@ def _findings(core: dict | None, scale: dict | None) -> list[str]:
         bd = (scale or {}).get("bm25_breakdown")
         if bd and str(bd.get("papers")) == str(n):
             line += (f" (measured separately: reading the chunks from Chroma {bd['read_chunks_s']} s, tokenizing "
-                     f"{bd['tokenize_s']} s, bm25s indexing {bd['bm25s_index_s']} s)")
+                     f"{bd['tokenize_s']} s, indexing {bd.get('index_s', bd.get('bm25s_index_s'))} s)")
         line += (f"; later processes load it from the pickle cache in {cached.get('bm25_s', '–')} s. `digestqa ingest` "
                  "builds it as its last step, so a user meets this wait at the end of an ingest, not in the first "
                  "question (the benchmark's bulk-built stores skip `ingest`, so their first query still pays it).")

@@ -135,17 +135,22 @@ def test_token_counts_match_the_transformers_tokenizer(embedder):
         assert embedder.count_tokens(text) == len(reference(text, add_special_tokens=True)["input_ids"])
 
 
-def test_the_keyword_index_takes_the_ingests_tokens_and_is_the_same_as_built_afresh(fresh_app):
+def test_the_keyword_index_takes_the_ingests_chunks_and_is_the_same_as_built_afresh(fresh_app):
     from assistant.ingest.pipeline import ingest
-    from assistant.search.lexical import LexicalIndex, tokenize
+    from assistant.search.lexical import LexicalBuilder, LexicalIndex, load_or_build_lexical
 
-    tokens: dict[str, list[str]] = {}
-    ingest([FIXTURES / "2026-01-20.md"], fresh_app.settings, fresh_app.embedder, tokens=tokens)
+    collected = LexicalBuilder()
+    ingest([FIXTURES / "2026-01-20.md"], fresh_app.settings, fresh_app.embedder, lexical=collected)
     chunks = list(fresh_app.store.iter_chunks())
-    assert {c.id for c in chunks} == set(tokens)  # every chunk written was tokenized during the ingest
-    assert all(tokens[c.id] == tokenize(c.text) for c in chunks)
-    given, afresh = LexicalIndex(chunks, known_tokens=tokens), LexicalIndex(chunks)
+    assert {c.id for c in chunks} == collected.known  # every chunk written was collected during the ingest
+    store = fresh_app.store
+    read_back = []
+    store.chunks_by_id = lambda ids: read_back.extend(ids) or iter(())
+    given = load_or_build_lexical(store, None, collected)
+    assert read_back == []  # nothing was read back from the store
+    afresh = LexicalIndex(chunks)
     assert given.document_frequencies() == afresh.document_frequencies()
+    assert sorted(given.chunks, key=lambda c: c.id) == sorted(chunks, key=lambda c: c.id)
     for query in ("KV cache eviction", "联邦学习", "cardinality estimation joins"):
         assert [(h.chunk.id, round(h.score, 6)) for h in given.search(query, 10)] == \
                [(h.chunk.id, round(h.score, 6)) for h in afresh.search(query, 10)]

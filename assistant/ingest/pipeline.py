@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,7 +29,7 @@ from assistant.ingest.embeddings import Embedder
 from assistant.ingest.parser import ParsedDigest, discover_digest_files, parse_digest_file
 from assistant.ingest.store import Store, is_read_only, store_fault
 from assistant.ingest.vector_cache import VectorCache, vector_cache_path
-from assistant.search.lexical import tokenize
+from assistant.search.lexical import LexicalBuilder
 from assistant.types import Chunk, IngestReport, Paper, ParseProblem
 
 GROUP_SIZE = 32  # papers per group: a few model batches (little padding once sorted), little lost on a kill
@@ -198,11 +197,11 @@ def ingest_lock(settings: Settings) -> FileLock:
 
 
 def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_date: str | None = None,
-           progress: Callable | None = None, tokens: dict[str, list[str]] | None = None) -> IngestReport:
+           progress: Callable | None = None, lexical: LexicalBuilder | None = None) -> IngestReport:
     """Ingest digests into the configured store. `progress(total)` returns a tqdm-like bar.
-    `tokens`, when given, receives the BM25 tokens of every chunk written (by chunk id): they are
-    computed while the model embeds the next group, so the keyword index built after the ingest
-    need not tokenize them again."""
+    `lexical`, when given, collects every chunk written for the keyword index (tokenized and
+    counted while the model embeds the next group), so the index built after the ingest need not
+    read them back from the store nor tokenize them again."""
     started = time.perf_counter()
     conflicts: list[dict] = []
     papers, problems, parsed = collect_papers(paths, digest_date, settings.max_file_mb, conflicts)
@@ -228,7 +227,7 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         _clean_orphans(store, keep={p.paper.id for p in plan}, recorded=set(states))
         bar = progress(len(plan)) if progress and plan else None
         if plan:
-            report.chunks_written = _write_plan(plan, store, worker, bar, tokens)
+            report.chunks_written = _write_plan(plan, store, worker, bar, lexical)
         if bar is not None:
             bar.close()
         store.record_digests([(d.digest.name, d.digest.date) for d in parsed if d.papers])
@@ -312,7 +311,7 @@ def _clean_orphans(store: Store, keep: set[str], recorded: set[str] | None = Non
 
 
 def _write_plan(plan: list[_Planned], store: Store, worker: _EmbedWorker, bar=None,
-                tokens: dict[str, list[str]] | None = None) -> int:
+                lexical: LexicalBuilder | None = None) -> int:
     """Embed and write the plan group by group, the model never waiting for the rest (see top)."""
     embedded_count = 0
     pending: _Group | None = None
@@ -323,12 +322,10 @@ def _write_plan(plan: list[_Planned], store: Store, worker: _EmbedWorker, bar=No
                 group.future = worker.submit(group.texts)
             if pending is not None:  # written (and tokenized for BM25) while `group` embeds
                 embedded_count += _finish(pending, store, worker.cache)
-                if tokens is not None:
-                    # Interned: the same few thousand words recur across every chunk, and these
-                    # lists live until the keyword index is built at the end (at 5,000 papers,
-                    # ~2.5 million tokens: ~150 MB as separate strings, ~20 MB as pointers).
-                    tokens.update((c.id, [sys.intern(t) for t in tokenize(c.text)])
-                                  for _, chunks, _ in pending.chunked for c in chunks)
+                if lexical is not None:
+                    for _, chunks, _ in pending.chunked:
+                        for chunk in chunks:
+                            lexical.add(chunk)
                 if bar is not None:
                     bar.update(len(pending.chunked))
             pending = group

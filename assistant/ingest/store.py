@@ -284,6 +284,20 @@ class Store:
                 for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False):
                     yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or _text_of(meta))
 
+    def chunk_ids(self) -> Iterator[str]:
+        """Every chunk's id, embedded or not (ids alone: no text is read)."""
+        for collection in self.chunk_collections:
+            for offset in range(0, collection.count(), _PAGE):
+                yield from collection.get(include=[], limit=_PAGE, offset=offset)["ids"]
+
+    def chunks_by_id(self, chunk_ids: list[str]) -> Iterator[StoredChunk]:
+        """These chunks (those that exist), from whichever collection holds them."""
+        for collection in self.chunk_collections:
+            for i in range(0, len(chunk_ids), _BATCH):
+                got = collection.get(ids=chunk_ids[i:i + _BATCH], include=["documents", "metadatas"])
+                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False):
+                    yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or _text_of(meta))
+
     def chunks_of(self, paper_ids: Iterable[str]) -> list[StoredChunk]:
         """Every chunk of these papers, embedded or not."""
         return [c for collection in self.chunk_collections for c in self._chunks_in(collection, list(paper_ids))]
@@ -350,9 +364,7 @@ class Store:
         known = set(self.paper_states()) if known is None else known
         # A chunk id starts with its paper's id (`paper#section#hash`): ids alone answer this, without
         # reading every chunk's text (which made an unchanged re-ingest of 350 papers cost a second).
-        return [cid for collection in self.chunk_collections for offset in range(0, collection.count(), _PAGE)
-                for cid in collection.get(include=[], limit=_PAGE, offset=offset)["ids"]
-                if cid.split("#", 1)[0] not in known]
+        return [cid for cid in self.chunk_ids() if cid.split("#", 1)[0] not in known]
 
     # -- writing ----------------------------------------------------------------------------
     def write_papers(self, batch: list[tuple[Paper, list[Chunk], list[list[float] | None]]]) -> None:

@@ -2,6 +2,10 @@
 
 The English embedding model cannot read Chinese, so this index is how a Chinese question finds
 papers through their Chinese summary sections.
+
+Built here with numpy from each chunk's term counts, and kept compactly (chunk texts in one buffer,
+see compact.py): the index of 50,000 papers' 350k chunks must be built at the end of an ingest
+within its memory budget, and loaded by every question-answering process.
 """
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import logging
 import os
 import re
 import zipfile
-from collections.abc import Mapping
+from array import array
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from assistant.ingest.store import Store, StoredChunk
+from assistant.search.compact import Strings, StringsBuilder
 from assistant.search.vocabulary import plural_stem
+from assistant.types import Chunk
 
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[a-z0-9]+(?:[.\-+][a-z0-9]+)*")
 EN_STOPWORDS = frozenset("""a an and are as at be been being but by can could did do does for from had has have how
@@ -61,51 +68,185 @@ class LexicalHit:
     score: float
 
 
+BM25_K1, BM25_B = 1.5, 0.75  # the usual defaults (Lucene's, and bm25s's, which this index matched)
+
+
+class _Codes:
+    """Repeated strings (paper ids, section names) as small integers and one list of names."""
+
+    def __init__(self, names: list[str] | None = None, codes: np.ndarray | None = None):
+        self.names = names or []
+        self.code_of = {name: i for i, name in enumerate(self.names)}
+        self._codes = array("i") if codes is None else None
+        self.codes = codes
+
+    def append(self, name: str) -> None:
+        code = self.code_of.get(name)
+        if code is None:
+            code = self.code_of[name] = len(self.names)
+            self.names.append(name)
+        self._codes.append(code)
+
+    def freeze(self, keep: np.ndarray | None = None) -> _Codes:
+        codes = np.frombuffer(self._codes, dtype=np.int32).copy()
+        return _Codes(self.names, codes if keep is None else codes[keep])
+
+
+class ChunkTable:
+    """The indexed chunks, compactly (see compact.py); item i is chunk i as a StoredChunk."""
+
+    def __init__(self, ids: Strings, papers: _Codes, sections: _Codes, texts: Strings):
+        self.ids, self.papers, self.sections, self.texts = ids, papers, sections, texts
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> StoredChunk:
+        return StoredChunk(self.ids[i], self.papers.names[self.papers.codes[i]],
+                           self.sections.names[self.sections.codes[i]], self.texts[i])
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def rows_of(self, paper_ids: set[str]) -> np.ndarray:
+        """A mask of the chunks of these papers."""
+        wanted = [self.papers.code_of[p] for p in paper_ids if p in self.papers.code_of]
+        return np.isin(self.papers.codes, np.asarray(wanted, dtype=np.int32))
+
+
+class LexicalBuilder:
+    """Collects chunks one at a time, tokenized and counted at once, so that nothing per token is
+    kept as a Python object (an ingest feeds it while the model embeds the next papers); `build()`
+    makes the BM25 index."""
+
+    def __init__(self):
+        self.vocab: dict[str, int] = {}
+        self._terms, self._counts = array("i"), array("i")  # each chunk's distinct terms and their counts
+        self._ends = array("q")  # where each chunk's terms end in the two arrays above
+        self._lengths = array("i")  # tokens in each chunk
+        self._ids, self._texts = StringsBuilder(), StringsBuilder()
+        self._papers, self._sections = _Codes(), _Codes()
+        self.known: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+    def add(self, chunk: StoredChunk | Chunk, tokens: list[str] | None = None) -> None:
+        if chunk.id in self.known:
+            return
+        tokens = (tokenize(chunk.text) if tokens is None else tokens) or ["\u0000"]  # an empty chunk still counts
+        counts = Counter(self.vocab.setdefault(t, len(self.vocab)) for t in tokens)
+        self._terms.extend(counts.keys())
+        self._counts.extend(counts.values())
+        self._ends.append(len(self._terms))
+        self._lengths.append(len(tokens))
+        self._ids.append(chunk.id)
+        self._texts.append(chunk.text)
+        self._papers.append(chunk.paper_id)
+        self._sections.append(chunk.section)
+        self.known.add(chunk.id)
+
+    def build(self, keep: set[str] | None = None) -> LexicalIndex:
+        """The index over the chunks added (only those in `keep`, when given)."""
+        ids = self._ids.freeze()
+        mask = None if keep is None else np.fromiter((cid in keep for cid in ids), dtype=bool, count=len(ids))
+        if mask is not None and mask.all():
+            mask, kept_ids = None, ids
+        else:
+            kept_ids = ids if mask is None else self._ids.freeze(mask)
+        table = ChunkTable(kept_ids, self._papers.freeze(mask), self._sections.freeze(mask), self._texts.freeze(mask))
+        terms = np.frombuffer(self._terms, dtype=np.int32)
+        counts = np.frombuffer(self._counts, dtype=np.int32)
+        ends = np.frombuffer(self._ends, dtype=np.int64)
+        lengths = np.frombuffer(self._lengths, dtype=np.int32)
+        rows = np.repeat(np.arange(len(lengths), dtype=np.int32), np.diff(ends, prepend=0))
+        if mask is not None:
+            entries = mask[rows]
+            renumber = (np.cumsum(mask) - 1).astype(np.int32)
+            terms, counts, rows, lengths = terms[entries], counts[entries], renumber[rows[entries]], lengths[mask]
+        matrix = bm25_matrix(terms, counts, rows, lengths, len(self.vocab))
+        return LexicalIndex(table, matrix, list(self.vocab))
+
+
+@dataclass
+class BM25Matrix:
+    """Every (term, chunk) weight, by term: the chunks containing term t are
+    indices[indptr[t]:indptr[t + 1]], with weights data[...] (a CSC sparse matrix)."""
+
+    data: np.ndarray  # float32
+    indices: np.ndarray  # int32 chunk rows
+    indptr: np.ndarray  # int64, one more than the vocabulary
+
+    def scores(self, term_ids: list[int], n_chunks: int) -> np.ndarray:
+        out = np.zeros(n_chunks, dtype=np.float32)
+        for t in term_ids:  # a repeated query term counts again, as in bm25s
+            start, end = self.indptr[t], self.indptr[t + 1]
+            out[self.indices[start:end]] += self.data[start:end]  # a term's chunks are distinct: no lost adds
+        return out
+
+
+def bm25_matrix(terms: np.ndarray, counts: np.ndarray, rows: np.ndarray, lengths: np.ndarray,
+                vocabulary: int) -> BM25Matrix:
+    """BM25 ("Lucene" variant: idf = ln(1 + (N - df + 0.5) / (df + 0.5))) for every (term, chunk)
+    entry given as parallel arrays, vectorised: no per-token Python object, whatever the corpus size."""
+    n = len(lengths)
+    df = np.bincount(terms, minlength=vocabulary)
+    # float32 idf and term counts, the rest in float64, then stored as float32: bm25s's arithmetic,
+    # so scores (and the rankings built on them) did not move when this replaced it (tested).
+    idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    average = float(lengths.mean()) if n else 1.0
+    norm = BM25_K1 * ((1 - BM25_B) + BM25_B * lengths / average)
+    tf = counts.astype(np.float32)
+    weights = (idf[terms] * (tf / (norm[rows] + tf))).astype(np.float32)
+    del tf
+    order = np.argsort(terms, kind="stable")  # by term, and within a term by chunk (entries come in chunk order)
+    indptr = np.zeros(vocabulary + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    return BM25Matrix(weights[order], rows[order].astype(np.int32), indptr)
+
+
 class LexicalIndex:
     """An in-memory BM25 index over chunks; rebuilt when the store's generation changes."""
 
-    def __init__(self, chunks: list[StoredChunk], bm25=None, known_tokens: Mapping[str, list[str]] | None = None):
-        """`known_tokens`: chunk id -> tokenize(text), already computed (by the ingest that wrote them)."""
-        import bm25s
-
-        self.chunks = chunks
-        self.paper_of = np.array([c.paper_id for c in chunks], dtype=object)
-        if bm25 is None:
-            bm25 = bm25s.BM25()
-            known = known_tokens or {}
-            corpus = [(known[c.id] if c.id in known else tokenize(c.text)) or ["\u0000"] for c in chunks]
-            if corpus:
-                bm25.index(corpus, show_progress=False)
-        self._bm25 = bm25
+    def __init__(self, chunks: ChunkTable | list[StoredChunk], matrix: BM25Matrix | None = None,
+                 vocabulary: list[str] | None = None):
+        if matrix is None:  # a plain list of chunks (tests, small tools): index them
+            builder = LexicalBuilder()
+            for chunk in chunks:
+                builder.add(chunk)
+            built = builder.build()
+            chunks, matrix, vocabulary = built.chunks, built.matrix, built.vocabulary
+        self.chunks: ChunkTable = chunks
+        self.matrix = matrix
+        self.vocabulary = vocabulary or []
+        self.term_id = {term: i for i, term in enumerate(self.vocabulary)}
 
     def document_frequencies(self) -> dict[str, int]:
-        """Chunks containing each term (read off the BM25 matrix's token columns)."""
-        if not self.chunks:
-            return {}
-        indptr = self._bm25.scores["indptr"]
-        # bm25s adds an empty-string token past the matrix's last column; it has no documents.
-        return {term: int(indptr[i + 1] - indptr[i]) for term, i in self._bm25.vocab_dict.items() if i + 1 < len(indptr)}
+        """Chunks containing each term (read off the matrix's term columns)."""
+        indptr = self.matrix.indptr
+        return {term: int(indptr[i + 1] - indptr[i]) for i, term in enumerate(self.vocabulary) if indptr[i + 1] > indptr[i]}
 
     def search(self, query: str, n: int, paper_ids: set[str] | None = None) -> list[LexicalHit]:
-        terms = tokenize(query)
-        if not terms or not self.chunks:
+        terms = [self.term_id[t] for t in tokenize(query) if t in self.term_id]
+        if not terms or not len(self.chunks):
             return []
-        scores = self._bm25.get_scores(terms)
+        scores = self.matrix.scores(terms, len(self.chunks))
         if paper_ids is not None:
-            scores = np.where(np.isin(self.paper_of, list(paper_ids)), scores, 0.0)
+            scores = np.where(self.chunks.rows_of(paper_ids), scores, 0.0)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top])]
-        return [LexicalHit(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [LexicalHit(self.chunks[int(i)], float(scores[i])) for i in top if scores[i] > 0]
 
 
-LEXICAL_FORMAT = 3  # bump when tokenize() or the cache layout changes: old caches are ignored
+LEXICAL_FORMAT = 4  # bump when tokenize() or the cache layout changes: old caches are ignored
 
 
-# The on-disk cache is data only: one .npz of the BM25 matrix (numeric arrays, read with
-# allow_pickle=False) plus a JSON header (key, vocabulary, chunks) stored as bytes. Stores are shared
-# (a lab's network disk, a zip), so nothing read from one may run code: the format used to be a
-# pickle, which does. Every field is checked against the others before use; anything odd is rebuilt.
+# The on-disk cache is data only: one .npz of plain arrays (the BM25 matrix; the chunks' ids and
+# texts as UTF-8 buffers with offsets; paper and section codes) read with allow_pickle=False, plus a
+# JSON header (key, vocabulary, paper and section names) stored as bytes. Stores are shared (a lab's
+# network disk, a zip), so nothing read from one may run code: the format used to be a pickle,
+# which does. Every field is checked against the others before use; anything odd is rebuilt.
 def lexical_cache_folders(settings) -> list[Path]:
     """Where the cache may live, in order: inside the store, else the user's cache_dir (read-only
     stores, servers)."""
@@ -128,57 +269,66 @@ def lexical_cache_path(store: Store) -> Path:
 
 
 def save_lexical(index: LexicalIndex, path: Path, key: str) -> None:
-    scores = index._bm25.scores
-    header = {"format": LEXICAL_FORMAT, "key": key, "vocab": index._bm25.vocab_dict,
-              "chunks": [[c.id, c.paper_id, c.section, c.text] for c in index.chunks]}
+    table, matrix = index.chunks, index.matrix
+    header = {"format": LEXICAL_FORMAT, "key": key, "vocabulary": index.vocabulary,
+              "papers": table.papers.names, "sections": table.sections.names}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
-        np.savez(fh, data=np.asarray(scores["data"]), indices=np.asarray(scores["indices"]),
-                 indptr=np.asarray(scores["indptr"]),
+        np.savez(fh, data=matrix.data, indices=matrix.indices, indptr=matrix.indptr,
+                 ids=table.ids.blob, id_offsets=table.ids.offsets, texts=table.texts.blob,
+                 text_offsets=table.texts.offsets, papers=table.papers.codes, sections=table.sections.codes,
                  header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), dtype=np.uint8))
     tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+
+
+_ARRAYS = ("data", "indices", "indptr", "ids", "id_offsets", "texts", "text_offsets", "papers", "sections", "header")
 
 
 def load_lexical(path: Path, key: str) -> LexicalIndex | None:
     """The cached index at `path` when it is well-formed and for this key, else None. Never
     unpickles (allow_pickle=False refuses object arrays and pickle files alike)."""
-    import bm25s
-
     try:
         with np.load(path, allow_pickle=False) as npz:
-            data, indices, indptr = npz["data"], npz["indices"], npz["indptr"]
-            header = json.loads(npz["header"].tobytes().decode())
+            a = {name: npz[name] for name in _ARRAYS}
+        header = json.loads(a["header"].tobytes().decode())
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
         return None
     if not isinstance(header, dict) or header.get("format") != LEXICAL_FORMAT or header.get("key") != key:
         return None
-    rows, vocab = header.get("chunks"), header.get("vocab")
-    if not isinstance(rows, list) or not isinstance(vocab, dict) or not rows:
+    vocabulary, papers, sections = header.get("vocabulary"), header.get("papers"), header.get("sections")
+    if not all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in (vocabulary, papers, sections)):
         return None
-    if not all(isinstance(r, list) and len(r) == 4 and all(isinstance(x, str) for x in r) for r in rows):
+    if not (Strings.well_formed(a["ids"], a["id_offsets"]) and Strings.well_formed(a["texts"], a["text_offsets"])):
         return None
+    data, indices, indptr = a["data"], a["indices"], a["indptr"]
+    rows = len(a["id_offsets"]) - 1
+    if rows < 1 or len(a["text_offsets"]) - 1 != rows:
+        return None
+    for codes, names in ((a["papers"], papers), (a["sections"], sections)):
+        if codes.ndim != 1 or codes.dtype.kind not in "iu" or len(codes) != rows \
+                or codes.min() < 0 or codes.max() >= len(names):
+            return None
     if (data.ndim, indices.ndim, indptr.ndim) != (1, 1, 1) or data.dtype.kind != "f" \
-            or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu" or len(indptr) < 1:
+            or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu" or len(indptr) != len(vocabulary) + 1:
         return None
     if indptr[0] != 0 or indptr[-1] != len(data) or len(indices) != len(data) or np.any(np.diff(indptr) < 0):
         return None
-    if len(indices) and (indices.min() < 0 or indices.max() >= len(rows)):
+    if len(indices) and (indices.min() < 0 or indices.max() >= rows):
         return None
-    if not all(isinstance(t, str) and isinstance(i, int) and 0 <= i < len(indptr) for t, i in vocab.items()):
-        return None
-    bm25 = bm25s.BM25()
-    bm25.scores = {"data": data.astype(np.float32, copy=False), "indices": indices.astype(np.int32, copy=False),
-                   "indptr": indptr, "num_docs": len(rows)}
-    bm25.vocab_dict = vocab
-    bm25.unique_token_ids_set = set(vocab.values())
-    bm25.nonoccurrence_array = None  # the default "lucene" method has none
-    return LexicalIndex([StoredChunk(*r) for r in rows], bm25)
+    table = ChunkTable(Strings(a["ids"], a["id_offsets"].astype(np.int64, copy=False)),
+                       _Codes(papers, a["papers"].astype(np.int32, copy=False)),
+                       _Codes(sections, a["sections"].astype(np.int32, copy=False)),
+                       Strings(a["texts"], a["text_offsets"].astype(np.int64, copy=False)))
+    matrix = BM25Matrix(data.astype(np.float32, copy=False), indices.astype(np.int32, copy=False),
+                        indptr.astype(np.int64, copy=False))
+    return LexicalIndex(table, matrix, vocabulary)
 
 
-def load_or_build_lexical(store: Store, generation, known_tokens: Mapping[str, list[str]] | None = None) -> LexicalIndex:
-    """The BM25 index for what the store holds now: from a valid cache, or built and cached
-    (`known_tokens`: chunks already tokenized, by chunk id).
+def load_or_build_lexical(store: Store, generation, builder: LexicalBuilder | None = None) -> LexicalIndex:
+    """The BM25 index for what the store holds now: from a valid cache, or built and cached.
+    `builder`: chunks already collected (by the ingest that wrote them); only the store's other
+    chunks are read back.
 
     The key follows every write (store id, generation and the last write's stamp), so papers written
     by an ingest that was killed before it finished are indexed too."""
@@ -189,8 +339,8 @@ def load_or_build_lexical(store: Store, generation, known_tokens: Mapping[str, l
         index = load_lexical(folder / name, key)
         if index is not None:
             return index
-    index = LexicalIndex(list(store.iter_chunks()), known_tokens=known_tokens)
-    if not name or not index.chunks:
+    index = _build_from_store(store, builder)
+    if not name or not len(index.chunks):
         return index
     for folder in folders:
         try:
@@ -202,3 +352,15 @@ def load_or_build_lexical(store: Store, generation, known_tokens: Mapping[str, l
         except OSError:
             continue  # a read-only store or a full disk: try the next place, else work from memory
     return index
+
+
+def _build_from_store(store: Store, builder: LexicalBuilder | None) -> LexicalIndex:
+    if not builder:  # nothing known yet: stream every chunk in
+        builder = LexicalBuilder()
+        for chunk in store.iter_chunks():
+            builder.add(chunk)
+        return builder.build()
+    stored = set(store.chunk_ids())
+    for chunk in store.chunks_by_id(sorted(cid for cid in stored if cid not in builder.known)):
+        builder.add(chunk)
+    return builder.build(keep=stored)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from assistant.arxiv_ids import find_arxiv_ids
 from assistant.config import Settings
 from assistant.ingest.embeddings import Embedder
 from assistant.ingest.store import Store
-from assistant.search.lexical import LexicalIndex, load_or_build_lexical
+from assistant.search.lexical import LexicalBuilder, LexicalIndex, load_or_build_lexical
 from assistant.text import cjk_ratio
 from assistant.types import Paper, Passage, Source
 
@@ -89,14 +88,14 @@ class Retriever:
     def catalog(self) -> dict[str, Paper]:
         return self.store.papers()
 
-    def lexical(self, known_tokens: Mapping[str, list[str]] | None = None) -> LexicalIndex:
-        """The BM25 index of what the store holds (`known_tokens`: chunks an ingest just tokenized)."""
+    def lexical(self, known: LexicalBuilder | None = None) -> LexicalIndex:
+        """The BM25 index of what the store holds (`known`: the chunks an ingest just wrote)."""
         # Keyed by what the store holds (generation and last write), so a long-lived process (the UI)
         # also sees papers written by another process's ingest, finished or killed.
         key = self.store.cache_key()
         if self._lexical is None or key != self._lexical_key:
             self.store.forget_papers()  # the store changed: the catalogue is stale too
-            self._lexical = load_or_build_lexical(self.store, self.store.state().get("generation"), known_tokens)
+            self._lexical = load_or_build_lexical(self.store, self.store.state().get("generation"), known)
             self._lexical_key = key
         return self._lexical
 
