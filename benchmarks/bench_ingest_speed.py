@@ -190,7 +190,9 @@ def run_scale(n: int, floor_sample: int | None = None) -> dict:
 
 
 def _sampled(row: dict) -> str:
-    return f" (sample of {row['floor_sample']}: {' / '.join(map(str, row['floor_sample_s']))} s)" if row.get("floor_sample") else ""
+    if not row.get("floor_sample"):
+        return ""
+    return f" (sample of {row['floor_sample']}: {' / '.join(map(str, row['floor_sample_s']))} s)"
 
 
 def write_scale(result: dict) -> None:
