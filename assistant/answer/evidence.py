@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from assistant.search.lexical import LexicalIndex, tokenize
+from assistant.text import has_cjk
 from assistant.types import Paper
 
 # A number standing on its own ("50%", "4.2x", "1,024"), not digits inside a name ("L2", "GB10", "H100").
@@ -90,9 +92,27 @@ class TermWeights:
         """How rare a term is, however many words it has: the IDF of its rarest word."""
         return max([self.idf(t) for t in tokenize(text)], default=1.0)
 
-    def coverage(self, terms: list[str], available: frozenset[str] | set[str]) -> float:
+    def coverage(self, terms: list[str], available: frozenset[str] | set[str],
+                 glosses: Mapping[str, tuple[tuple[str, ...], ...]] | None = None) -> float:
+        """The IDF-weighted share of `terms` found in `available`. With `glosses` (a Chinese
+        question's terms -> English senses), a Chinese term also counts when the paper states one of
+        its senses in English. Only whole Chinese words of two or more characters count: not the
+        pieces that search-mode segmentation adds (无人机, not also 无人 and 人机: one matched word
+        would weigh three times), nor single characters (连, 都, 算: function words or fragments
+        whose rarity says little; the dictionary is not asked about them either)."""
         unique = list(dict.fromkeys(terms))
+        if glosses is not None:
+            unique = [t for t in unique if not has_cjk(t) or (len(t) > 1 and not any(t != u and t in u for u in unique))]
         if not unique:
             return 0.0
         total = sum(self.idf(t) for t in unique)
-        return sum(self.idf(t) for t in unique if t in available) / total if total else 0.0
+        found = {t for t in unique if t in available}
+        if glosses:
+            found |= {t for t in unique if t not in found
+                      and any(self.share(sense, available) >= 0.5 for sense in glosses.get(t, ()))}
+        return sum(self.idf(t) for t in unique if t in found) / total if total else 0.0
+
+    def share(self, terms: tuple[str, ...], available: frozenset[str] | set[str]) -> float:
+        """The IDF-weighted share of a phrase's terms present ("world expo": mostly "expo")."""
+        total = sum(self.idf(t) for t in terms)
+        return sum(self.idf(t) for t in terms if t in available) / total if total else 0.0

@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from assistant.arxiv_ids import find_arxiv_ids
+from assistant.search.bilingual import glossary
 from assistant.search.lexical import tokenize
 from assistant.search.membership import FRAMING_EN, FRAMING_ZH
 from assistant.search.vocabulary import category_names, stem
@@ -74,6 +75,9 @@ class Analysis:
     topic_words: list[str] = field(default_factory=list)  # content words once set-question framing is removed
     follow_up: bool = False
     names: list[str] = field(default_factory=list)  # the spans naming authors/categories/ids (removed for topics)
+    # Chinese content terms -> their English senses (bilingual.py): a paper may state them in English only.
+    # None for an English question.
+    glosses: dict[str, tuple[tuple[str, ...], ...]] | None = None
 
     @property
     def content_terms_beyond_ids(self) -> bool:
@@ -130,6 +134,8 @@ class QuestionAnalyzer:
         for name in analysis.authors:
             remaining = fold(remaining).replace(fold(name), " ") if language == "en" else remaining.replace(name, " ")
         analysis.content_terms = [t for t in tokenize(remaining) if t not in _OVERVIEW_WORDS]
+        if language == "zh":
+            analysis.glosses = glossary(analysis.content_terms)
         analysis.topic_words = _topic_words(remaining)
         # A bare topic ("federated learning", "continual learning?") asks what there is on it; a
         # question mark alone does not make it a question about one fact.

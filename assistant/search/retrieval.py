@@ -14,8 +14,9 @@ from assistant.arxiv_ids import find_arxiv_ids
 from assistant.config import Settings
 from assistant.ingest.embeddings import Embedder
 from assistant.ingest.store import Store
-from assistant.search.lexical import LexicalBuilder, LexicalIndex, load_or_build_lexical
-from assistant.text import cjk_ratio
+from assistant.search.bilingual import english_query
+from assistant.search.lexical import LexicalBuilder, LexicalHit, LexicalIndex, load_or_build_lexical, tokenize
+from assistant.text import cjk_ratio, has_cjk
 from assistant.types import Paper, Passage, Source
 
 
@@ -99,6 +100,25 @@ class Retriever:
             self._lexical_key = key
         return self._lexical
 
+    def _with_english_words(self, query: str, hits: list[LexicalHit], n: int, allowed: set[str] | None) -> list[LexicalHit]:
+        """A Chinese question also searched in English words (bilingual.py): some papers have no
+        Chinese summary, others word it differently. The two rankings are merged by each one's
+        score relative to its best, so a paper found only in English (a strong match there) is not
+        outvoted by papers that a rank fusion would credit for appearing in both lists."""
+        terms = tokenize(query)
+        english = english_query([t for t in terms if has_cjk(t)])
+        if not english:
+            return hits
+        english = " ".join([english] + [t for t in terms if not has_cjk(t)])
+        best: dict[str, tuple[float, LexicalHit]] = {}
+        for ranked in (hits, self.lexical().search(english, n, allowed)):
+            top = max((h.score for h in ranked), default=0.0) or 1.0
+            for hit in ranked:
+                relative = hit.score / top
+                if relative > best.get(hit.chunk.id, (-1.0, None))[0]:
+                    best[hit.chunk.id] = (relative, hit)
+        return [hit for _, hit in sorted(best.values(), key=lambda rh: -rh[0])][:n]
+
     def allowed_ids(self, filters: Filters | None) -> set[str] | None:
         if filters is None or not filters.active:
             return None
@@ -131,6 +151,8 @@ class Retriever:
         if mode in ("hybrid", "lexical"):
             started = time.perf_counter()
             lexical_hits = self.lexical().search(lexical_query or query, n, allowed)
+            if weights["dense"] < 1.0:
+                lexical_hits = self._with_english_words(query, lexical_hits, n, allowed)
             timings["lexical_s"] = time.perf_counter() - started
             rankings["lexical"] = [(h.chunk.paper_id, Passage(h.chunk.id, h.chunk.section, h.chunk.text, h.score))
                                    for h in lexical_hits]

@@ -32,6 +32,7 @@ MIN_COVERAGE = 0.50
 MIN_COVERAGE_ZH = 0.35  # Chinese questions have no dense signal (English-only model) to back them up
 MIN_DENSE = 0.50
 STRONG_COVERAGE = 0.80
+ZH_LEADS = 3  # a Chinese fact question: of this many first sources, the best-covered leads
 OVERVIEW_LIMIT = 25  # papers listed one per line before pointing at `digestqa brief`
 LIST_LIMIT = 8
 DETAIL_LIMIT = 15  # set answers: members shown with a sentence each; the rest by title (all cited)
@@ -76,6 +77,11 @@ class ExtractiveAnswerer:
         if any(s.membership is not None for s in sources):  # a set question, membership already judged
             members = [s for s in sources if s.member]
             return self._answer_set(question, analysis, members) if members else self._refuse(analysis, sources)
+        if analysis.language == "zh":
+            # A Chinese question's ranking merges two lexical ones (the Chinese summaries, and the
+            # English text in dictionary words) with no dense signal: of the first few, the paper
+            # that states most of the question leads.
+            sources = sorted(sources[:ZH_LEADS], key=lambda s: -self.evidence(analysis, s)) + sources[ZH_LEADS:]
         strength = self.evidence(analysis, sources[0])
         if not self.is_answerable(strength, sources[0], analysis.language):
             return self._refuse(analysis, sources)
@@ -90,7 +96,7 @@ class ExtractiveAnswerer:
 
     # -- evidence -----------------------------------------------------------------------------
     def evidence(self, analysis: Analysis, source: Source) -> float:
-        return self.weights.coverage(analysis.content_terms, paper_terms(source.paper))
+        return self.weights.coverage(analysis.content_terms, paper_terms(source.paper), analysis.glosses)
 
     def is_answerable(self, coverage: float, source: Source, language: str = "en") -> bool:
         dense = source.evidence.get("dense", 0.0)
