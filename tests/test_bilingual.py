@@ -67,3 +67,15 @@ def test_a_chinese_question_finds_a_paper_that_has_no_chinese_summary(fresh_app)
     control = fresh_app.ask("有没有研究用带先验的回归模型评估NBA篮球阵容？")
     assert not control.refused and control.cited_ids == ["2601.90102"]
     assert fresh_app.ask("有没有论文研究用无人机检测森林火灾？").refused
+
+
+def test_senses_match_by_stem_and_framing_words_do_not_count():
+    weights = TermWeights(LexicalIndex(CHUNKS + [
+        StoredChunk("2601.00005#abstract#e", "2601.00005", "abstract",
+                    "A poisoning attack on rank-based federated learning controls the competitor's accuracy.")]))
+    paper = frozenset(tokenize("A poisoning attack on rank-based federated learning controls the competitor's accuracy."))
+    question = tokenize("有没有工作研究投毒攻击？")
+    senses = glossary(question)
+    assert weights.share(("poison",), paper) == 1.0  # poison ~ poisoning
+    # 没有 (from 有没有) and 工作 frame the question: only 投毒 and 攻击 count, and both are stated.
+    assert weights.coverage(question, paper, senses) == 1.0

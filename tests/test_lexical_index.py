@@ -87,3 +87,13 @@ def test_the_cache_round_trips_and_refuses_arrays_that_disagree(tmp_path):
         with open(path, "wb") as fh:
             np.savez(fh, **{**parts, name: broken})
         assert load_lexical(path, "key-1") is None, name
+
+
+def test_the_matrix_built_block_by_block_is_the_same(monkeypatch):
+    import assistant.search.lexical as lexical
+
+    whole = LexicalIndex(CHUNKS)
+    monkeypatch.setattr(lexical, "BUILD_BLOCK", 3)  # entries of one term spread over many blocks
+    blocks = LexicalIndex(CHUNKS)
+    for name in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(whole.matrix, name), getattr(blocks.matrix, name)), name

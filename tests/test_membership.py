@@ -342,3 +342,17 @@ def test_or_in_a_chinese_question_accepts_either_side():
     assert set(found) == {"2601.00017", "2601.00018"}
     # 或许 ("perhaps") is not "or".
     assert all(" or " not in c.label for c in topic_concepts("或许有联邦学习的论文？", weight))
+
+
+def test_a_paper_with_no_chinese_summary_states_a_chinese_word_through_its_english_senses():
+    # 篮球阵容 is in no alias group: the question's words are Chinese only. A paper whose Chinese
+    # summary failed (as 45 sample papers' did) can only state them in English.
+    failed = paper("2601.00007", "Rating basketball lineups with regularized regression",
+                   "Basketball lineups share the floor briefly. We rate each lineup with a prior.",
+                   tldr="Summary generation failed")
+    chinese = paper("2601.00008", "Lineup ratings", "We rate lineups.", tldr="本文评估篮球阵容。")
+    passing = paper("2601.00009", "Sports analytics at scale", "Among many sports, basketball appears once; lineup too.",
+                    tldr="Summary generation failed")
+    assert members("篮球阵容的论文", [failed, chinese, passing, UNRELATED], chinese=True) == ["2601.00007", "2601.00008"]
+    # An English question is not touched: the senses are only for Chinese words.
+    assert "2601.00009" not in members("basketball lineup papers", [failed, chinese, passing, UNRELATED])

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from assistant.search.lexical import LexicalIndex, tokenize
+from assistant.search.membership import FRAMING_ZH
+from assistant.search.vocabulary import stem
 from assistant.text import has_cjk
 from assistant.types import Paper
 
@@ -102,7 +104,8 @@ class TermWeights:
         whose rarity says little; the dictionary is not asked about them either)."""
         unique = list(dict.fromkeys(terms))
         if glosses is not None:
-            unique = [t for t in unique if not has_cjk(t) or (len(t) > 1 and not any(t != u and t in u for u in unique))]
+            unique = [t for t in unique if not has_cjk(t) or (len(t) > 1 and t not in _ZH_FRAMING
+                                                              and not any(t != u and t in u for u in unique))]
         if not unique:
             return 0.0
         total = sum(self.idf(t) for t in unique)
@@ -113,6 +116,17 @@ class TermWeights:
         return sum(self.idf(t) for t in unique if t in found) / total if total else 0.0
 
     def share(self, terms: tuple[str, ...], available: frozenset[str] | set[str]) -> float:
-        """The IDF-weighted share of a phrase's terms present ("world expo": mostly "expo")."""
+        """The IDF-weighted share of a phrase's terms present ("world expo": mostly "expo"); a
+        dictionary sense is matched by stem ("poison" ~ "poisoning", "robust" ~ "robustness")."""
         total = sum(self.idf(t) for t in terms)
-        return sum(self.idf(t) for t in terms if t in available) / total if total else 0.0
+        stems = _stems(frozenset(available))
+        return sum(self.idf(t) for t in terms if t in available or stem(t) in stems) / total if total else 0.0
+
+
+# Words that frame a Chinese question ("有没有…的工作") rather than say what it is about.
+_ZH_FRAMING = frozenset(w for w in FRAMING_ZH if len(w) > 1) | {"没有"}
+
+
+@lru_cache(maxsize=4096)
+def _stems(terms: frozenset[str]) -> frozenset[str]:
+    return frozenset(stem(t) for t in terms if not has_cjk(t))

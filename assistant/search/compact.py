@@ -26,8 +26,9 @@ class StringsBuilder:
         return len(self._offsets) - 1
 
     def freeze(self, keep: np.ndarray | None = None) -> Strings:
-        """The strings so far; `keep` (a boolean mask) leaves some out."""
-        blob = np.frombuffer(bytes(self._buffer), dtype=np.uint8)
+        """The strings so far; `keep` (a boolean mask) leaves some out. The buffer is shared, not
+        copied (the texts of 50,000 papers are ~150 MB), so a frozen builder takes no more strings."""
+        blob = np.frombuffer(self._buffer, dtype=np.uint8)
         offsets = np.frombuffer(self._offsets, dtype=np.int64).copy()
         strings = Strings(blob, offsets)
         return strings if keep is None or keep.all() else strings.subset(np.flatnonzero(keep))
