@@ -98,6 +98,12 @@ def _text_of(metadata: dict) -> str:
     return text if isinstance(text, str) else ""
 
 
+def _stored_chunks(got: dict) -> Iterator[StoredChunk]:
+    """The chunks of one Chroma `get` result (documents and metadatas included), from either collection."""
+    for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False):
+        yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or _text_of(meta))
+
+
 def store_fault(exc: BaseException, label: str, path: Path | None = None) -> StoreError | None:
     """The user-level error for a disk fault met while using the store at `label`, else None.
 
@@ -280,9 +286,7 @@ class Store:
         """Every chunk, embedded or not (what the lexical index is built from)."""
         for collection in self.chunk_collections:
             for offset in range(0, collection.count(), _PAGE):
-                got = collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False):
-                    yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or _text_of(meta))
+                yield from _stored_chunks(collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset))
 
     def chunk_ids(self) -> Iterator[str]:
         """Every chunk's id, embedded or not (ids alone: no text is read)."""
@@ -294,9 +298,7 @@ class Store:
         """These chunks (those that exist), from whichever collection holds them."""
         for collection in self.chunk_collections:
             for i in range(0, len(chunk_ids), _BATCH):
-                got = collection.get(ids=chunk_ids[i:i + _BATCH], include=["documents", "metadatas"])
-                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False):
-                    yield StoredChunk(cid, meta["paper_id"], meta.get("section", ""), doc or _text_of(meta))
+                yield from _stored_chunks(collection.get(ids=chunk_ids[i:i + _BATCH], include=["documents", "metadatas"]))
 
     def chunks_of(self, paper_ids: Iterable[str]) -> list[StoredChunk]:
         """Every chunk of these papers, embedded or not."""
@@ -306,9 +308,8 @@ class Store:
     def _chunks_in(collection, ids: list[str]) -> list[StoredChunk]:
         out = []
         for i in range(0, len(ids), _BATCH):
-            got = collection.get(where={"paper_id": {"$in": ids[i:i + _BATCH]}}, include=["documents", "metadatas"])
-            out.extend(StoredChunk(cid, m["paper_id"], m.get("section", ""), d or _text_of(m))
-                       for cid, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False))
+            out.extend(_stored_chunks(collection.get(where={"paper_id": {"$in": ids[i:i + _BATCH]}},
+                                                     include=["documents", "metadatas"])))
         return out
 
     def dense_query(self, embedding: list[float], n: int, paper_ids: set[str] | None = None) -> list[DenseHit]:

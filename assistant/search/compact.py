@@ -31,7 +31,7 @@ class StringsBuilder:
         blob = np.frombuffer(self._buffer, dtype=np.uint8)
         offsets = np.frombuffer(self._offsets, dtype=np.int64).copy()
         strings = Strings(blob, offsets)
-        return strings if keep is None or keep.all() else strings.subset(np.flatnonzero(keep))
+        return strings if keep is None else strings.subset(np.flatnonzero(keep))
 
 
 class Strings:

@@ -151,10 +151,9 @@ class LexicalBuilder:
         ids = self._ids.freeze()
         mask = None if keep is None else np.fromiter((cid in keep for cid in ids), dtype=bool, count=len(ids))
         if mask is not None and mask.all():
-            mask, kept_ids = None, ids
-        else:
-            kept_ids = ids if mask is None else self._ids.freeze(mask)
-        table = ChunkTable(kept_ids, self._papers.freeze(mask), self._sections.freeze(mask), self._texts.freeze(mask))
+            mask = None  # the usual case after an ingest: every chunk collected is still stored
+        table = ChunkTable(ids if mask is None else ids.subset(np.flatnonzero(mask)), self._papers.freeze(mask),
+                           self._sections.freeze(mask), self._texts.freeze(mask))
         terms = np.frombuffer(self._terms, dtype=np.int32)
         counts = np.frombuffer(self._counts, dtype=np.int32)
         ends = np.frombuffer(self._ends, dtype=np.int64)
