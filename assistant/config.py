@@ -34,8 +34,10 @@ class Settings:
     embed_max_tokens: int = 256  # the model's input window; chunks never exceed it
     embed_batch_size: int = 32
     # Ingest on a CPU: a group's texts are sorted by length and cut into batches this small, so a
-    # batch pads little (title-only chunks and full passages differ ~10x in length). The 350 sample
-    # papers' 920 chunks took 39 s at 32 and 24-26 s at 8 on 2 cores (benchmarks/RESULTS.md).
+    # batch pads little (a full passage and an abstract's short last passage differ several-fold).
+    # 1,000 synthetic papers' 1,688 passages, in groups of 32 papers: 56-61 s at 8, 59 s at 16, 71 s
+    # at 32 on 2 cores (with title-only chunks, when they were embedded: 24-26 s at 8 vs 39 s at 32
+    # for the 350 sample papers).
     embed_bulk_batch_size: int = 8
     # Languages the embedding model reads (a property of the model, so it is configured with it):
     # only sections in these languages go into the dense index; the others stay searchable

@@ -74,3 +74,34 @@ def test_a_text_chunk_reads_from_its_json_literal_and_a_damaged_one_reads_as_no_
     assert _text_of({"text": json.dumps("联邦学习 with LoRA")}) == "联邦学习 with LoRA"
     for damaged in ({"text": "not json"}, {"text": "[1, 2]"}, {"text": 7}, {}, None):
         assert _text_of(damaged) == ""
+
+
+class _WordEmbedder:
+    """A stand-in model: a text's vector is the bag of its words hashed into 256 dimensions (unit
+    length), so two texts are close exactly when they share words."""
+
+    def embed_texts(self, texts, bulk=False):
+        import re
+        import zlib
+
+        import numpy as np
+
+        out = np.zeros((len(texts), 256), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9-]+", text.lower()):
+                if word != "title":  # the header every embedded text starts with
+                    out[row, zlib.crc32(word.encode()) % 256] += 1
+        return (out / np.linalg.norm(out, axis=1, keepdims=True)).tolist()
+
+
+def test_a_question_close_to_a_title_is_answerable_though_titles_have_no_stored_vector():
+    from assistant.answer.answerers.extractive import MIN_DENSE, ExtractiveAnswerer
+
+    answerer = ExtractiveAnswerer(_WordEmbedder(), _weights())
+    source = Source(paper=CATALOG["2601.00001"], score=1.0, evidence={"dense": MIN_DENSE - 0.2})
+    # Low coverage and no close passage: only the title, embedded now, can vouch for the paper.
+    assert answerer.is_answerable(0.1, source, "en", "kv cache eviction")
+    assert not answerer.is_answerable(0.1, source, "en", "sourdough bread fermentation")
+    assert not answerer.is_answerable(0.1, source, "zh", "kv cache eviction")  # the model reads no Chinese
+    assert not answerer.is_answerable(0.1, source, "en")  # no question given: stored evidence only
+    assert answerer.is_answerable(0.9, source, "en", "sourdough")  # coverage alone still suffices

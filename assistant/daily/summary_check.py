@@ -141,6 +141,11 @@ def _nearest(sentence: str, abstract_sentences: list[str]) -> str:
     return max(abstract_sentences, key=score)
 
 
+def checked(paper: Paper, content_hash: str | None = None) -> dict:
+    """The cache entry of one paper: its content hash and flags."""
+    return {"hash": content_hash or paper.content_hash(), "flags": [f.to_dict() for f in check_paper(paper)]}
+
+
 def flagged(papers: list[Paper]) -> dict[str, list[SummaryFlag]]:
     """Paper id -> its flags, for the papers that have any."""
     return {p.id: flags for p in papers if (flags := check_paper(p))}
@@ -176,12 +181,16 @@ class SummaryChecks:
         write_json(self.path, {"schema": SCHEMA, "checker": CHECKER_VERSION, "papers": papers})
 
     def record(self, papers: list[Paper]) -> None:
-        """Check and cache `papers` (called by the ingest for the papers it wrote)."""
-        if not papers:
+        """Check and cache `papers`."""
+        self.record_checked({paper.id: checked(paper) for paper in papers})
+
+    def record_checked(self, entries: dict[str, dict]) -> None:
+        """Cache entries made by `checked` (the ingest checks each group of papers as it writes
+        them, so it need not hold every paper until the end)."""
+        if not entries:
             return
         cache = self._load()
-        for paper in papers:
-            cache[paper.id] = {"hash": paper.content_hash(), "flags": [f.to_dict() for f in check_paper(paper)]}
+        cache.update(entries)
         self._save(cache)
 
     def flags(self, store) -> dict[str, list[SummaryFlag]]:
@@ -195,7 +204,7 @@ class SummaryChecks:
             for pid in stale:
                 if pid in stored:
                     paper = stored[pid]
-                    cache[pid] = {"hash": states[pid][0], "flags": [f.to_dict() for f in check_paper(paper)]}
+                    cache[pid] = checked(paper, states[pid][0])
             try:
                 self._save(cache)
             except OSError:

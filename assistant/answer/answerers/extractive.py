@@ -19,6 +19,7 @@ import numpy as np
 from assistant.answer.answerers import Draft
 from assistant.answer.answerers.roles import ASKS_RESULT, BACKGROUND, CONTRIBUTION, FINDING, question_parts, role
 from assistant.answer.evidence import TermWeights, clean_latex, numbers_in, paper_terms
+from assistant.ingest.chunking import embed_text, header_title
 from assistant.ingest.embeddings import Embedder
 from assistant.search.lexical import tokenize
 from assistant.search.membership import SET_CANDIDATES
@@ -83,7 +84,7 @@ class ExtractiveAnswerer:
             # that states most of the question leads.
             sources = sorted(sources[:ZH_LEADS], key=lambda s: -self.evidence(analysis, s)) + sources[ZH_LEADS:]
         strength = self.evidence(analysis, sources[0])
-        if not self.is_answerable(strength, sources[0], analysis.language):
+        if not self.is_answerable(strength, sources[0], analysis.language, question):
             return self._refuse(analysis, sources)
         if analysis.kind == "list" and not analysis.wants_single:
             return self._answer_list(question, analysis, sources)
@@ -98,10 +99,21 @@ class ExtractiveAnswerer:
     def evidence(self, analysis: Analysis, source: Source) -> float:
         return self.weights.coverage(analysis.content_terms, paper_terms(source.paper), analysis.glosses)
 
-    def is_answerable(self, coverage: float, source: Source, language: str = "en") -> bool:
+    def is_answerable(self, coverage: float, source: Source, language: str = "en", question: str | None = None) -> bool:
         dense = source.evidence.get("dense", 0.0)
         floor = MIN_COVERAGE_ZH if language == "zh" else MIN_COVERAGE
-        return coverage >= floor or dense >= MIN_DENSE or "id" in source.matched_by
+        if coverage >= floor or dense >= MIN_DENSE or "id" in source.matched_by:
+            return True
+        # Titles are not in the dense index (every passage carries its title; see chunking.embedded),
+        # yet a question that names a paper's subject in its own words ("what does MMR-GRPO use to
+        # reweight rewards…") is nearest to the title: that one vector is made now. English only,
+        # as the dense evidence is (the model reads no Chinese).
+        return language != "zh" and question is not None and self.title_similarity(question, source.paper) >= MIN_DENSE
+
+    def title_similarity(self, question: str, paper: Paper) -> float:
+        """Cosine between the question and the paper's title as ingest would embed it."""
+        vectors = self._embed([question, embed_text(header_title(paper), paper.title)])
+        return float(vectors[1] @ vectors[0])
 
     # -- answer shapes ------------------------------------------------------------------------
     def _answer_fact(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
