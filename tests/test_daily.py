@@ -171,3 +171,20 @@ def test_chat_offers_the_transcript_and_cited_papers(daily_app):
     at = ask(open_ui(app), "How much does KVSqueeze reduce KV-cache memory?")
     buttons = {b.label: b for b in at.sidebar.get("download_button")}
     assert {"Transcript (Markdown)", "Cited papers (BibTeX)"} <= set(buttons)
+
+
+def test_the_ingest_checks_every_paper_it_writes_as_it_goes(tmp_path, embedder):
+    from conftest import make_app
+
+    from assistant.daily.summary_check import SummaryChecks
+
+    app = make_app(tmp_path / "store", embedder)
+    app.ingest([FIXTURES / "2026-01-21.md"])
+    path = SummaryChecks(app.settings).path
+    cached = json.loads(path.read_text())["papers"]
+    states = app.store.paper_states()
+    # Every written paper checked under its stored content hash: `stats` has nothing left to check.
+    assert cached and {pid: entry["hash"] for pid, entry in cached.items()} == {pid: h for pid, (h, _) in states.items()}
+    app.ingest([FIXTURES / "2026-01-21_edited.md"])
+    cached = json.loads(path.read_text())["papers"]
+    assert cached["2601.90007"]["hash"] == app.store.paper_states()["2601.90007"][0] and cached["2601.90007"]["flags"]
