@@ -180,10 +180,6 @@ class SummaryChecks:
 
         write_json(self.path, {"schema": SCHEMA, "checker": CHECKER_VERSION, "papers": papers})
 
-    def record(self, papers: list[Paper]) -> None:
-        """Check and cache `papers`."""
-        self.record_checked({paper.id: checked(paper) for paper in papers})
-
     def record_checked(self, entries: dict[str, dict]) -> None:
         """Cache entries made by `checked` (the ingest checks each group of papers as it writes
         them, so it need not hold every paper until the end)."""
