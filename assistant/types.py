@@ -147,8 +147,9 @@ class Source:
     passages: list[Passage] = field(default_factory=list)
     matched_by: list[str] = field(default_factory=list)  # dense | lexical | id | metadata
     evidence: dict[str, float] = field(default_factory=dict)  # per retriever, the raw score of the best chunk
-    membership: float | None = None  # set questions: weighted presence of the question's concepts
-    member: bool = False  # set questions: judged to belong to the answer (assistant/membership.py)
+    membership: float | None = None  # set questions: calibrated probability that a reader lists it
+    member: bool = False  # set questions: clearly about the subject (assistant/search/sets/judge.py)
+    related: bool = False  # set questions: plausibly about it, below the member bar ("may be related")
 
     @property
     def id(self) -> str:

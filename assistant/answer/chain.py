@@ -15,10 +15,10 @@ from assistant.answer.answerers.extractive import ExtractiveAnswerer, contributi
 from assistant.answer.citations import Verified, verify_citations
 from assistant.answer.evidence import TermWeights
 from assistant.errors import BackendError, InputError
-from assistant.search.membership import SET_CANDIDATES, SHORT_SET_QUESTION, judge, topic_concepts
 from assistant.search.question import Analysis, QuestionAnalyzer
-from assistant.search.retrieval import Filters, Retriever
-from assistant.types import Answer, Notice, Passage, Source, info, warning
+from assistant.search.retrieval import Filters, RetrievalResult, Retriever
+from assistant.search.sets.judge import SetJudge
+from assistant.types import Answer, Notice, Passage, Source, warning
 
 MAX_QUESTION_CHARS = 2000
 
@@ -36,6 +36,10 @@ class AnswerChain:
     @cached_property
     def analyzer(self) -> QuestionAnalyzer:
         return QuestionAnalyzer(self.retriever.catalog)
+
+    @cached_property
+    def set_judge(self) -> SetJudge:
+        return SetJudge(self.retriever, self.weights.rarity)
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
@@ -70,71 +74,76 @@ class AnswerChain:
         if analysis.unknown_ids and not analysis.ids and not analysis.content_terms_beyond_ids:
             return [], {}, []  # "what does 2601.99999 report?": nothing stored to show, not five lookalikes
         if analysis.kind in ("author", "category"):
-            papers = (sum((self.analyzer.papers_by_author(a) for a in analysis.authors), []) if analysis.kind == "author"
-                      else sum((self.analyzer.papers_in_category(c) for c in analysis.categories), []))
-            papers = [p for p in dict((p.id, p) for p in papers).values() if filters.matches(p)]
-            if len(papers) > k:  # order a large set by relevance to whatever else the question says
-                within = dataclasses.replace(filters, paper_ids=tuple(p.id for p in papers))
-                ranked = self.retriever.search(question, len(papers), within)
-                order = {s.id: i for i, s in enumerate(ranked.sources)}
-                papers.sort(key=lambda p: (order.get(p.id, len(order)), p.id))
-            sources = [Source(p, 1.0, [Passage(f"{p.id}#meta", "abstract", contribution_sentence(p, analysis.language), 1.0)],
-                              ["metadata"]) for p in papers]
-            return sources, {}, []
+            return self.overview_sources(question, analysis, filters, k), {}, []
+        filters = self.narrowed(analysis, filters)
+        if analysis.kind == "list" and not analysis.wants_single:
+            found = self.retrieve_set(question, analysis, filters, k)
+            if found is not None and (analysis.authors or analysis.categories) \
+                    and not any(s.member or s.related for s in found[0]):
+                # "What has X been working on lately?" with words the rules took for a subject: the
+                # person or category named is the subject, never a reason to decline.
+                analysis.overview = True
+                return self.overview_sources(question, analysis, filters, k), {}, []
+            if found is not None:
+                return found
+        result = self.fact_sources(question, analysis, filters, k)
+        sources = result.sources
+        if sources and not analysis.ids and analysis.language in ("en", "zh") and not self.extractive.is_answerable(
+                question, analysis, self.extractive.lead_first(analysis, sources)[0]):
+            # No single paper answers it: a reader who asked "is anyone working on …" or described a
+            # subject in their own words may still be asking for the papers on it. Declined only
+            # when the set judge finds nothing plausible either.
+            found = self.retrieve_set(question, analysis, filters, k)
+            if found is not None and any(s.member or s.related for s in found[0]):
+                found[1].update(result.timings)
+                return found
+        return sources, result.timings, []
+
+    @staticmethod
+    def narrowed(analysis: Analysis, filters: Filters) -> Filters:
+        """The filters with the authors and categories a question names about a subject ("Which cs.LG
+        papers use quantization?" is a set question within cs.LG)."""
         if analysis.authors and not analysis.overview:
             filters = dataclasses.replace(filters, authors=filters.authors + tuple(analysis.authors))
         if analysis.categories and not analysis.overview:
             filters = dataclasses.replace(filters, categories=filters.categories + tuple(analysis.categories))
-        if analysis.kind == "list" and not analysis.wants_single:
-            found = self.retrieve_set(question, analysis, filters, k)
-            if found is not None:
-                return found
-        result = self.retriever.search(question, max(k, len(analysis.ids)), filters)
-        return result.sources, result.timings, []
+        return filters
+
+    def fact_sources(self, question: str, analysis: Analysis, filters: Filters, k: int) -> RetrievalResult:
+        """The top-k papers for a question about one fact or paper (ids it names first)."""
+        return self.retriever.search(question, max(k, len(analysis.ids)), filters)
+
+    def overview_sources(self, question: str, analysis: Analysis, filters: Filters, k: int) -> list[Source]:
+        """Every paper of the authors or categories the question names, a large set ordered by
+        relevance to whatever else the question says."""
+        papers = (sum((self.analyzer.papers_by_author(a) for a in analysis.authors), []) if analysis.authors
+                  else sum((self.analyzer.papers_in_category(c) for c in analysis.categories), []))
+        papers = [p for p in dict((p.id, p) for p in papers).values() if filters.matches(p)]
+        if len(papers) > k:
+            within = dataclasses.replace(filters, paper_ids=tuple(p.id for p in papers))
+            ranked = self.retriever.search(question, len(papers), within)
+            order = {s.id: i for i, s in enumerate(ranked.sources)}
+            papers.sort(key=lambda p: (order.get(p.id, len(order)), p.id))
+        return [Source(p, 1.0, [Passage(f"{p.id}#meta", "abstract", contribution_sentence(p, analysis.language), 1.0)],
+                       ["metadata"]) for p in papers]
 
     def retrieve_set(self, question: str, analysis: Analysis, filters: Filters,
                      k: int) -> tuple[list[Source], dict, list[Notice]] | None:
-        """Every paper a set question is about: many candidates from both retrievers (the lexical
-        one also looks for the other spellings of the question's terms), then membership decided per
-        paper (assistant/membership.py). Members come first, most relevant first. None when there is
-        nothing to judge by, or when a long question has no member: then it takes the top-k path,
-        whose answerer decides between a short list and "the digests do not cover this" (a long,
-        paraphrased question is often stated by no paper word for word). A short subject with no
-        member is declined."""
-        concepts = topic_concepts(question, self.weights.rarity, drop=tuple(analysis.names))
-        if not concepts:
+        """Every paper a set question is about, judged by meaning (assistant/search/sets/): members
+        first, then the papers that may be related, each most probable first; with neither, the
+        nearest candidates (the answerer declines with them). None when the question names no
+        subject to judge by (it then takes the top-k path)."""
+        if not self.set_judge.concepts(question, drop=tuple(analysis.names)):
             return None
-        spellings = [s.text for c in concepts for s in c.spellings if s.text.lower() not in question.lower()]
-        result = self.retriever.search(question, SET_CANDIDATES, filters,
-                                       lexical_query=" ".join([question] + spellings))
-        started = time.perf_counter()
-        by_id = {s.id: s for s in result.sources}
-        dense = {s.id: s.evidence["dense"] for s in result.sources if "dense" in s.evidence}
-        candidates = [s.paper for s in result.sources]
-        judged = judge(concepts, candidates, dense, analysis.language == "zh")
-        notices: list[Notice] = []
-        if not any(j.member for j in judged):
-            # "weather and climate": when no paper states both, the reader meant either.
-            either = topic_concepts(question, self.weights.rarity, drop=tuple(analysis.names), either_for_and=True)
-            widened = judge(either, candidates, dense, analysis.language == "zh") if either != concepts else []
-            if any(j.member for j in widened):
-                judged = widened
-                joined = next((c.label for c in either if " and " in c.label), "the question")
-                notices.append(info(f"no paper states all of “{joined}” together; these papers are about either"))
+        result = self.set_judge.judge(question, analysis.language == "zh", tuple(analysis.names), filters)
         sources = []
-        for j in judged:
-            source = by_id[j.paper_id]
-            source.membership, source.member = j.score, j.member
+        for verdict in result.verdicts:
+            source = verdict.source
+            source.membership, source.member, source.related = verdict.probability, verdict.tier == "member", \
+                verdict.tier == "related"
             sources.append(source)
-        members = [s for s in sources if s.member]
-        result.timings["membership_s"] = time.perf_counter() - started
-        if members:
-            return members, result.timings, notices
-        if len(concepts) <= SHORT_SET_QUESTION:
-            # "protein folding papers?": a short subject no candidate states is not in the digests;
-            # the nearest candidates are shown with the refusal.
-            return sources[:k], result.timings, []
-        return None
+        shown = [s for s in sources if s.member or s.related]
+        return (shown or sources[:k]), result.timings, []
 
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
         answer = None

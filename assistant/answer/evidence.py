@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from assistant.search.lexical import LexicalIndex, tokenize
-from assistant.search.membership import FRAMING_ZH
+from assistant.search.sets.framing import FRAMING_ZH
 from assistant.search.vocabulary import stem
 from assistant.text import has_cjk
 from assistant.types import Paper

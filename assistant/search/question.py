@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from assistant.arxiv_ids import find_arxiv_ids
 from assistant.search.bilingual import glossary
 from assistant.search.lexical import tokenize
-from assistant.search.membership import FRAMING_EN, FRAMING_ZH
+from assistant.search.sets.framing import FRAMING_EN, FRAMING_ZH
 from assistant.search.vocabulary import category_names, stem
 from assistant.text import cjk_ratio
 from assistant.types import Paper
@@ -27,11 +27,25 @@ _LIST_EN = re.compile(r"\b(which|what|any|list|find|show|give me|are there)\b[^?
                       r"\banything (on|about|regarding|related to|new (on|in|about))\b|\bwhat'?s new (in|on|about|with)\b|"
                       r"\blatest (work |papers |research |results )?(on|in|about)\b|\b(news|updates?) (on|about)\b|"
                       r"\bany (work|research|papers?|studies) (on|about|using|that)\b|\b(work|research) on\b|"
-                      r"\bpapers\s*\??\s*$|^\s*(list|show|find)\b", re.I)
+                      r"\bpapers\s*\??\s*$|^\s*(list|show|find)\b|"
+                      # what was published / what the digests have on a subject
+                      r"\b(was|were|been|got|get|is|are) (published|released|posted|out)\b|"
+                      r"\bwhat (do|does|did) (these|the|this|you)\b[^?]*\bhave (on|about|for)\b|"
+                      # a reader looking for work: "I'm looking for methods that…", "is anyone working on…",
+                      # "how do recent papers cope with…", "were there papers poking at…", "new takes on…"
+                      r"\blooking for (some |any |recent |new )?(work|papers?|methods|research|studies|approaches)\b|"
+                      r"\b(is|are) (anyone|anybody|people|researchers) (working|doing|looking|trying)\b|"
+                      r"\bhow (do|are|did) (recent |new |the |these )?(papers|people|researchers|works|studies)\b|"
+                      r"\b(were|are|was|is) there (any |some )?(papers|works|studies|research)\b|"
+                      r"\b(new|recent|latest) (takes|work|works|results|papers|methods) (on|in|about|for)\b", re.I)
 _SINGLE_EN = re.compile(r"\b(which|what) (paper|work|study|article|preprint)\b(?! (and|or) )|\bis there an? (paper|work|study)\b|"
                         r"\bthe paper (that|which|where)\b|^\s*find the paper\b", re.I)
 _LIST_ZH = re.compile(r"哪些|哪几篇|有没有|列出|有哪些|的论文[吗呢？?。]*\s*$|相关论文|论文列表|"
                       r"有什么新?的?(论文|文章|工作|研究|进展)|最新的?(论文|进展|工作|研究)|方面的?(论文|工作|研究)")
+# A phrase with no question word is a subject to list papers on, however it is qualified ("machine
+# learning on gene-expression measurements (bulk, single-cell or spatial)?"); beyond this many
+# content words it reads as a statement, not a subject.
+BARE_TOPIC_WORDS = 12
 _SINGLE_ZH = re.compile(r"哪篇|哪一篇")
 _QUESTION_WORD = re.compile(r"\b(what|how|why|when|where|who|whom|whose|which|does|do|did|is|are|was|were|can|could|"
                             r"should|would|will|has|have|had)\b|[吗呢？?]|什么|如何|怎么|为什么|多少|是否", re.I)
@@ -47,6 +61,11 @@ included""".split())
 # Words that only frame a category question ("papers whose main category is cs.ET", "an overview of …").
 _CATEGORY_FRAMING = frozenset(stem(w) for w in """main primary category categories overview summarize summarise summary
 whose labelled labeled tagged listed as their its appear appears included give""".split())
+# Words that ask for an overview of whatever a person or category has ("brief me on …", "the main
+# themes", "what came out under …"): they never narrow it to a subject.
+_OVERVIEW_REQUEST = frozenset(stem(w) for w in """brief briefing overview summarize summarise summary summaries recap
+theme themes trend trends highlight highlights main key major came come out under what whats new
+catch up corpus batch collection here these""".split())
 _ID_QUESTION_WORDS = frozenset("report reports say says summarize summarise summary about tell explain describe find "
                                "finding findings result results contribution contributions main do does "
                                "讲 介绍 总结 内容 贡献".split())
@@ -140,7 +159,7 @@ class QuestionAnalyzer:
         # A bare topic ("federated learning", "continual learning?") asks what there is on it; a
         # question mark alone does not make it a question about one fact.
         bare = not _QUESTION_WORD.search(question.rstrip().rstrip("?？").rstrip())
-        if not analysis.wants_list and bare and 0 < len(analysis.topic_words) <= 6:
+        if not analysis.wants_list and bare and 0 < len(analysis.topic_words) <= BARE_TOPIC_WORDS:
             analysis.wants_list = True
         if not analysis.categories and plain:
             # A plain category name counts only when it is the whole subject ("databases papers?").
@@ -151,12 +170,12 @@ class QuestionAnalyzer:
                 analysis.names.append(name)
                 analysis.topic_words = []
         if analysis.authors or analysis.categories:
-            author_rest = [w for w in analysis.topic_words if stem(w) not in _AUTHOR_FRAMING]
+            author_rest = [w for w in analysis.topic_words if stem(w) not in _AUTHOR_FRAMING | _OVERVIEW_REQUEST]
             # About the person or the category as a whole, unless the question also names a subject
             # ("Which cs.LG papers use quantization?" is a set question within cs.LG).
             category_words = {stem(w) for c in analysis.categories for n in category_names().get(c, ()) for w in n.split()}
-            category_rest = [w for w in analysis.topic_words
-                             if stem(w) not in _CATEGORY_FRAMING and not set(map(stem, re.split(r"[/-]", w))) <= category_words]
+            category_rest = [w for w in analysis.topic_words if stem(w) not in _CATEGORY_FRAMING | _OVERVIEW_REQUEST
+                             and not set(map(stem, re.split(r"[/-]", w))) <= category_words]
             analysis.overview = ((bool(analysis.authors) and not author_rest)
                                  or (bool(analysis.categories) and not category_rest))
         analysis.follow_up = bool(_FOLLOW_UP_EN.search(question) or _FOLLOW_UP_ZH.search(question))

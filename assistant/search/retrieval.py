@@ -10,12 +10,15 @@ import re
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from assistant.arxiv_ids import find_arxiv_ids
 from assistant.config import Settings
 from assistant.ingest.embeddings import Embedder
 from assistant.ingest.store import Store
 from assistant.search.bilingual import english_query
 from assistant.search.lexical import LexicalBuilder, LexicalHit, LexicalIndex, load_or_build_lexical, tokenize
+from assistant.search.vectors import PaperVectors, load_or_build_vectors
 from assistant.text import cjk_ratio, has_cjk
 from assistant.types import Paper, Passage, Source
 
@@ -84,6 +87,8 @@ class Retriever:
         self.embedder = embedder
         self._lexical: LexicalIndex | None = None
         self._lexical_key: str | None = None
+        self._vectors: PaperVectors | None = None
+        self._vectors_key: str | None = None
 
     @property
     def catalog(self) -> dict[str, Paper]:
@@ -99,6 +104,14 @@ class Retriever:
             self._lexical = load_or_build_lexical(self.store, self.store.state().get("generation"), known)
             self._lexical_key = key
         return self._lexical
+
+    def vectors(self) -> PaperVectors:
+        """Every embedded chunk's vector (vectors.py), for exact similarity over the whole store."""
+        key = self.store.cache_key()
+        if self._vectors is None or key != self._vectors_key:
+            self._vectors = load_or_build_vectors(self.store)
+            self._vectors_key = key
+        return self._vectors
 
     def _with_english_words(self, query: str, hits: list[LexicalHit], n: int, allowed: set[str] | None) -> list[LexicalHit]:
         """A Chinese question also searched in English words (bilingual.py): some papers have no
@@ -184,6 +197,15 @@ def fuse(rankings: dict[str, list[tuple[str, Passage]]], pinned: list[str], weig
             score[pid] = score.get(pid, 0.0) + weights.get(name, 1.0) / (rrf_k + paper_rank)
             evidence.setdefault(pid, {})[name] = passage.score
             matched.setdefault(pid, []).append(name)
+    # How far each paper's closest passage stands above the other retrieved papers' (z-score): a
+    # question about one paper the store holds puts it well above the rest, one about an absent
+    # subject leaves the first few level (read by the answer/decline decision).
+    dense_scores = np.array([e["dense"] for e in evidence.values() if "dense" in e], dtype=np.float64)
+    if len(dense_scores) > 1:
+        mean, spread = float(dense_scores.mean()), float(dense_scores.std()) or 1.0
+        for e in evidence.values():
+            if "dense" in e:
+                e["dense_local"] = (e["dense"] - mean) / spread
     top_possible = sum(weights.get(name, 1.0) for name in rankings) / (rrf_k + 1) or 1.0
     order = sorted(score, key=lambda pid: -score[pid])
     order = pinned + [pid for pid in order if pid not in pinned]

@@ -22,17 +22,15 @@ from assistant.answer.evidence import TermWeights, clean_latex, numbers_in, pape
 from assistant.ingest.chunking import embed_text, header_title
 from assistant.ingest.embeddings import Embedder
 from assistant.search.lexical import tokenize
-from assistant.search.membership import SET_CANDIDATES
 from assistant.search.question import Analysis
+from assistant.search.sets.judge import SET_CANDIDATES
+from assistant.search.sets.model import RelevanceModel, load_model
 from assistant.text import shorten, split_sentences
 from assistant.types import Paper, Source
 
-# Below both thresholds the digests are taken not to answer the question (calibrated on the
-# dev set's answerable and unanswerable questions; see evals/README.md).
+# Which of the first sources quote in a fact answer, and which list-answer papers join the first:
+# shares of the question's terms (whether to answer at all is the calibrated model's call).
 MIN_COVERAGE = 0.50
-MIN_COVERAGE_ZH = 0.35  # Chinese questions have no dense signal (English-only model) to back them up
-MIN_DENSE = 0.50
-STRONG_COVERAGE = 0.80
 ZH_LEADS = 3  # a Chinese fact question: of this many first sources, the best-covered leads
 OVERVIEW_LIMIT = 25  # papers listed one per line before pointing at `digestqa brief`
 LIST_LIMIT = 8
@@ -58,9 +56,11 @@ class _Scored:
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, weights: TermWeights, detail_limit: int = DETAIL_LIMIT):
+    def __init__(self, embedder: Embedder, weights: TermWeights, detail_limit: int = DETAIL_LIMIT,
+                 model: RelevanceModel | None = None):
         self.embedder = embedder
         self.weights = weights
+        self._model = model
         self.detail_limit = detail_limit  # 0: every member of a set answer gets its sentence
         # Sentence vectors already computed: a multi-part question ranks the same paper's sentences
         # once per part, and a chat asks about the same papers again. Bounded; shared by UI sessions.
@@ -77,14 +77,12 @@ class ExtractiveAnswerer:
             return self._refuse(analysis, sources, "no stored paper matches the question")
         if any(s.membership is not None for s in sources):  # a set question, membership already judged
             members = [s for s in sources if s.member]
-            return self._answer_set(question, analysis, members) if members else self._refuse(analysis, sources)
-        if analysis.language == "zh":
-            # A Chinese question's ranking merges two lexical ones (the Chinese summaries, and the
-            # English text in dictionary words) with no dense signal: of the first few, the paper
-            # that states most of the question leads.
-            sources = sorted(sources[:ZH_LEADS], key=lambda s: -self.evidence(analysis, s)) + sources[ZH_LEADS:]
-        strength = self.evidence(analysis, sources[0])
-        if not self.is_answerable(strength, sources[0], analysis.language, question):
+            related = [s for s in sources if s.related]
+            if not members and not related:
+                return self._refuse(analysis, sources)  # nothing plausible at all
+            return self._answer_set(question, analysis, members, related)
+        sources = self.lead_first(analysis, sources)
+        if not self.is_answerable(question, analysis, sources[0]):
             return self._refuse(analysis, sources)
         if analysis.kind == "list" and not analysis.wants_single:
             return self._answer_list(question, analysis, sources)
@@ -95,20 +93,41 @@ class ExtractiveAnswerer:
         yield draft.text
         yield draft
 
+    @property
+    def model(self) -> RelevanceModel:
+        """The calibrated answer/decline bar (evals/calibrate.py), read when first needed."""
+        if self._model is None:
+            self._model = load_model()
+        return self._model
+
     # -- evidence -----------------------------------------------------------------------------
+    def lead_first(self, analysis: Analysis, sources: list[Source]) -> list[Source]:
+        """The sources with the one a fact answer leads with first. A Chinese question's ranking
+        merges two lexical ones (the Chinese summaries, and the English text in dictionary words)
+        with no dense signal: of the first few, the paper that states most of the question leads."""
+        if analysis.language != "zh":
+            return sources
+        return sorted(sources[:ZH_LEADS], key=lambda s: -self.evidence(analysis, s)) + sources[ZH_LEADS:]
+
     def evidence(self, analysis: Analysis, source: Source) -> float:
         return self.weights.coverage(analysis.content_terms, paper_terms(source.paper), analysis.glosses)
 
-    def is_answerable(self, coverage: float, source: Source, language: str = "en", question: str | None = None) -> bool:
-        dense = source.evidence.get("dense", 0.0)
-        floor = MIN_COVERAGE_ZH if language == "zh" else MIN_COVERAGE
-        if coverage >= floor or dense >= MIN_DENSE or "id" in source.matched_by:
+    def answerability(self, question: str, analysis: Analysis, source: Source) -> dict[str, float]:
+        """What the answer/decline decision for a fact question weighs about the top source: the
+        IDF-weighted share of the question's terms it states, its closest passage's cosine to the
+        question, and its title's (titles have no stored vector: embedded now). The model reads no
+        Chinese, so a Chinese question's dense values are 0 and its model weighs the terms."""
+        english = analysis.language != "zh"
+        dense = source.evidence.get("dense", 0.0) if english else 0.0
+        title = self.title_similarity(question, source.paper) if english else 0.0
+        return {"coverage": self.evidence(analysis, source), "dense": dense, "title": title,
+                "closest": max(dense, title), "standout": source.evidence.get("dense_local", 0.0) if english else 0.0}
+
+    def is_answerable(self, question: str, analysis: Analysis, source: Source) -> bool:
+        """Whether the top source answers the question, by the calibrated model (sets/model.py)."""
+        if "id" in source.matched_by:
             return True
-        # Titles are not in the dense index (every passage carries its title; see chunking.embedded),
-        # yet a question that names a paper's subject in its own words ("what does MMR-GRPO use to
-        # reweight rewards…") is nearest to the title: that one vector is made now. English only,
-        # as the dense evidence is (the model reads no Chinese).
-        return language != "zh" and question is not None and self.title_similarity(question, source.paper) >= MIN_DENSE
+        return self.model.answers(analysis.language, self.answerability(question, analysis, source))[1]
 
     def title_similarity(self, question: str, paper: Paper) -> float:
         """Cosine between the question and the paper's title as ingest would embed it."""
@@ -206,9 +225,11 @@ class ExtractiveAnswerer:
                 else f"{len(keep)} paper{'s' if len(keep) != 1 else ''} in the digests match{'es' if len(keep) == 1 else ''}:")
         return Draft(head + "\n" + "\n".join(lines), backend=self.name)
 
-    def _answer_set(self, question: str, analysis: Analysis, members: list[Source]) -> Draft:
+    def _answer_set(self, question: str, analysis: Analysis, members: list[Source], related: list[Source]) -> Draft:
         """Every member of the set, most relevant first: a sentence each for the first ones, then the
-        rest by title, so the list is complete and every listed paper is cited."""
+        rest by title, so the list is complete and every listed paper is cited. Then the papers that
+        may be related (plausible by meaning, below the bar for a member), said to be so. With no
+        member, the answer says no paper is clearly about the subject and lists those."""
         zh = analysis.language == "zh"
         terms = set(analysis.content_terms or tokenize(question))
         detailed = members if not self.detail_limit else members[: self.detail_limit]
@@ -222,18 +243,29 @@ class ExtractiveAnswerer:
             lines.append(line)
         n = len(members)
         at_least = "至少 " if zh and n >= SET_CANDIDATES else ("at least " if n >= SET_CANDIDATES else "")
-        if zh:
-            head = f"找到 {at_least}{n} 篇相关论文" + ("：" if n == len(detailed) else f"（前 {len(detailed)} 篇附要点）：")
+        if not members:
+            text = ("摘要中没有明确以此为主题的论文；以下论文可能相关：" if zh
+                    else "No paper in the digests is clearly about this; these may be related:")
+        elif zh:
+            text = f"找到 {at_least}{n} 篇相关论文" + ("：" if n == len(detailed) else f"（前 {len(detailed)} 篇附要点）：")
         else:
-            head = f"{at_least}{n} paper{'s' if n != 1 else ''} in the digests match{'es' if n == 1 else ''}" + (
+            text = f"{at_least}{n} paper{'s' if n != 1 else ''} in the digests match{'es' if n == 1 else ''}" + (
                 ":" if n == len(detailed) else f" (the first {len(detailed)} with a sentence each):")
-        text = head + "\n" + "\n".join(lines)
+        if lines:
+            text += "\n" + "\n".join(lines)
         rest = members[len(detailed):]
         if rest:
             listing = "; ".join(f"*{_title(s.paper)}* [{s.id}]" for s in rest)
             text += (f"\n\n其余 {len(rest)} 篇：" if zh else f"\n\nThe other {len(rest)}: ") + listing
             text += ("\n\n（每篇都在下方的来源中；`digestqa ask --all` 为每篇都给出要点。）" if zh
                      else "\n\n(Every one is among the sources; `digestqa ask --all` gives each a sentence.)")
+        if related:
+            maybe = [f"- *{_title(s.paper)}* [{s.id}]: "
+                     f"{shorten(clean_latex(gist_sentence(s.paper, terms, analysis.language)), LINE_CHARS)}" for s in related]
+            if members:
+                text += ("\n\n可能相关（与问题意思接近，但不够明确）：" if zh
+                         else "\n\nMay be related (close in meaning, below the bar for a clear match):")
+            text += "\n" + "\n".join(maybe)
         return Draft(text, backend=self.name)
 
     def _answer_ids(self, analysis: Analysis, sources: list[Source]) -> Draft:
@@ -294,7 +326,7 @@ class ExtractiveAnswerer:
         else:
             text = "The digests do not cover this question, so I won't guess."
             if nearest:
-                text += "\nNearest papers, which do not answer it:\n" + nearest
+                text += "\nNearest papers in the digests (not judged to answer it):\n" + nearest
         return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
 
     # -- sentence selection -------------------------------------------------------------------

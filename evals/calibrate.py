@@ -1,0 +1,358 @@
+"""Fit the relevance model's weights and bars on the labelled question sets, and report how well
+they carry over to a set they were not fitted on.
+
+    .venv/bin/python evals/calibrate.py                      # every evals/datasets/*.jsonl
+    .venv/bin/python evals/calibrate.py --dry-run            # report only, write nothing
+    .venv/bin/python evals/calibrate.py A.jsonl B.jsonl      # these sets only
+
+Writes assistant/data/relevance.json (the model the product loads: assistant/search/sets/model.py)
+and evals/reports/calibration.md (leave-one-set-out: fit on every set but one, score the one left
+out, for each set in turn; then the fit on all). Needs the store holding the papers the sets are
+about (the 350 sample papers: `digestqa ingest ../shared/digests`).
+
+What is fitted, all by the same rule for every question (nothing is keyed to a question or a set):
+- set questions (the questions the product routes to set retrieval): for each candidate paper, its
+  features (assistant/search/sets/features.py) and whether it is gold (ok papers are left out of
+  the fit: a reader may or may not list them). One logistic regression per channel and language;
+  the bars for "member" and "may be related" by grid search for the best mean F1 of what is listed
+  (members and related papers are both cited; ok papers count as correct, as in the eval), with
+  each unanswerable set question counting as right when nothing clears the lower bar;
+- fact questions: the top source's answerability features (the extractive answerer's
+  `answerability`), positive when the question is answerable and a gold paper is among the first
+  three sources, negative when it is unanswerable; the bar at the best balanced accuracy.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.app import App  # noqa: E402
+from assistant.config import load_settings  # noqa: E402
+from assistant.evaluation.dataset import load_dataset  # noqa: E402
+from assistant.search.retrieval import Filters  # noqa: E402
+from assistant.search.sets.features import SUBJECT_FEATURES, subject_row  # noqa: E402
+from assistant.search.sets.model import DATA_FILE, LanguageModel, Logistic, RelevanceModel  # noqa: E402
+
+# The model's shape (which features each channel reads) is a design choice, argued in
+# assistant/search/sets/model.py; the numbers are fitted here.
+_QUESTION = ("top_dense", "coherence", "key_score")  # the same for every candidate of a question
+CHANNELS = {
+    "en": {"meaning": ("dense", "dense_gap", "dense_local", "dense_rank", "above_gap", "neighbour", "neighbour_local",
+                       "lexical", "lexical_key", "key_words", "fused_rank") + _QUESTION,
+           "words": ("words", "lexical", "dense_local", "dense_gap", "fused_rank", "names_all") + _QUESTION},
+    "zh": {"words": ("words", "lexical", "lexical_key", "key_words", "neighbour", "neighbour_local", "fused_rank",
+                     "key_score", "coherence")},
+}
+ANSWERABLE = {"en": ("coverage", "closest", "standout"), "zh": ("coverage",)}
+MIN_NEGATIVES = 3
+SUBJECT_GATE = True
+QUESTION_WEIGHTS = True
+FALSE_DECLINE_COST = 2.0
+UNANSWERABLE_WEIGHT = 0.5  # a false decline is the more damaging mistake (the reader stops looking)
+MAX_FALSE_DECLINES = 0.05  # the subject gate's bar: at most this share of answerable set questions declined
+L2 = 1.0
+BARS = np.round(np.arange(0.05, 0.96, 0.025), 3)
+
+
+@dataclass
+class SetCase:
+    dataset: str
+    qid: str
+    language: str
+    answerable: bool
+    gold: set[str]
+    ok: set[str]
+    rows: list[tuple[str, dict[str, float]]]  # (paper id, features) per candidate
+
+
+@dataclass
+class FactCase:
+    dataset: str
+    qid: str
+    language: str
+    label: bool
+    row: dict[str, float]
+
+
+@dataclass
+class Collected:
+    sets: list[SetCase] = field(default_factory=list)
+    facts: list[FactCase] = field(default_factory=list)
+
+
+def collect(app: App, paths: list[Path]) -> Collected:
+    chain = app.chain
+    out = Collected()
+    for path in paths:
+        dataset = load_dataset(path)
+        for q in dataset:
+            analysis = chain.analyzer.analyze(q.question)
+            if analysis.kind in ("id", "author", "category"):
+                continue
+            names = tuple(analysis.names)
+            is_set = analysis.kind == "list" and not analysis.wants_single and chain.set_judge.concepts(q.question, names)
+            if analysis.unknown_ids:
+                continue
+            filters = chain.narrowed(analysis, Filters())
+            if is_set or chain.set_judge.concepts(q.question, names):
+                # A fact question that no single paper answers falls back to the set judge, so the
+                # set model meets those too.
+                measured, candidates, _, _ = chain.set_judge.measure(q.question, analysis.language == "zh", names, filters)
+                rows = [(s.id, measured.features(s.paper)) for s in candidates]
+                out.sets.append(SetCase(path.stem, q.qid, analysis.language, q.answerable, set(q.gold_ids), set(q.ok_ids), rows))
+            if is_set or len(q.gold_ids) > 1:
+                continue  # a single-paper answer is not what these ask for
+            sources = chain.fact_sources(q.question, analysis, filters, app.settings.top_k).sources
+            sources = chain.extractive.lead_first(analysis, sources)
+            if not sources:
+                continue
+            if q.answerable and not set(q.gold_ids) & {s.id for s in sources[:3]}:
+                continue  # retrieval missed: whether to answer is not the question here
+            row = chain.extractive.answerability(q.question, analysis, sources[0])
+            out.facts.append(FactCase(path.stem, q.qid, analysis.language, q.answerable, row))
+    return out
+
+
+def write_features(data: Collected, path: Path) -> None:
+    path.write_text(json.dumps({"sets": [vars(c) | {"gold": sorted(c.gold), "ok": sorted(c.ok)} for c in data.sets],
+                                "facts": [vars(c) for c in data.facts]}), encoding="utf-8")
+
+
+def read_features(path: Path) -> Collected:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return Collected([SetCase(**(c | {"gold": set(c["gold"]), "ok": set(c["ok"]), "rows": [tuple(r) for r in c["rows"]]}))
+                      for c in raw["sets"]], [FactCase(**c) for c in raw["facts"]])
+
+
+# -- fitting ---------------------------------------------------------------------------------------
+def fit_logistic(rows: list[dict[str, float]], labels: list[bool], features: tuple[str, ...],
+                 weights: list[float] | None = None) -> Logistic:
+    """L2-regularised logistic regression on standardised features (full-batch gradient descent:
+    a few hundred to a few thousand rows, a dozen features). `weights`: per row (default 1)."""
+    x = np.array([[r[f] for f in features] for r in rows], dtype=np.float64)
+    y = np.array(labels, dtype=np.float64)
+    sw = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64) * len(y) / sum(weights)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+    w, b = np.zeros(len(features)), 0.0
+    for _ in range(4000):
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        g = (p - y) * sw
+        w -= 0.2 * (z.T @ g / len(y) + L2 * w / len(y))
+        b -= 0.2 * g.mean()
+    return Logistic(features, tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, w)), float(b))
+
+
+def ranked(model: LanguageModel, cases: list[SetCase]) -> list[tuple[list[tuple[float, str]], bool]]:
+    """Per case, its candidates by probability (best first) and whether the subject gate passes."""
+    return [(sorted(((model.probability(row), pid) for pid, row in case.rows), reverse=True),
+             bool(case.rows) and model.holds_subject(subject_row([r for _, r in case.rows]))) for case in cases]
+
+
+def set_scores(model: LanguageModel, cases: list[SetCase], member: float, related: float, scored=None) -> dict:
+    """What the listed papers (members, and up to five related) score against the gold. `scored`:
+    `ranked(model, cases)`, when already computed."""
+    recalls, precisions, member_precisions, declined_ok, declined_bad = [], [], [], [], []
+    for case, (probs, held) in zip(cases, scored or ranked(model, cases), strict=True):
+        members = [pid for p, pid in probs if p >= member] if held else []
+        related_ids = [pid for p, pid in probs if related <= p < member][:5] if held else []
+        shown = members + related_ids
+        if not case.answerable:
+            declined_ok.append(not shown)
+            continue
+        declined_bad.append(not shown)
+        recalls.append(len(case.gold & set(shown)) / len(case.gold))
+        if shown:
+            precisions.append(len((case.gold | case.ok) & set(shown)) / len(shown))
+        if members:
+            member_precisions.append(len((case.gold | case.ok) & set(members)) / len(members))
+    mean = lambda v: float(np.mean(v)) if v else float("nan")  # noqa: E731
+    r, p = mean(recalls), mean(precisions)
+    f1 = [2 * a * b / (a + b) if a + b else 0.0 for a, b in zip(recalls, precisions + [0.0] * len(recalls), strict=False)]
+    return {"n": len(recalls), "recall": r, "precision": p, "member_precision": mean(member_precisions),
+            "false_declines": sum(declined_bad), "n_unanswerable": len(declined_ok), "declined": sum(declined_ok),
+            "f1": mean(f1)}
+
+
+def fit_sets(cases: list[SetCase], language: str) -> LanguageModel | None:
+    cases = [c for c in cases if c.language == language]
+    if not cases:
+        return None
+    channels = []
+    for features in CHANNELS[language].values():
+        rows, labels, weights = [], [], []
+        for case in cases:
+            kept = [(pid, row) for pid, row in case.rows if pid not in case.ok]
+            for pid, row in kept:  # an unanswerable question's candidates are all negatives
+                rows.append(row)
+                labels.append(pid in case.gold)
+                # Every question weighs the same, however many candidates it brought.
+                weights.append(1.0 / len(kept) if QUESTION_WEIGHTS else 1.0)
+        channels.append(fit_logistic(rows, labels, features, weights))
+    subject, subject_bar = fit_subject(cases) if SUBJECT_GATE else (None, 0.0)
+    best, best_score = None, -1.0
+    scored = ranked(LanguageModel(tuple(channels), 1.0, 1.0, subject, subject_bar), cases)
+    for member in BARS:
+        for related in BARS[BARS <= member]:
+            model = LanguageModel(tuple(channels), float(member), float(related), subject, subject_bar)
+            s = set_scores(model, cases, member, related, scored)
+            # Answerable questions: their mean F1; unanswerable ones: the share declined; the two
+            # classes weigh the same, however many questions each has.
+            declined = s["declined"] / s["n_unanswerable"] if s["n_unanswerable"] else 1.0
+            score = (s["f1"] + UNANSWERABLE_WEIGHT * declined) / (1 + UNANSWERABLE_WEIGHT)
+            if score > best_score + 1e-9:
+                best, best_score = model, score
+    return best
+
+
+def fit_subject(cases: list[SetCase]) -> tuple[Logistic | None, float]:
+    """Whether the store holds a set question's subject at all, from the question-level features;
+    the bar at the best balanced accuracy. None when too few unanswerable set questions to fit on."""
+    cases = [c for c in cases if c.rows]
+    if sum(not c.answerable for c in cases) < MIN_NEGATIVES or all(not c.answerable for c in cases):
+        return None, 0.0
+    rows = [subject_row([r for _, r in c.rows]) for c in cases]
+    labels = np.array([c.answerable for c in cases])
+    model = fit_logistic(rows, list(labels), SUBJECT_FEATURES)
+    probs = np.array([model.probability(r) for r in rows])
+    # The highest bar that declines at most MAX_FALSE_DECLINES of the answerable questions: a false
+    # decline is the most damaging answer (the reader stops looking).
+    allowed = [bar for bar in BARS if (probs[labels] < bar).mean() <= MAX_FALSE_DECLINES]
+    return model, float(max(allowed)) if allowed else 0.0
+
+
+def _balanced_bar(probs: np.ndarray, labels: np.ndarray) -> float:
+    """The bar with the least weighted error rate: a false decline counts FALSE_DECLINE_COST times
+    a false answer (each as a share of its class), because it is the more damaging mistake."""
+    best_bar, best = 0.5, float("inf")
+    for bar in BARS:
+        cost = FALSE_DECLINE_COST * (probs[labels] < bar).mean() + (probs[~labels] >= bar).mean()
+        if cost < best - 1e-9:
+            best_bar, best = float(bar), cost
+    return best_bar
+
+
+def fit_answerable(cases: list[FactCase], language: str) -> tuple[Logistic, float] | None:
+    cases = [c for c in cases if c.language == language]
+    if not cases or all(c.label for c in cases) or not any(c.label for c in cases):
+        return None
+    model = fit_logistic([c.row for c in cases], [c.label for c in cases], ANSWERABLE[language])
+    probs = np.array([model.probability(c.row) for c in cases])
+    return model, _balanced_bar(probs, np.array([c.label for c in cases]))
+
+
+def fit(data: Collected, fallback: RelevanceModel | None = None) -> RelevanceModel:
+    sets, answerable = {}, {}
+    for language in ("en", "zh"):
+        model = fit_sets(data.sets, language)
+        if model is None and fallback is not None:
+            model = fallback.sets.get(language)
+        if model is not None:
+            sets[language] = model
+        fitted = fit_answerable(data.facts, language)
+        if fitted is None and fallback is not None:
+            fitted = fallback.answerable.get(language)
+        if fitted is not None:
+            answerable[language] = fitted
+    return RelevanceModel(sets, answerable, {})
+
+
+def fact_scores(model: RelevanceModel, cases: list[FactCase]) -> dict:
+    answered = [model.answers(c.language, c.row)[1] for c in cases if c.label]
+    refused = [not model.answers(c.language, c.row)[1] for c in cases if not c.label]
+    return {"n_answerable": len(answered), "answered": sum(answered), "n_unanswerable": len(refused), "refused": sum(refused)}
+
+
+# -- report ----------------------------------------------------------------------------------------
+def _fmt(v) -> str:
+    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+
+def evaluate(model: RelevanceModel, data: Collected, dataset: str | None) -> list[str]:
+    cells = []
+    for language in ("en", "zh"):
+        cases = [c for c in data.sets if c.language == language and (dataset is None or c.dataset == dataset)]
+        lm = model.sets.get(language)
+        if not cases or lm is None:
+            cells.append("– | – | – | –")
+            continue
+        s = set_scores(lm, cases, lm.member, lm.related)
+        cells.append(f"{s['n']} | {_fmt(s['recall'])} | {_fmt(s['precision'])} | "
+                     f"{s['false_declines']} / {s['declined']} of {s['n_unanswerable']}")
+    facts = [c for c in data.facts if dataset is None or c.dataset == dataset]
+    f = fact_scores(model, facts)
+    cells.append(f"{f['answered']} of {f['n_answerable']} | {f['refused']} of {f['n_unanswerable']}")
+    return cells
+
+
+def report(data: Collected, full: RelevanceModel, names: list[str]) -> str:
+    head = ("| left out | en set qs | recall | precision | false declines / unanswerable declined | "
+            "zh set qs | recall | precision | false declines / unanswerable declined | "
+            "fact answered (answerable) | fact refused (unanswerable) |\n" + "|---" * 11 + "|\n")
+    lines = ["# Calibration of the relevance model", "",
+             f"Fitted by `evals/calibrate.py` at {full.fitted.get('git_commit')} on {full.fitted.get('date')}: "
+             f"{len(data.sets)} set questions, {len(data.facts)} fact questions from "
+             f"{', '.join(names)}.", "",
+             "## Leave one set out", "",
+             "Each row: the model fitted on every other set, scored on the set left out (recall and "
+             "precision of what a set answer lists, members and \"may be related\" papers together; ok "
+             "papers count as correct for precision, as in `digestqa eval`).", "", head.rstrip("\n")]
+    for name in names:
+        others = Collected([c for c in data.sets if c.dataset != name], [c for c in data.facts if c.dataset != name])
+        model = fit(others, fallback=full)
+        lines.append(f"| {name} | " + " | ".join(evaluate(model, data, name)) + " |")
+    lines += ["", "## Fitted on all (in-sample; what ships)", "", head.rstrip("\n"),
+              "| all | " + " | ".join(evaluate(full, data, None)) + " |", "",
+              "Bars: " + "; ".join(f"{lang}: member {m.member:.3f}, related {m.related:.3f}" for lang, m in full.sets.items())
+              + "; answerable: " + "; ".join(f"{lang} {bar:.3f}" for lang, (_, bar) in full.answerable.items()), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("datasets", nargs="*", type=Path)
+    parser.add_argument("--dry-run", action="store_true", help="print the report; write neither file")
+    parser.add_argument("--out", type=Path, default=DATA_FILE)
+    parser.add_argument("--report", type=Path, default=ROOT / "evals" / "reports" / "calibration.md")
+    parser.add_argument("--features", type=Path, metavar="FILE",
+                        help="read the measured features from FILE when it exists, else measure and write them there "
+                             "(to try model shapes without measuring again; stale once the features' code changes)")
+    args = parser.parse_args(argv)
+    paths = args.datasets or sorted((ROOT / "evals" / "datasets").glob("*.jsonl"))
+    started = time.perf_counter()
+    if args.features and args.features.exists():
+        data = read_features(args.features)
+    else:
+        data = collect(App(load_settings()), paths)
+        if args.features:
+            write_features(data, args.features)
+    names = [p.stem for p in paths]
+    full = fit(data)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    full = RelevanceModel(full.sets, full.answerable, {
+        "git_commit": commit or None, "date": time.strftime("%Y-%m-%d"),
+        "datasets": {p.stem: hashlib.sha1(p.read_bytes()).hexdigest()[:12] for p in paths},
+        "set_questions": len(data.sets), "fact_questions": len(data.facts)})
+    text = report(data, full, names)
+    print(text)
+    print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    if not args.dry_run:
+        args.out.write_text(json.dumps(full.to_json(), indent=1) + "\n", encoding="utf-8")
+        args.report.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
