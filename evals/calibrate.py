@@ -37,12 +37,20 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.answer.chain import may_ask_for_papers  # noqa: E402
 from assistant.app import App  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
 from assistant.evaluation.dataset import load_dataset  # noqa: E402
 from assistant.search.retrieval import Filters  # noqa: E402
 from assistant.search.sets.features import SUBJECT_FEATURES, subject_row  # noqa: E402
-from assistant.search.sets.model import DATA_FILE, LanguageModel, Logistic, RelevanceModel  # noqa: E402
+from assistant.search.sets.model import (  # noqa: E402
+    DATA_FILE,
+    STANDING_FEATURES,
+    LanguageModel,
+    Logistic,
+    RelevanceModel,
+    standing_rows,
+)
 
 # The model's shape (which features each channel reads) is a design choice, argued in
 # assistant/search/sets/model.py; the numbers are fitted here.
@@ -57,6 +65,10 @@ CHANNELS = {
 ANSWERABLE = {"en": ("coverage", "closest", "standout"), "zh": ("coverage",)}
 MIN_NEGATIVES = 3
 SUBJECT_GATE = True
+# Separate bars for fact questions that fell back to set retrieval: measured, they decline too many
+# of the questions a single paper answers; one pair of bars for every set question.
+ROUTE_BARS = False
+STANDING = False  # a second stage reading each candidate beside its question's best: measured, no better
 QUESTION_WEIGHTS = True
 FALSE_DECLINE_COST = 2.0
 UNANSWERABLE_WEIGHT = 0.5  # a false decline is the more damaging mistake (the reader stops looking)
@@ -74,6 +86,7 @@ class SetCase:
     gold: set[str]
     ok: set[str]
     rows: list[tuple[str, dict[str, float]]]  # (paper id, features) per candidate
+    listing: bool = True  # routed to set retrieval (else: a fact question that fell back to it)
 
 
 @dataclass
@@ -105,12 +118,13 @@ def collect(app: App, paths: list[Path]) -> Collected:
             if analysis.unknown_ids:
                 continue
             filters = chain.narrowed(analysis, Filters())
-            if is_set or chain.set_judge.concepts(q.question, names):
+            if is_set or (may_ask_for_papers(q.question, analysis) and chain.set_judge.concepts(q.question, names)):
                 # A fact question that no single paper answers falls back to the set judge, so the
                 # set model meets those too.
                 measured, candidates, _, _ = chain.set_judge.measure(q.question, analysis.language == "zh", names, filters)
                 rows = [(s.id, measured.features(s.paper)) for s in candidates]
-                out.sets.append(SetCase(path.stem, q.qid, analysis.language, q.answerable, set(q.gold_ids), set(q.ok_ids), rows))
+                out.sets.append(SetCase(path.stem, q.qid, analysis.language, q.answerable, set(q.gold_ids), set(q.ok_ids), rows,
+                                        bool(is_set)))
             if is_set or len(q.gold_ids) > 1:
                 continue  # a single-paper answer is not what these ask for
             sources = chain.fact_sources(q.question, analysis, filters, app.settings.top_k).sources
@@ -157,15 +171,23 @@ def fit_logistic(rows: list[dict[str, float]], labels: list[bool], features: tup
 
 def ranked(model: LanguageModel, cases: list[SetCase]) -> list[tuple[list[tuple[float, str]], bool]]:
     """Per case, its candidates by probability (best first) and whether the subject gate passes."""
-    return [(sorted(((model.probability(row), pid) for pid, row in case.rows), reverse=True),
-             bool(case.rows) and model.holds_subject(subject_row([r for _, r in case.rows]))) for case in cases]
+    out = []
+    for case in cases:
+        rows = [r for _, r in case.rows]
+        probs = model.probabilities(rows)
+        out.append((sorted(zip(probs, (pid for pid, _ in case.rows), strict=True), reverse=True),
+                    bool(rows) and model.holds_subject(subject_row(rows))))
+    return out
 
 
-def set_scores(model: LanguageModel, cases: list[SetCase], member: float, related: float, scored=None) -> dict:
+def set_scores(model: LanguageModel, cases: list[SetCase], member: float, related: float, scored=None,
+               single: tuple[float, float] | None = None) -> dict:
     """What the listed papers (members, and up to five related) score against the gold. `scored`:
-    `ranked(model, cases)`, when already computed."""
+    `ranked(model, cases)`, when already computed; `single`: the bars of fallen-back fact questions
+    (default: the same as the others')."""
     recalls, precisions, member_precisions, declined_ok, declined_bad = [], [], [], [], []
     for case, (probs, held) in zip(cases, scored or ranked(model, cases), strict=True):
+        member, related = (member, related) if case.listing or single is None else single
         members = [pid for p, pid in probs if p >= member] if held else []
         related_ids = [pid for p, pid in probs if related <= p < member][:5] if held else []
         shown = members + related_ids
@@ -202,19 +224,44 @@ def fit_sets(cases: list[SetCase], language: str) -> LanguageModel | None:
                 weights.append(1.0 / len(kept) if QUESTION_WEIGHTS else 1.0)
         channels.append(fit_logistic(rows, labels, features, weights))
     subject, subject_bar = fit_subject(cases) if SUBJECT_GATE else (None, 0.0)
-    best, best_score = None, -1.0
-    scored = ranked(LanguageModel(tuple(channels), 1.0, 1.0, subject, subject_bar), cases)
+    standing = fit_standing(cases, LanguageModel(tuple(channels), 1.0, 1.0)) if STANDING else None
+    scored = ranked(LanguageModel(tuple(channels), 1.0, 1.0, subject=subject, subject_bar=subject_bar, standing=standing), cases)
+    if ROUTE_BARS:  # each route's bars on its own questions
+        bars = {}
+        for listing in (True, False):
+            part = [i for i, c in enumerate(cases) if c.listing == listing]
+            bars[listing] = best_bars([cases[i] for i in part], [scored[i] for i in part]) if part else bars[True]
+        (member, related), single = bars[True], bars[False]
+    else:
+        (member, related), single = best_bars(cases, scored), (None, None)
+    return LanguageModel(tuple(channels), member, related, *single, subject=subject, subject_bar=subject_bar, standing=standing)
+
+
+def best_bars(cases: list[SetCase], scored) -> tuple[float, float]:
+    best, best_score = (0.5, 0.5), -1.0
     for member in BARS:
         for related in BARS[BARS <= member]:
-            model = LanguageModel(tuple(channels), float(member), float(related), subject, subject_bar)
-            s = set_scores(model, cases, member, related, scored)
+            s = set_scores(LanguageModel((), float(member), float(related)), cases, float(member), float(related), scored)
             # Answerable questions: their mean F1; unanswerable ones: the share declined; the two
-            # classes weigh the same, however many questions each has.
+            # classes weigh as UNANSWERABLE_WEIGHT says, however many questions each has.
             declined = s["declined"] / s["n_unanswerable"] if s["n_unanswerable"] else 1.0
-            score = (s["f1"] + UNANSWERABLE_WEIGHT * declined) / (1 + UNANSWERABLE_WEIGHT)
+            f1 = s["f1"] if s["n"] else 1.0
+            score = (f1 + UNANSWERABLE_WEIGHT * declined) / (1 + UNANSWERABLE_WEIGHT)
             if score > best_score + 1e-9:
-                best, best_score = model, score
+                best, best_score = (float(member), float(related)), score
     return best
+
+
+def fit_standing(cases: list[SetCase], first: LanguageModel) -> Logistic:
+    """The second stage: each candidate's first-stage probability beside its question's best."""
+    rows, labels, weights = [], [], []
+    for case in cases:
+        kept = [(pid, row) for pid, row in case.rows if pid not in case.ok]
+        for (pid, _), row in zip(kept, standing_rows(first.probabilities([r for _, r in kept])), strict=True):
+            rows.append(row)
+            labels.append(pid in case.gold)
+            weights.append(1.0 / len(kept) if QUESTION_WEIGHTS else 1.0)
+    return fit_logistic(rows, labels, STANDING_FEATURES, weights)
 
 
 def fit_subject(cases: list[SetCase]) -> tuple[Logistic | None, float]:
@@ -288,7 +335,7 @@ def evaluate(model: RelevanceModel, data: Collected, dataset: str | None) -> lis
         if not cases or lm is None:
             cells.append("– | – | – | –")
             continue
-        s = set_scores(lm, cases, lm.member, lm.related)
+        s = set_scores(lm, cases, lm.member, lm.related, single=lm.bars(False))
         cells.append(f"{s['n']} | {_fmt(s['recall'])} | {_fmt(s['precision'])} | "
                      f"{s['false_declines']} / {s['declined']} of {s['n_unanswerable']}")
     facts = [c for c in data.facts if dataset is None or c.dataset == dataset]

@@ -12,6 +12,7 @@ from functools import cached_property
 
 from assistant.answer.answerers import Answerer, Draft
 from assistant.answer.answerers.extractive import ExtractiveAnswerer, contribution_sentence
+from assistant.answer.answerers.roles import ASKS_RESULT
 from assistant.answer.citations import Verified, verify_citations
 from assistant.answer.evidence import TermWeights
 from assistant.errors import BackendError, InputError
@@ -21,6 +22,13 @@ from assistant.search.sets.judge import SetJudge
 from assistant.types import Answer, Notice, Passage, Source, warning
 
 MAX_QUESTION_CHARS = 2000
+
+
+def may_ask_for_papers(question: str, analysis: Analysis) -> bool:
+    """Whether a question routed as a fact question may be asking for the papers on a subject: not
+    one that names ids, asks for one paper ("which paper…", "is there a paper…") or asks for a
+    figure or result ("what accuracy…", "how much faster…"), which a list of papers does not answer."""
+    return not (analysis.ids or analysis.wants_single or ASKS_RESULT.search(question))
 
 
 class AnswerChain:
@@ -88,12 +96,12 @@ class AnswerChain:
                 return found
         result = self.fact_sources(question, analysis, filters, k)
         sources = result.sources
-        if sources and not analysis.ids and analysis.language in ("en", "zh") and not self.extractive.is_answerable(
+        if sources and may_ask_for_papers(question, analysis) and not self.extractive.is_answerable(
                 question, analysis, self.extractive.lead_first(analysis, sources)[0]):
             # No single paper answers it: a reader who asked "is anyone working on …" or described a
             # subject in their own words may still be asking for the papers on it. Declined only
             # when the set judge finds nothing plausible either.
-            found = self.retrieve_set(question, analysis, filters, k)
+            found = self.retrieve_set(question, analysis, filters, k, listing=False)
             if found is not None and any(s.member or s.related for s in found[0]):
                 found[1].update(result.timings)
                 return found
@@ -128,14 +136,14 @@ class AnswerChain:
                        ["metadata"]) for p in papers]
 
     def retrieve_set(self, question: str, analysis: Analysis, filters: Filters,
-                     k: int) -> tuple[list[Source], dict, list[Notice]] | None:
+                     k: int, listing: bool = True) -> tuple[list[Source], dict, list[Notice]] | None:
         """Every paper a set question is about, judged by meaning (assistant/search/sets/): members
         first, then the papers that may be related, each most probable first; with neither, the
         nearest candidates (the answerer declines with them). None when the question names no
         subject to judge by (it then takes the top-k path)."""
         if not self.set_judge.concepts(question, drop=tuple(analysis.names)):
             return None
-        result = self.set_judge.judge(question, analysis.language == "zh", tuple(analysis.names), filters)
+        result = self.set_judge.judge(question, analysis.language == "zh", tuple(analysis.names), filters, listing)
         sources = []
         for verdict in result.verdicts:
             source = verdict.source

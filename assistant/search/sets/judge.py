@@ -137,16 +137,19 @@ class SetJudge:
                                {s.id: r for r, s in enumerate(ranked)}, terms[0].score if terms else 0.0, coherence)
         return measured, candidates, terms, timings
 
-    def judge(self, question: str, chinese: bool, drop: tuple[str, ...] = (), filters: Filters | None = None) -> SetResult:
+    def judge(self, question: str, chinese: bool, drop: tuple[str, ...] = (), filters: Filters | None = None,
+              listing: bool = True) -> SetResult:
+        """`listing`: the question asks for papers; False: it asked about one paper or fact and no
+        single paper answered it (it expects one or two papers, so the bars are that case's)."""
         measured, candidates, terms, timings = self.measure(question, chinese, drop, filters)
         started = time.perf_counter()
         model = self.model.for_language("zh" if chinese else "en")
         rows = [measured.features(source.paper) for source in candidates]
+        member, related = model.bars(listing)
         held = model.holds_subject(subject_row(rows))  # else nothing is plausible: every candidate is out
         verdicts = []
-        for source, row in zip(candidates, rows, strict=True):
-            p = model.probability(row)
-            tier = "out" if not held else ("member" if p >= model.member else ("related" if p >= model.related else "out"))
+        for source, row, p in zip(candidates, rows, model.probabilities(rows), strict=True):
+            tier = "out" if not held else ("member" if p >= member else ("related" if p >= related else "out"))
             verdicts.append(Verdict(source, p, tier, row))
         order = {"member": 0, "related": 1, "out": 2}
         verdicts.sort(key=lambda v: (order[v.tier], -v.probability))

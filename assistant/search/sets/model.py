@@ -52,14 +52,46 @@ class LanguageModel:
     channels: tuple[Logistic, ...]
     member: float  # probability at which a candidate is listed as a member
     related: float  # … at which it is listed as "may be related" (and below which nothing is plausible)
+    # The same two bars for a question asked about one paper or fact that no paper answered on its
+    # own (it falls back to set retrieval): such a question expects one or two papers, not a list.
+    single_member: float | None = None
+    single_related: float | None = None
     subject: Logistic | None = None  # whether the store holds the question's subject at all
     subject_bar: float = 0.0
 
+    standing: Logistic | None = None  # second stage: a candidate's probability among its question's others
+
     def probability(self, row: dict[str, float]) -> float:
+        """The first stage alone: the larger of the channels' probabilities."""
         return max(channel.probability(row) for channel in self.channels)
+
+    def probabilities(self, rows: list[dict[str, float]]) -> list[float]:
+        """Every candidate of one question. The first stage's probabilities are not comparable
+        across questions (a subject named in other words leaves every paper lower), so a second
+        stage reads each one beside its question's best: its share of the best, its rank."""
+        first = [self.probability(row) for row in rows]
+        if self.standing is None or not first:
+            return first
+        return [self.standing.probability(row) for row in standing_rows(first)]
+
+    def bars(self, listing: bool) -> tuple[float, float]:
+        """(member, related) for a question asking for papers (listing) or about one paper or fact."""
+        if listing or self.single_member is None:
+            return self.member, self.related
+        return self.single_member, self.single_related if self.single_related is not None else self.single_member
 
     def holds_subject(self, question_row: dict[str, float]) -> bool:
         return self.subject is None or self.subject.probability(question_row) >= self.subject_bar
+
+
+def standing_rows(first: list[float]) -> list[dict[str, float]]:
+    """The second stage's features of each candidate, from the first stage's probabilities."""
+    top = max(first, default=0.0) or 1e-9
+    order = {i: rank for rank, i in enumerate(sorted(range(len(first)), key=lambda i: -first[i]))}
+    return [{"p": p, "p_share": p / top, "p_rank": math.log1p(order[i]), "p_top": top} for i, p in enumerate(first)]
+
+
+STANDING_FEATURES = ("p", "p_share", "p_rank", "p_top")
 
 
 @dataclass(frozen=True)
@@ -79,7 +111,9 @@ class RelevanceModel:
     def to_json(self) -> dict:
         return {"format": 1,
                 "sets": {lang: {"channels": [c.to_json() for c in m.channels], "member": m.member, "related": m.related,
-                                "subject": m.subject.to_json() if m.subject else None, "subject_bar": m.subject_bar}
+                                "subject": m.subject.to_json() if m.subject else None, "subject_bar": m.subject_bar,
+                                "standing": m.standing.to_json() if m.standing else None,
+                                "single_member": m.single_member, "single_related": m.single_related}
                          for lang, m in self.sets.items()},
                 "answerable": {lang: {"model": m.to_json(), "bar": bar} for lang, (m, bar) in self.answerable.items()},
                 "fitted": self.fitted}
@@ -87,8 +121,10 @@ class RelevanceModel:
     @classmethod
     def from_json(cls, data: dict) -> RelevanceModel:
         sets = {lang: LanguageModel(tuple(Logistic.from_json(c) for c in m["channels"]), float(m["member"]),
-                                    float(m["related"]), Logistic.from_json(m["subject"]) if m.get("subject") else None,
-                                    float(m.get("subject_bar", 0.0)))
+                                    float(m["related"]), m.get("single_member"), m.get("single_related"),
+                                    subject=Logistic.from_json(m["subject"]) if m.get("subject") else None,
+                                    subject_bar=float(m.get("subject_bar", 0.0)),
+                                    standing=Logistic.from_json(m["standing"]) if m.get("standing") else None)
                 for lang, m in data["sets"].items()}
         answerable = {lang: (Logistic.from_json(m["model"]), float(m["bar"])) for lang, m in data["answerable"].items()}
         return cls(sets, answerable, data.get("fitted", {}))
