@@ -94,14 +94,21 @@ class _WordEmbedder:
         return (out / np.linalg.norm(out, axis=1, keepdims=True)).tolist()
 
 
-def test_a_question_close_to_a_title_is_answerable_though_titles_have_no_stored_vector():
-    from assistant.answer.answerers.extractive import MIN_DENSE, ExtractiveAnswerer
+def test_a_fact_question_is_answered_when_the_top_paper_states_or_resembles_it_and_declined_otherwise():
+    from assistant.answer.answerers.extractive import ExtractiveAnswerer
+    from assistant.search.question import Analysis
 
     answerer = ExtractiveAnswerer(_WordEmbedder(), _weights())
-    source = Source(paper=CATALOG["2601.00001"], score=1.0, evidence={"dense": MIN_DENSE - 0.2})
-    # Low coverage and no close passage: only the title, embedded now, can vouch for the paper.
-    assert answerer.is_answerable(0.1, source, "en", "kv cache eviction")
-    assert not answerer.is_answerable(0.1, source, "en", "sourdough bread fermentation")
-    assert not answerer.is_answerable(0.1, source, "zh", "kv cache eviction")  # the model reads no Chinese
-    assert not answerer.is_answerable(0.1, source, "en")  # no question given: stored evidence only
-    assert answerer.is_answerable(0.9, source, "en", "sourdough")  # coverage alone still suffices
+    # A passage far from the question and a paper that does not stand out: only the title,
+    # embedded now, can vouch for the paper (the calibrated model of assistant/data/relevance.json).
+    source = Source(paper=CATALOG["2601.00001"], score=1.0, evidence={"dense": 0.2, "dense_local": 2.5})
+    english = Analysis(language="en", content_terms=["kv", "cache", "eviction"])
+    features = answerer.answerability("kv cache eviction", english, source)
+    assert features["title"] > 0.5 and features["closest"] == features["title"]
+    assert answerer.is_answerable("kv cache eviction", english, source)
+    far = Analysis(language="en", content_terms=["sourdough", "bread", "fermentation"])
+    assert not answerer.is_answerable("sourdough bread fermentation", far, source)
+    # The model reads no Chinese: a Chinese question is judged by the terms the paper states.
+    chinese = Analysis(language="zh", content_terms=["酸面包"])
+    assert answerer.answerability("酸面包", chinese, source)["closest"] == 0.0
+    assert not answerer.is_answerable("酸面包", chinese, source)
