@@ -102,6 +102,8 @@ def run_ingest(args, app) -> int:
         print(json.dumps(asdict(report) | (daily.after_ingest(args, app, report) or {}), ensure_ascii=False))
         return 0
     print(report.headline)
+    for note in report.notes:
+        print(f"  note: {note}")
     for row in report.replaced:
         print(f"  replaced {row['id']}: kept {_entry_place(row['kept'])}, dropped {_entry_place(row['dropped'])} "
               f"({', '.join(row['changed'])} differ; higher version > later digest > later ingest)")

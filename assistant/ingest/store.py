@@ -81,7 +81,7 @@ def _paper_of(metadata: dict | None, document: str | None) -> Paper | None:
         return None
     try:
         return Paper.from_json(raw)
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, RecursionError):
         return None
 
 
@@ -93,7 +93,7 @@ def _text_of(metadata: dict) -> str:
         return ""
     try:
         text = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     return text if isinstance(text, str) else ""
 
@@ -440,6 +440,30 @@ class Store:
         if chunk_ids:
             self._stamp_write()
 
+    def delete_papers(self, paper_ids: list[str]) -> None:
+        """Remove papers entirely: their chunks first, then their records (a kill in between leaves
+        orphan chunks, which the next ingest removes)."""
+        if not paper_ids:
+            return
+        self.delete_chunks([c.id for c in self.chunks_of(paper_ids)])
+        for i in range(0, len(paper_ids), _BATCH):
+            self.papers_collection.delete(ids=paper_ids[i:i + _BATCH])
+        self._papers_cache = None
+        self._stamp_write()
+
+    def relist_papers(self, papers: list[Paper]) -> None:
+        """Rewrite where these stored papers appeared (digests, dates) without touching their text,
+        chunks or vectors: the paper records are what filters read."""
+        for i in range(0, len(papers), _BATCH):
+            part = papers[i:i + _BATCH]
+            self.papers_collection.update(
+                ids=[p.id for p in part],
+                metadatas=[{"paper": p.to_json(ascii_only=True), "content_hash": p.content_hash(), "category": p.category,
+                            "digests": list(p.digests) or [""], "dates": list(p.dates) or [""]} for p in part])
+        if papers:
+            self._papers_cache = None
+            self._stamp_write()
+
     def _stamp_write(self) -> None:
         """Record that the content changed. Caches key on this stamp as well as the generation, so
         the papers an ingest wrote before it was killed (no generation bump) are not hidden behind
@@ -459,19 +483,37 @@ class Store:
     def digest_records(self) -> dict[str, dict]:
         """name -> {date, order, ingested_at} as recorded by ingest ({} for older stores)."""
         got = self.meta.get(ids=["digests"], include=["documents"])
-        return json.loads(got["documents"][0]) if got["ids"] and got["documents"][0] else {}
+        if not (got["ids"] and got["documents"][0]):
+            return {}
+        try:  # a damaged record reads as none (labels then come from the papers), never a traceback
+            records = json.loads(got["documents"][0])
+        except (ValueError, RecursionError):
+            return {}
+        return {k: v for k, v in records.items() if isinstance(v, dict)} if isinstance(records, dict) else {}
 
-    def record_digests(self, digests: list[tuple[str, str | None]]) -> None:
+    def record_digests(self, digests: list[tuple[str, str | None]], sample: frozenset[str] = frozenset()) -> None:
         """Remember (name, date) of each ingested digest: a new name gets the next ingest order (its
-        first ingest decides), a known one keeps its order and takes a newly given date."""
+        first ingest decides), a known one keeps its order and takes a newly given date. Names in
+        `sample` are the packaged sample's (assistant/ingest/sample.py)."""
         records = self.digest_records()
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
         for name, day in digests:
             record = records.get(name)
             if record is None:
-                records[name] = {"date": day, "order": len(records) + 1, "ingested_at": now}
+                records[name] = record = {"date": day, "order": max((r.get("order", 0) for r in records.values()),
+                                                                    default=0) + 1, "ingested_at": now}
             elif day and record.get("date") != day:
                 record["date"] = day
+            if name in sample:
+                record["sample"] = True
+        self._write_digest_records(records)
+
+    def forget_digests(self, names: list[str]) -> None:
+        records = self.digest_records()
+        if any(name in records for name in names):
+            self._write_digest_records({n: r for n, r in records.items() if n not in names})
+
+    def _write_digest_records(self, records: dict[str, dict]) -> None:
         self.meta.upsert(ids=["digests"], embeddings=[[1.0]], documents=[json.dumps(records, ensure_ascii=False)],
                          metadatas=[{"schema": SCHEMA_VERSION}])
 
