@@ -24,9 +24,9 @@ from filelock import FileLock, Timeout
 
 from assistant.config import Settings
 from assistant.errors import DigestQAError, InputError, StoreError
+from assistant.files import FileRefused
 from assistant.ingest.chunking import chunk_paper, embed_text, embedded, header_title
 from assistant.ingest.embeddings import Embedder
-from assistant.files import FileRefused
 from assistant.ingest.parser import ParsedDigest, discover_digest_files, parse_digest_file
 from assistant.ingest.sample import is_sample_file, is_sample_origin, mark_sample
 from assistant.ingest.store import Store, is_read_only, store_fault
