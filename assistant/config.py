@@ -234,7 +234,7 @@ def _read_toml(path: Path, source: str) -> dict:
     except FileNotFoundError:
         raise ConfigError(f"{source}: file not found: {path}") from None
     except FileRefused as exc:
-        raise ConfigError(f"{source}: {path} is {str(exc).removeprefix('the configuration file is ')}") from None
+        raise ConfigError(f"{source}: {path}: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read {path} ({exc.strerror or exc})") from None
     except UnicodeDecodeError:

@@ -26,14 +26,14 @@ def read_bounded(path: Path, max_bytes: int, what: str = "file", hint: str = "")
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         if exc.errno == errno.ENXIO:  # a socket, or a FIFO on some systems
-            raise FileRefused("not a regular file (a socket or pipe); only regular files are read") from None
+            raise FileRefused("a socket or pipe, not a regular file; only regular files are read") from None
         raise
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                    else "a socket" if stat.S_ISSOCK(mode) else "a directory" if stat.S_ISDIR(mode) else "special")
-            raise FileRefused(f"not a regular file ({kind}); only regular files are read")
+            kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "a directory" if stat.S_ISDIR(mode) else "a special file")
+            raise FileRefused(f"{kind}, not a regular file; only regular files are read")
         os.set_blocking(fd, True)
         blocks, total = [], 0
         while True:
@@ -43,7 +43,7 @@ def read_bounded(path: Path, max_bytes: int, what: str = "file", hint: str = "")
             blocks.append(block)
             total += len(block)
             if total > max_bytes:
-                raise FileRefused(f"{what} is larger than the {max_bytes / 1e6:g} MB limit" + (f"; {hint}" if hint else ""))
+                raise FileRefused(f"{what} is larger than the {max_bytes / 1e6:g} MB limit{hint}")
         return b"".join(blocks)
     finally:
         os.close(fd)

@@ -179,7 +179,7 @@ def http_server(store: Path, port: int, *extra: str):
 @pytest.fixture(scope="module")
 def http(store_app):
     port = free_port()
-    with http_server(Path(store_app.settings.store), port, "--allow-ingest"):
+    with http_server(Path(store_app.settings.store), port, "--allow-ingest", "--ingest-root", str(FIXTURES)):
         client = SyncSession(lambda: streamable_http_client(f"http://127.0.0.1:{port}/mcp"))
         client.port = port
         try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from assistant.cli.common import iso_date, positive_int
-from assistant.errors import InputError
+from assistant.errors import InputError, StoreError
 
 NEW_EPILOG = """examples:
   digestqa new                         papers the last ingest added, per category, watch hits first
@@ -230,9 +231,13 @@ def after_ingest(args, app, report) -> dict | None:
     if getattr(args, "no_watch", False) or not (report.added or report.changed):
         return None
     watchlist = Watchlist(app.settings)
-    if not watchlist.path.exists() or not watchlist.watches():
-        return None
-    results = watchlist.run(app)
+    try:
+        if not watchlist.path.exists() or not watchlist.watches():
+            return None
+        results = watchlist.run(app)
+    except StoreError as exc:  # the papers are stored: the ingest succeeded, the watchlist could not run
+        print(f"digestqa: warning: the watchlist was not run: {exc}", file=sys.stderr)
+        return {"watches": None, "watch_error": str(exc)}
     if not args.json:
         print("\nwatchlist (over this ingest's new papers):")
         print_hits(results)

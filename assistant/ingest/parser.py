@@ -78,7 +78,7 @@ BINARY_UNDECODABLE_SHARE = 0.10  # random or compressed bytes: most of them are 
 def read_digest_text(path: Path, max_bytes: int = 20_000_000) -> tuple[str, list[ParseProblem]]:
     """Decode a digest file. Binary files are refused; invalid UTF-8 is replaced and reported; a
     few NUL bytes are stripped and reported. Raises FileRefused for what is not read at all."""
-    data = read_bounded(path, max_bytes, "file", "the limit for one digest; set DIGESTQA_MAX_FILE_MB to raise it")
+    data = read_bounded(path, max_bytes, "file", " for one digest (set DIGESTQA_MAX_FILE_MB to raise it)")
     for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
                           (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):  # Windows tools save "Unicode" text as UTF-16 with a byte-order mark

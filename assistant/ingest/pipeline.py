@@ -277,15 +277,22 @@ def _record_history(settings: Settings, added: list[str], changed: list[str], ch
     from assistant.daily.history import History
     from assistant.daily.summary_check import SummaryChecks
 
-    History(settings).record(added, changed, report.digests)
+    history = History(settings)
+    history.record(added, changed, report.digests)
+    if history.moved_aside is not None:
+        report.notes.append(f"{history.path} did not read as an ingest history; moved it to {history.moved_aside} "
+                            "and began a new one")
     SummaryChecks(settings).record_checked(checks)
 
 
 def nothing_ingested(problems: list[ParseProblem], paths: list[Path]) -> str:
     """The one line for an ingest that found no paper at all: what each file was refused for."""
-    reasons = [f"{p.file}: {p.reason}" for p in problems if p.skipped] or [p.reason for p in problems]
-    shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more" if len(reasons) > 3 else "")
     where = ", ".join(map(str, paths[:3])) + (", …" if len(paths) > 3 else "")
+    reasons = [p for p in problems if p.skipped] or problems
+    if len(reasons) == 1 and [str(p) for p in paths] == [reasons[0].file]:
+        return f"nothing ingested from {where}: {reasons[0].reason}"
+    shown = "; ".join(f"{p.file}: {p.reason}" for p in reasons[:3])
+    shown += f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
     return f"nothing ingested: no paper could be read from {where}" + (f" ({shown})" if shown else "")
 
 
