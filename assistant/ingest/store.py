@@ -112,7 +112,10 @@ def store_fault(exc: BaseException, label: str, path: Path | None = None) -> Sto
     move a store aside that is merely read-only."""
     code = getattr(exc, "errno", None)
     text = str(exc).lower()
-    if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE) or _disk_full(path):
+    # The free-space check only for what Chroma reports when a full disk stopped its compaction:
+    # any other error on a nearly full disk is that other error.
+    compaction = type(exc).__module__.startswith("chromadb") and "compact" in text
+    if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE) or (compaction and _disk_full(path)):
         return StoreError(f"no space left on device while writing to {label}; free some space and re-run "
                           "(what was written is kept and consistent)")
     if code in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in _READ_ONLY):
@@ -153,12 +156,28 @@ def _readonly_snapshot(path: Path, cache_dir: Path) -> Path:
         import tempfile
 
         home = Path(tempfile.mkdtemp(prefix="digestqa-readonly-"))
+    try:
+        return _copy_into(path, home, stamp)
+    except OSError:  # no room where copies are kept (a full disk): a throw-away copy in the temp folder
+        import tempfile
+
+        return _copy_into(path, Path(tempfile.mkdtemp(prefix="digestqa-readonly-")), stamp)
+
+
+def _copy_into(path: Path, home: Path, stamp: str) -> Path:
     target = home / stamp
+    if (target / "chroma.sqlite3").exists() and not _same_index_files(path, target):
+        shutil.rmtree(target, ignore_errors=True)  # the copy was damaged after it was made: make it again
     if not (target / "chroma.sqlite3").exists():
         home.mkdir(parents=True, exist_ok=True)
         tmp = home / f".{stamp}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(path, tmp, ignore=shutil.ignore_patterns(".cache", ".ingest.lock"), copy_function=shutil.copy)
+        try:
+            shutil.copytree(path, tmp, ignore=shutil.ignore_patterns(".cache", ".ingest.lock", ".damaged"),
+                            copy_function=shutil.copy)
+        except (OSError, shutil.Error):
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise OSError(errno.ENOSPC, f"cannot copy {path}") from None
         for p in [tmp, *tmp.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)  # the copy is ours to write
         tmp.rename(target)
@@ -166,6 +185,21 @@ def _readonly_snapshot(path: Path, cache_dir: Path) -> Path:
             if old != target and not old.name.startswith("."):
                 shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def _same_index_files(original: Path, copy: Path) -> bool:
+    """True when the copy's index id maps are byte for byte the original's (small files; the rest
+    of a copy is checked by the sizes and times its folder is named after)."""
+    from assistant.ingest.repair import INDEX_FILE
+
+    for theirs in original.glob(f"*/{INDEX_FILE}"):
+        ours = copy / theirs.relative_to(original)
+        try:
+            if ours.read_bytes() != theirs.read_bytes():
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _chroma_settings():
@@ -180,6 +214,7 @@ class Store:
         self._create = create
         self._papers_cache: dict[str, Paper] | None = None
         self.read_only = False  # set when the store directory cannot be written: a snapshot is read
+        self.opened_path: Path | None = None  # the directory Chroma opened (a private copy when read-only)
 
     # -- connection -------------------------------------------------------------------------
     @cached_property
@@ -208,15 +243,32 @@ class Store:
                 path = _readonly_snapshot(path, Path(s.cache_dir).expanduser())
             else:
                 path.mkdir(parents=True, exist_ok=True)
+            self.opened_path = path
             return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
         except StoreError:
             raise
         except Exception as exc:
             fault = store_fault(exc, str(s.store))
+            if fault is not None and "no space left" in str(fault) and not self._create and not self.read_only:
+                # Chroma writes to its database even to open it: on a full disk a question is
+                # answered from a private copy made where there is room (like a read-only store).
+                return self._open_copy(path, fault)
             if fault is not None:
                 raise fault from None
             raise StoreError(f"the store at {path} cannot be opened ({type(exc).__name__}: {str(exc)[:120]}); "
                              "it may be corrupt: move it aside and ingest again") from None
+
+    def _open_copy(self, path: Path, fault: StoreError):
+        import chromadb
+
+        try:
+            copy = _readonly_snapshot(path, Path(self.settings.cache_dir).expanduser())
+        except OSError:
+            raise StoreError(f"no space left on device: the store at {path} cannot even be opened for reading "
+                             "(Chroma writes to its database when it opens it), and no copy of it fits elsewhere; "
+                             "free some space and re-run") from None
+        self.read_only, self.opened_path = True, copy
+        return chromadb.PersistentClient(path=str(copy), settings=_chroma_settings())
 
     def _collection(self, suffix: str):
         name = f"{self.settings.collection}_{suffix}"
