@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from assistant.cli.common import iso_date, positive_int
-from assistant.errors import InputError, StoreError
+from assistant.errors import InputError, StoreError, StoreMissing
 
 NEW_EPILOG = """examples:
   digestqa new                         papers the last ingest added, per category, watch hits first
@@ -164,7 +164,14 @@ def run_watch(args, app) -> int:
     watchlist = Watchlist(app.settings)
     action = args.watch_command
     if action == "add":
-        watch = watchlist.add(args.query, args.category, args.author)
+        try:
+            catalog = app.store.papers() if args.category else {}
+        except StoreMissing:  # watches may be added before the first ingest: nothing to check against yet
+            catalog = {}
+        counts: dict[str, int] = {}
+        for paper in catalog.values():
+            counts[paper.category] = counts.get(paper.category, 0) + 1
+        watch = watchlist.add(args.query, args.category, args.author, counts or None)
         print(json.dumps(asdict(watch), ensure_ascii=False) if args.json
               else f"watching #{watch.id}: {watch.label} (answered after each ingest; digestqa watch run)")
         return 0

@@ -158,6 +158,9 @@ class PaperTools:
         since, until = parse_date(since, "since"), parse_date(until, "until")
         if since and until and since > until:
             raise InputError(f"since {since} is after until {until}")
+        if (since or until) and not any(p.dates for p in catalog.values()):
+            raise InputError("the stored digests carry no dates (their file names have no YYYY-MM-DD), so since/until "
+                             "match nothing; leave them out")
         categories: tuple[str, ...] = ()
         if category and category.strip():
             known: dict[str, int] = {}
