@@ -195,7 +195,7 @@ def run_stats(args, app) -> int:
 def run_repair(args, app) -> int:
     from assistant.ingest.repair import repair_store
 
-    report = repair_store(app.settings, app.embedder)
+    report = repair_store(app.settings, lambda: app.embedder)
     if args.json:
         print(json.dumps(asdict(report), ensure_ascii=False))
         return 0

@@ -117,7 +117,8 @@ def _collections_of(store_dir: Path, segment_ids: list[str]) -> dict[str, str]:
 
 
 def repair_store(settings, embedder) -> RepairReport:
-    """Rebuild every damaged vector index of the embedded store (see top). Holds the ingest lock."""
+    """Rebuild every damaged vector index of the embedded store (see top). Holds the ingest lock.
+    `embedder`: a callable returning the Embedder, called only when chunk vectors are rebuilt."""
     from assistant.ingest.pipeline import ingest_lock
     from assistant.ingest.store import Store
 
@@ -172,6 +173,7 @@ def _rebuild(store, part: str, embedder, report: RepairReport) -> int:
         documents += got["documents"]
         metadatas += got["metadatas"]
     if part == "chunks":
+        embedder = embedder()
         texts = [embed_text((m or {}).get("title", ""), d or "") for d, m in zip(documents, metadatas, strict=True)]
         cache = VectorCache(vector_cache_path(store.settings, embedder.identity))
         try:

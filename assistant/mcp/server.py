@@ -177,8 +177,8 @@ def build_server(make_app: Callable[[], App], allow_ingest: bool = False,
                                                  idempotent_hint=True, open_world_hint=False),
                      description=INGEST_DESCRIPTION.format(folders=folders))
         def ingest(
-            paths: Annotated[list[str], Field(description=f"digest files (.md/.txt) or folders under {folders}, "
-                                                          "as paths on the machine running digestqa")],
+            paths: Annotated[list[str], Field(description="digest files (.md/.txt) or folders, under the folders "
+                                                          "this tool's description names, as paths on the server")],
         ) -> CallToolResult:
             return _call(lambda: tools.ingest(paths))
 
