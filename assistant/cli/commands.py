@@ -232,7 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from(args)
         app = App(settings)
-        return handler(args, app)
+        try:
+            return handler(args, app)
+        except Exception as exc:
+            if not _answer_from_a_copy(args, app, exc):
+                raise
+            # A full disk stopped Chroma while reading (it writes to its database to read it):
+            # the command is answered again from a private copy made where there is room.
+            return handler(args, app)
     except DigestQAError as exc:
         print(f"digestqa: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -249,6 +256,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+# Commands that only read the store: on a full disk they are answered from a private copy.
+READ_COMMANDS = frozenset({"papers", "search", "stats", "ask", "show", "brief", "new"})
+
+
+def _answer_from_a_copy(args, app, exc: Exception) -> bool:
+    """True when `exc` is a full disk met by a read command on the store itself (then the App is
+    switched to a private copy of the store); False otherwise."""
+    from assistant.ingest.store import store_fault
+
+    store = app.__dict__.get("store")
+    if args.command not in READ_COMMANDS or app.settings.uses_server or store is None or store.read_only:
+        return False
+    fault = exc if isinstance(exc, DigestQAError) else store_fault(exc, app.settings.store_label, Path(app.settings.store))
+    if fault is None or "no space left" not in str(fault):
+        return False
+    app.use_private_copy()
+    return True
+
+
 def _fault_message(exc: Exception, settings, app=None) -> str | None:
     """One line for a damaged index or a disk fault (full, read-only, no permission), else None (a
     real bug: traceback)."""
@@ -256,7 +282,9 @@ def _fault_message(exc: Exception, settings, app=None) -> str | None:
     from assistant.ingest.store import store_fault
 
     store = app.__dict__.get("store") if app is not None else None
-    damage = explain_failure(exc, store) if store is not None else None
+    where = Path(settings.store) if settings is not None and not settings.uses_server else None
+    full = store_fault(exc, settings.store_label if settings is not None else "the store", where)
+    damage = explain_failure(exc, store) if store is not None and full is None else None
     if damage is not None:
         return str(damage)
 

@@ -89,7 +89,7 @@ def explain_failure(exc: BaseException, store) -> StoreError | None:
     original = Path(settings.store)
     opened = getattr(store, "opened_path", None) or original
     damage = damage_error(opened, settings.store_label, original if opened != original else None)
-    if damage is None and any(word in str(exc).lower() for word in ("hnsw", "segment", "pickle")):
+    if damage is None and any(word in str(exc).lower() for word in ("hnsw", "pickle")):
         return StoreError(f"the vector index of the store at {settings.store_label} cannot be read "
                           f"({str(exc)[:160]}); move the store aside and ingest your digests again")
     return damage

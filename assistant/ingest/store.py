@@ -209,9 +209,12 @@ def _chroma_settings():
 
 
 class Store:
-    def __init__(self, settings: Settings, create: bool = False):
+    def __init__(self, settings: Settings, create: bool = False, private_copy: bool = False):
+        """`private_copy`: open a private copy of the store (as for a read-only one), for reading
+        when the store's disk is full."""
         self.settings = settings
         self._create = create
+        self._private_copy = private_copy
         self._papers_cache: dict[str, Paper] | None = None
         self.read_only = False  # set when the store directory cannot be written: a snapshot is read
         self.opened_path: Path | None = None  # the directory Chroma opened (a private copy when read-only)
@@ -235,6 +238,8 @@ class Store:
             raise StoreMissing(f"no store at {path}: run `digestqa ingest PATH` first (or pass --store DIR)")
         if path.exists() and not path.is_dir():
             raise StoreError(f"store path {path} is a file, not a directory")
+        if self._private_copy and not self._create:
+            return self._open_copy(path, None)
         try:
             if is_read_only(path):
                 if self._create:  # an ingest: say so before anything is attempted
@@ -258,7 +263,7 @@ class Store:
             raise StoreError(f"the store at {path} cannot be opened ({type(exc).__name__}: {str(exc)[:120]}); "
                              "it may be corrupt: move it aside and ingest again") from None
 
-    def _open_copy(self, path: Path, fault: StoreError):
+    def _open_copy(self, path: Path, fault: StoreError | None):
         import chromadb
 
         try:
