@@ -173,11 +173,16 @@ class IngestReport:
     # rule higher arXiv version > later digest date > later ingest. {id, changed, kept, dropped};
     # kept/dropped = {file, line, digest, date, version}.
     replaced: list[dict] = field(default_factory=list)
+    # Papers whose stored text was kept over a differing entry that was dropped (listed in
+    # `replaced`): counted here, never as unchanged.
+    conflicts: int = 0
+    notes: list[str] = field(default_factory=list)  # one line each, e.g. the packaged sample removed
 
     @property
     def headline(self) -> str:
         """The one sentence `digestqa ingest` prints and the web UI shows after an upload."""
-        return (f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged "
+        conflicts = f", {self.conflicts} kept over a differing entry" if self.conflicts else ""
+        return (f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged{conflicts} "
                 f"from {len(self.digests)} digest(s) in {self.seconds:.1f}s; "
                 f"the store holds {self.papers_total} papers.")
 

@@ -71,8 +71,10 @@ class AnswerChain:
         """The sources to answer from, the retrieval's timings, and notices for the reader."""
         k = k or self.settings.top_k
         filters = filters or Filters()
-        if analysis.unknown_ids and not analysis.ids and not analysis.content_terms_beyond_ids:
-            return [], {}, []  # "what does 2601.99999 report?": nothing stored to show, not five lookalikes
+        if analysis.unknown_ids and not analysis.ids:
+            # "What accuracy does 2601.99999 report?": a question about a paper that is not stored.
+            # Nothing to show, not five lookalikes (nor a source's text that names that id).
+            return [], {}, []
         if analysis.kind in ("author", "category"):
             return self.overview_sources(question, analysis, filters, k), {}, []
         filters = self.narrowed(analysis, filters)

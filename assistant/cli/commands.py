@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=[common], help="what the store holds")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
+    p = sub.add_parser("repair", parents=[common], help="rebuild a damaged vector index of the store",
+                       description="Find the store's vector index files that are damaged or not Chroma's "
+                                   "(checked without unpickling), move them aside and rebuild those indexes "
+                                   "from the stored papers and chunks.")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
     # Every command group, in the order `--help` lists them (`daily` adds options to papers, ask and
     # brief, so it comes after them). A group that fails to import fails here, loudly.
     answer.add_commands(sub, common)
@@ -102,6 +108,8 @@ def run_ingest(args, app) -> int:
         print(json.dumps(asdict(report) | (daily.after_ingest(args, app, report) or {}), ensure_ascii=False))
         return 0
     print(report.headline)
+    for note in report.notes:
+        print(f"  note: {note}")
     for row in report.replaced:
         print(f"  replaced {row['id']}: kept {_entry_place(row['kept'])}, dropped {_entry_place(row['dropped'])} "
               f"({', '.join(row['changed'])} differ; higher version > later digest > later ingest)")
@@ -184,13 +192,30 @@ def run_stats(args, app) -> int:
     return 0
 
 
+def run_repair(args, app) -> int:
+    from assistant.ingest.repair import repair_store
+
+    report = repair_store(app.settings, lambda: app.embedder)
+    if args.json:
+        print(json.dumps(asdict(report), ensure_ascii=False))
+        return 0
+    if not report.moved:
+        print(f"every vector index of {app.settings.store_label} reads; nothing to repair")
+        return 0
+    rebuilt = ", ".join(f"{name} ({count} records)" for name, count in report.rebuilt.items())
+    print(f"rebuilt {rebuilt} in {report.seconds:.1f}s ({report.embedded} chunk(s) embedded again); "
+          f"the damaged index folders are in {Path(report.moved[0]).parent}")
+    return 0
+
+
 def _short(text: str, width: int) -> str:
     """A table cell (a title in `papers`): one line of fixed width, so cut at the width."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-COMMANDS = {"ingest": run_ingest, "papers": run_papers, "search": run_search, "stats": run_stats, **answer.COMMANDS,
+COMMANDS = {"ingest": run_ingest, "papers": run_papers, "search": run_search, "stats": run_stats, "repair": run_repair,
+            **answer.COMMANDS,
             "eval": evals.run_eval, "brief": brief.run_brief, "ui": ui.run_ui, **daily.COMMANDS, **mcp.COMMANDS}
 
 
@@ -203,11 +228,18 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.app import App
 
     handler = COMMANDS[args.command]
-    settings = None
+    settings = app = None
     try:
         settings = settings_from(args)
         app = App(settings)
-        return handler(args, app)
+        try:
+            return handler(args, app)
+        except Exception as exc:
+            if not _answer_from_a_copy(args, app, exc):
+                raise
+            # A full disk stopped Chroma while reading (it writes to its database to read it):
+            # the command is answered again from a private copy made where there is room.
+            return handler(args, app)
     except DigestQAError as exc:
         print(f"digestqa: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -217,16 +249,44 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a disk fault deep inside Chroma or a file write: name it, no traceback
-        message = _fault_message(exc, settings)
+        message = _fault_message(exc, settings, app)
         if message is None:
             raise
         print(f"digestqa: error: {message}", file=sys.stderr)
         return 2
 
 
-def _fault_message(exc: Exception, settings) -> str | None:
-    """One line for a disk fault (full, read-only, no permission), else None (a real bug: traceback)."""
+# Commands that only read the store: on a full disk they are answered from a private copy.
+READ_COMMANDS = frozenset({"papers", "search", "stats", "ask", "show", "brief", "new"})
+
+
+def _answer_from_a_copy(args, app, exc: Exception) -> bool:
+    """True when `exc` is a full disk met by a read command on the store itself (then the App is
+    switched to a private copy of the store); False otherwise."""
     from assistant.ingest.store import store_fault
+
+    store = app.__dict__.get("store")
+    if args.command not in READ_COMMANDS or app.settings.uses_server or store is None or store.read_only:
+        return False
+    fault = exc if isinstance(exc, DigestQAError) else store_fault(exc, app.settings.store_label, Path(app.settings.store))
+    if fault is None or "no space left" not in str(fault):
+        return False
+    app.use_private_copy()
+    return True
+
+
+def _fault_message(exc: Exception, settings, app=None) -> str | None:
+    """One line for a damaged index or a disk fault (full, read-only, no permission), else None (a
+    real bug: traceback)."""
+    from assistant.ingest.repair import explain_failure
+    from assistant.ingest.store import store_fault
+
+    store = app.__dict__.get("store") if app is not None else None
+    where = Path(settings.store) if settings is not None and not settings.uses_server else None
+    full = store_fault(exc, settings.store_label if settings is not None else "the store", where)
+    damage = explain_failure(exc, store) if store is not None and full is None else None
+    if damage is not None:
+        return str(damage)
 
     label = settings.store_label if settings is not None else "the store"
     filename = getattr(exc, "filename", None)

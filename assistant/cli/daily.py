@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from assistant.cli.common import iso_date, positive_int
-from assistant.errors import InputError
+from assistant.errors import InputError, StoreError, StoreMissing
 
 NEW_EPILOG = """examples:
   digestqa new                         papers the last ingest added, per category, watch hits first
@@ -163,7 +164,14 @@ def run_watch(args, app) -> int:
     watchlist = Watchlist(app.settings)
     action = args.watch_command
     if action == "add":
-        watch = watchlist.add(args.query, args.category, args.author)
+        try:
+            catalog = app.store.papers() if args.category else {}
+        except StoreMissing:  # watches may be added before the first ingest: nothing to check against yet
+            catalog = {}
+        counts: dict[str, int] = {}
+        for paper in catalog.values():
+            counts[paper.category] = counts.get(paper.category, 0) + 1
+        watch = watchlist.add(args.query, args.category, args.author, counts or None)
         print(json.dumps(asdict(watch), ensure_ascii=False) if args.json
               else f"watching #{watch.id}: {watch.label} (answered after each ingest; digestqa watch run)")
         return 0
@@ -230,9 +238,13 @@ def after_ingest(args, app, report) -> dict | None:
     if getattr(args, "no_watch", False) or not (report.added or report.changed):
         return None
     watchlist = Watchlist(app.settings)
-    if not watchlist.path.exists() or not watchlist.watches():
-        return None
-    results = watchlist.run(app)
+    try:
+        if not watchlist.path.exists() or not watchlist.watches():
+            return None
+        results = watchlist.run(app)
+    except StoreError as exc:  # the papers are stored: the ingest succeeded, the watchlist could not run
+        print(f"digestqa: warning: the watchlist was not run: {exc}", file=sys.stderr)
+        return {"watches": None, "watch_error": str(exc)}
     if not args.json:
         print("\nwatchlist (over this ingest's new papers):")
         print_hits(results)

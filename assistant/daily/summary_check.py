@@ -154,6 +154,15 @@ def flagged(papers: list[Paper]) -> dict[str, list[SummaryFlag]]:
 CHECKER_VERSION = 1  # bump when the matching rules change: cached results are then recomputed
 
 
+_FLAG_KEYS = {"section", "number", "summary_sentence", "abstract_sentence"}
+
+
+def _well_formed(entry: object) -> bool:
+    return (isinstance(entry, dict) and isinstance(entry.get("hash"), str) and isinstance(entry.get("flags"), list)
+            and all(isinstance(f, dict) and set(f) == _FLAG_KEYS and all(isinstance(v, str) for v in f.values())
+                    for f in entry["flags"]))
+
+
 class SummaryChecks:
     """Each stored paper's flags, cached beside the store (`daily/summary_checks.json`) by content
     hash: the ingest records the papers it writes, and `stats` / `papers --flagged` check only papers
@@ -166,14 +175,19 @@ class SummaryChecks:
         self.path = daily_dir(settings) / "summary_checks.json"
 
     def _load(self) -> dict[str, dict]:
+        """The cached checks; a file that does not read as one (damaged, hand-edited, nested too
+        deeply) is a cache like any other: its entries are checked again and it is rewritten."""
         from assistant.daily.history import SCHEMA, read_json
         from assistant.errors import StoreError
 
-        data = read_json(self.path, {"schema": SCHEMA, "checker": CHECKER_VERSION, "papers": {}})
+        try:
+            data = read_json(self.path, {"schema": SCHEMA, "checker": CHECKER_VERSION, "papers": {}})
+        except StoreError:
+            return {}
         papers = data.get("papers")
-        if not isinstance(papers, dict):
-            raise StoreError(f"{self.path} has no table of papers; fix or delete it")
-        return papers if data.get("checker") == CHECKER_VERSION else {}
+        if not isinstance(papers, dict) or data.get("checker") != CHECKER_VERSION:
+            return {}
+        return {pid: entry for pid, entry in papers.items() if _well_formed(entry)}
 
     def _save(self, papers: dict[str, dict]) -> None:
         from assistant.daily.history import SCHEMA, write_json

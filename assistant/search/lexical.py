@@ -308,7 +308,7 @@ def load_lexical(path: Path, key: str) -> LexicalIndex | None:
         with np.load(path, allow_pickle=False) as npz:
             a = {name: npz[name] for name in _ARRAYS}
         header = json.loads(a["header"].tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(header, dict) or header.get("format") != LEXICAL_FORMAT or header.get("key") != key:
         return None

@@ -19,6 +19,7 @@ import numpy as np
 from assistant.answer.answerers import Draft
 from assistant.answer.answerers.roles import ASKS_RESULT, BACKGROUND, CONTRIBUTION, FINDING, question_parts, role
 from assistant.answer.evidence import TermWeights, clean_latex, numbers_in, paper_terms
+from assistant.answer.injection import addresses_reader
 from assistant.ingest.chunking import embed_text, header_title
 from assistant.ingest.embeddings import Embedder
 from assistant.search.lexical import tokenize
@@ -69,7 +70,7 @@ class ExtractiveAnswerer:
 
     # -- public interface -------------------------------------------------------------------
     def answer(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
-        if analysis.kind == "id" or (analysis.unknown_ids and not analysis.content_terms_beyond_ids):
+        if analysis.kind == "id" or analysis.unknown_ids:  # any id named is looked up, and said when not stored
             return self._answer_ids(analysis, sources)
         if analysis.kind in ("author", "category"):
             return self._answer_overview(question, analysis, sources)
@@ -338,8 +339,7 @@ class ExtractiveAnswerer:
             paper = source.paper
             sections = (("tldr", "result", "method", "conclusion", "motivation") if zh and paper.tldr else ("abstract",))
             for section in sections:
-                text = paper.section(section)[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS]
-                for sentence in split_sentences(text)[:MAX_SENTENCES_PER_SECTION]:
+                for sentence in paper_sentences(paper.section(section)):
                     if len(sentence) > 12:
                         candidates.append((paper, section, sentence[:MAX_SENTENCE_CHARS]))
         if not candidates:
@@ -396,6 +396,14 @@ class ExtractiveAnswerer:
         return joiner.join(clean_latex(p.sentence) for p in picks)
 
 
+def paper_sentences(text: str) -> list[str]:
+    """The sentences of a section that may be quoted: bounded in number and size (see the limits
+    above), and none that addresses its reader instead of reporting on the paper, such as
+    instructions planted in a digest (assistant/answer/injection.py)."""
+    sentences = split_sentences(text[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]
+    return [s for s in sentences if not addresses_reader(s)]
+
+
 def sources_for(paper: Paper, sources: list[Source]) -> Source:
     return next(s for s in sources if s.id == paper.id)
 
@@ -404,7 +412,7 @@ def contribution_sentence(paper: Paper, language: str = "en") -> str:
     """The sentence that says what the paper does: its TL;DR in Chinese, else the abstract's 'we propose'."""
     if language == "zh" and paper.tldr:
         return paper.tldr
-    sentences = split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]
+    sentences = paper_sentences(paper.abstract)
     for sentence in sentences:
         if CONTRIBUTION.search(sentence):
             return sentence
@@ -419,7 +427,7 @@ def gist_sentence(paper: Paper, terms: set[str], language: str = "en") -> str:
     names the question's terms, never its background."""
     if language == "zh" and paper.tldr:
         return paper.tldr
-    sentences = split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]
+    sentences = paper_sentences(paper.abstract)
     if not sentences:
         return paper.tldr or paper.title
 
@@ -435,7 +443,7 @@ def gist_sentence(paper: Paper, terms: set[str], language: str = "en") -> str:
 
 def result_sentence(paper: Paper) -> str | None:
     """The abstract's first sentence that states a figure of what the paper achieves."""
-    for sentence in split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]:
+    for sentence in paper_sentences(paper.abstract):
         if numbers_in(sentence) and FINDING.search(sentence):
             return sentence
     return None
