@@ -266,7 +266,8 @@ def run_show(args, app) -> int:
                          ensure_ascii=False))
         return 0
     print(f"{clean_latex(paper.title)}\n[{paper.id}] {paper.url}\n{paper.category} · {', '.join(paper.authors)}")
-    print(f"digests: {', '.join(paper.dates or paper.digests)}")
+    where = app.digests().paper_labels(paper)  # every digest it appeared in, named as everywhere else
+    print(f"digest{'s' if len(where) != 1 else ''}: {', '.join(where) or 'unknown'}")
     labels = {"tldr": "TL;DR", "motivation": "Motivation", "method": "Method", "result": "Result",
               "conclusion": "Conclusion"}
     for name in SUMMARY_SECTIONS:
@@ -282,7 +283,9 @@ def run_show(args, app) -> int:
 
 
 def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    from assistant.markup import readable
+
+    text = readable(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

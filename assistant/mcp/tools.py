@@ -18,6 +18,7 @@ from assistant.answer.answerers.extractive import contribution_sentence
 from assistant.app import App
 from assistant.arxiv_ids import normalize_arxiv_id
 from assistant.errors import InputError, StoreError
+from assistant.markup import readable
 from assistant.search.retrieval import Filters, author_matches
 from assistant.types import SUMMARY_SECTIONS, Paper
 
@@ -78,19 +79,25 @@ def last_ingest_papers(app: App) -> tuple[list[Paper], str] | None:
 
 
 def paper_brief(paper: Paper) -> dict:
-    return {"id": paper.id, "title": " ".join(paper.title.split()), "category": paper.category}
+    return {"id": paper.id, "title": readable(paper.title), "category": paper.category}
+
+
+def rendered(paper: Paper) -> dict:
+    """The paper's fields with its text as a person reads it (LaTeX rendered: assistant/markup.py)."""
+    text = {name: readable(getattr(paper, name)) for name in ("title", "abstract", *SUMMARY_SECTIONS)}
+    return asdict(paper) | text
 
 
 def paper_markdown(paper: Paper) -> str:
-    lines = [f"# {' '.join(paper.title.split())}", "",
+    lines = [f"# {readable(paper.title)}", "",
              f"- arXiv: [{paper.id}]({paper.url})", f"- category: {paper.category}",
              f"- authors: {', '.join(paper.authors)}",
              f"- digests: {', '.join(paper.dates or paper.digests)}", ""]
     if paper.abstract:
-        lines += ["## Abstract", "", paper.abstract, ""]
+        lines += ["## Abstract", "", readable(paper.abstract), ""]
     names = {"tldr": "TL;DR", "motivation": "Motivation", "method": "Method", "result": "Result",
              "conclusion": "Conclusion"}
-    sections = [(names[s], getattr(paper, s)) for s in SUMMARY_SECTIONS if getattr(paper, s)]
+    sections = [(names[s], readable(getattr(paper, s))) for s in SUMMARY_SECTIONS if getattr(paper, s)]
     if sections:
         lines += ["## Chinese summary (from the digest)", ""]
         for name, text in sections:
@@ -165,7 +172,7 @@ class PaperTools:
         def work(app: App) -> dict:
             result = app.search(query, k, self.filters(app, category, since, until, author))
             papers = [{**paper_brief(s.paper), "dates": s.paper.dates or s.paper.digests, "score": s.score,
-                       "passage": _trim(s.passages[0].text, PASSAGE_CHARS) if s.passages else ""}
+                       "passage": _trim(readable(s.passages[0].text), PASSAGE_CHARS) if s.passages else ""}
                       for s in result.sources]
             notices = [] if papers else ["no paper matches these filters" if result.filtered_to == 0
                                          else "no matching papers"]
@@ -177,7 +184,7 @@ class PaperTools:
 
         def work(app: App) -> dict:
             paper = self.lookup(app, pid)
-            return {**asdict(paper), "url": paper.url}
+            return {**rendered(paper), "url": paper.url}
         return self.run(work)
 
     def lookup(self, app: App, pid: str) -> Paper:
@@ -198,7 +205,7 @@ class PaperTools:
             answer = app.ask(question, self.filters(app, category, since, until, author))
             full = answer.to_json_dict()
             return {"answer": full["answer"], "cited_ids": full["cited_ids"],
-                    "sources": [{"id": s["id"], "title": " ".join(s["title"].split())} for s in full["sources"]],
+                    "sources": [{"id": s["id"], "title": readable(s["title"])} for s in full["sources"]],
                     "refused": full["refused"], "notices": full["notices"],
                     "unsupported_claims": [{"sentence": c["sentence"], "reason": c["reason"]}
                                            for c in full["unsupported_claims"]]}
@@ -224,7 +231,7 @@ class PaperTools:
                 if answer.refused:
                     notices.insert(0, f"the digests do not cover '{topic}'")
             return {"topic": topic, "count": len(papers),
-                    "papers": [{**paper_brief(p), "line": _trim(contribution_sentence(p), LINE_CHARS)} for p in papers],
+                    "papers": [{**paper_brief(p), "line": _trim(readable(contribution_sentence(p)), LINE_CHARS)} for p in papers],
                     "notices": notices}
         return self.run(work)
 
