@@ -19,7 +19,7 @@ from assistant.types import SUMMARY_SECTIONS
     (r"of order $O(n^{-\frac{2+d_K}{2+2d_K} + ε})$ for any $ε> 0$", "of order O(n^(-(2+d_K)/(2+2d_K) + ε)) for any ε > 0"),
     (r"at most $O\left(ε^{-d_ρ}\log\frac{1}ε\right)$ samples", "at most O(ε^(-d_ρ) log 1/ε) samples"),
     (r"reaches 99.0\% with 50% fewer", "reaches 99.0% with 50% fewer"),       # a bare % is a percent sign, not a comment
-    (r"Operator~(\ours) at 0.19~MB, runtime (~1 hour), ~50x larger", "Operator (ours) at 0.19 MB, runtime (~1 hour), ~50x larger"),
+    (r"Operator~(\ours) at 0.19~MB, (~1 hour), ~50x larger", "Operator (ours) at 0.19 MB, (~1 hour), ~50x larger"),
     (r"$\mathcal{O}(\log^2 T)$ and $\boldsymbolμ$P", "O(log^2 T) and μP"),
     (r"costs $0.001-0.04 per million tokens", "costs $0.001-0.04 per million tokens"),  # money, not a formula
     (r"code at \footnote{https://github.com/a_b/c~d}", "code at [https://github.com/a_b/c~d]"),

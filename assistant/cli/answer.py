@@ -56,16 +56,22 @@ def run_chat(args, app) -> int:
     session = app.chat_session(filters_from(args, app))
     backend = app.chain.answerer.name
     print(f"digestqa chat ({backend}; {app.settings.store_label}). /reset, /sources, /quit.", file=sys.stderr)
+    interactive = sys.stdin.isatty()
     while True:
         try:
-            question = input("\nyou> ").strip()
+            # A prompt only for a person typing: questions piped in are echoed once they are read,
+            # so a transcript never ends on an empty prompt.
+            question = input("\nyou> " if interactive else "").strip()
         except EOFError:
-            print()
+            if interactive:
+                print()
             return 0
         if not question:
             continue
         if question in ("/quit", "/exit", "/q"):
             return 0
+        if not interactive:
+            print(f"\nyou> {question}")
         if question == "/reset":
             session.reset()
             print("(conversation cleared)")
@@ -87,6 +93,9 @@ def run_chat(args, app) -> int:
 
 
 def _stream_to_terminal(items) -> Answer:
+    """Print the answer as it streams, once. When checking the citations changed it (a claim marked
+    ⚠, a citation of a paper that is not a source removed), only the changed lines follow; the
+    footer says why."""
     from assistant.text import strip_controls  # an answer quotes stored text: nothing in it may steer the terminal
 
     streamed = []
@@ -99,12 +108,33 @@ def _stream_to_terminal(items) -> Answer:
             sys.stdout.write(strip_controls(item))
             sys.stdout.flush()
     shown = "".join(streamed).strip()
-    if answer.text.strip() != shown:
-        if shown:
-            sys.stdout.write("\n\n--- after checking citations ---\n")
+    if not shown:
         sys.stdout.write(strip_controls(answer.text))
+    else:
+        changed = changed_lines(shown, answer.text)
+        if changed:
+            why = "reasons below" if answer.unsupported or answer.removed_ids else "as checked"
+            sys.stdout.write(f"\n\n--- checking the citations changed {len(changed)} line(s) ({why}) ---\n")
+            sys.stdout.write(strip_controls("\n".join(changed)))
     sys.stdout.write("\n")
     return answer
+
+
+def changed_lines(streamed: str, verified: str) -> list[str]:
+    """The lines of the verified answer that differ from what was streamed (spacing aside); a line
+    the check removed is shown as '(removed) …'."""
+    import difflib
+
+    old = [line for line in streamed.strip().split("\n")]
+    new = [line for line in verified.strip().split("\n")]
+    same = [" ".join(line.split()) for line in old], [" ".join(line.split()) for line in new]
+    changes = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=same[0], b=same[1], autojunk=False).get_opcodes():
+        if tag in ("replace", "insert"):
+            changes += [line for line in new[j1:j2] if line.strip()]
+        if tag == "delete":
+            changes += [f"(removed) {line}" for line in old[i1:i2] if line.strip()]
+    return changes
 
 
 def _print_footer(answer: Answer, verbose: bool, sources: bool = True, known=None) -> None:
