@@ -21,8 +21,9 @@ from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_la
 # Anything that may be LaTeX; text without it is only whitespace-folded (most summaries, many abstracts).
 _MAYBE_LATEX = re.compile(r"[\\$`{}~^]|--|''")
 _URL = re.compile(r"https?://[^\s<>\"'{}]+[^\s<>\"'{}.,;:)\]]")
-# A tilde before a number, after a space or an opening mark, means "about" ("~50x larger", "(~1 hour)").
-_APPROX_TILDE = re.compile(r"(?:(?<=^)|(?<=[\s(\[]))~(?=\s?\d)")
+# A tilde before a number, after a space or an opening mark, means "about" ("~50x larger", "(~1 hour)");
+# between two numbers it is a range ("1.08~3.80x").
+_APPROX_TILDE = re.compile(r"(?:(?<=^)|(?<=[\s(\[])|(?<=\d)|(?<=\d[%x×]))~(?=\s?\d)")
 _UNESCAPED = re.compile(r"(?<!\\)([%&#])")  # a percent sign, not a comment; '&' and '#' as written
 _MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$", re.S)
 # "\\boldsymbolμ", "\\sqrtβ": a command glued to a non-ASCII letter would be read as one longer name.
@@ -75,7 +76,8 @@ class _Renderer(LatexNodes2Text):
             args = [a for a in (node.nodeargd.argnlist if node.nodeargd and node.nodeargd.argnlist else []) if a]
             if args:
                 return "".join(self._groupnodecontents_to_text(a) for a in args)
-            return "" if node.macroname in _FORMATTING else node.macroname
+            # "\\ours achieves": the space after the name separates words, as it did in the source.
+            return "" if node.macroname in _FORMATTING else node.macroname + (node.macro_post_space and " ")
         return super().macro_node_to_text(node)
 
     def math_node_to_text(self, node):
@@ -155,10 +157,33 @@ def _formulas(text: str) -> str:
     """Each `$…$` formula prepared by `_math`; a dollar outside any pair is a dollar sign."""
     out, last = [], 0
     for match in _MATH.finditer(text):
-        out += [_STRAY_DOLLAR.sub(r"\\$", text[last:match.start()]), _math(match)]
+        out += [_literal_braces(_STRAY_DOLLAR.sub(r"\\$", text[last:match.start()])), _math(match)]
         last = match.end()
-    out.append(_STRAY_DOLLAR.sub(r"\\$", text[last:]))
+    out.append(_literal_braces(_STRAY_DOLLAR.sub(r"\\$", text[last:])))
     return _scripts("".join(out))  # "e^{-\\sqrt{β}t}" is written outside dollars too
+
+
+_ARGUMENT_BEFORE = re.compile(r"(?:\\[A-Za-z]+\*?|[\^_}\]])\s*$")
+
+
+def _literal_braces(text: str) -> str:
+    """Braces in prose that group nothing for LaTeX ("weights to {-1, 0, +1}", or text already
+    rendered) are shown as written; a command's argument (\\emph{x}, ^{2}) and a group that starts
+    with a command ({\\em x}) are LaTeX."""
+    out: list[str] = []
+    stack: list[bool] = []  # per open brace: True when it is LaTeX's
+    for index, char in enumerate(text):
+        escaped = index > 0 and text[index - 1] == "\\"
+        if char == "{" and not escaped:
+            latex = bool(_ARGUMENT_BEFORE.search(text[max(0, index - 40):index])) or text[index + 1:index + 2] == "\\"
+            stack.append(latex)
+            out.append("{" if latex else "\\{")
+        elif char == "}" and not escaped:
+            latex = stack.pop() if stack else False
+            out.append("}" if latex else "\\}")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def _math(match: re.Match) -> str:

@@ -15,6 +15,7 @@ from assistant.answer.answerers.extractive import ExtractiveAnswerer, contributi
 from assistant.answer.citations import Verified, verify_citations
 from assistant.answer.evidence import TermWeights
 from assistant.errors import BackendError, InputError
+from assistant.search.comparison import resolve_sides
 from assistant.search.membership import SET_CANDIDATES, SHORT_SET_QUESTION, judge, topic_concepts
 from assistant.search.question import Analysis, QuestionAnalyzer
 from assistant.search.retrieval import Filters, Retriever
@@ -85,6 +86,10 @@ class AnswerChain:
             filters = dataclasses.replace(filters, authors=filters.authors + tuple(analysis.authors))
         if analysis.categories and not analysis.overview:
             filters = dataclasses.replace(filters, categories=filters.categories + tuple(analysis.categories))
+        if analysis.comparison is not None:  # two named sides: each side's own paper (search/comparison.py)
+            found = resolve_sides(self.retriever, question, analysis.comparison, filters, k)
+            if found is not None:
+                return found
         if analysis.kind == "list" and not analysis.wants_single:
             found = self.retrieve_set(question, analysis, filters, k)
             if found is not None:
