@@ -4,16 +4,27 @@ from __future__ import annotations
 import json
 import sys
 
-from assistant.cli.common import add_filters, filters_from, positive_int, shown
+from assistant.cli.common import add_command, add_filters, filters_from, positive_int, shown
 from assistant.types import Answer
+
+ASK_EPILOG = """examples:
+  digestqa ask "Which papers reduce L2 cache misses in attention kernels?"
+  digestqa ask "How do KVzap and SIP differ in how they compress the KV cache?"
+  digestqa ask "哪篇论文研究了数据清洗中的子集修复？" --category cs.DB
+  digestqa ask "LoRA papers?" --all --bib lora.bib   every matching paper, each with a sentence
+  digestqa ask "What does 2601.16032 report?" --json"""
+CHAT_EPILOG = """examples:
+  digestqa chat
+  digestqa chat --category cs.LG -k 8
+  printf 'Which papers study KV cache compression?\n' | digestqa chat"""
 
 
 def add_commands(sub, common) -> None:
-    p = sub.add_parser("ask", parents=[common], help="answer a question with checked citations",
-                       description="Answer a question (English or Chinese) from the stored papers. Every "
-                                   "citation is checked against the retrieved sources; when the digests do "
-                                   "not answer, it says so and shows the nearest papers. Uses the extractive "
-                                   "answerer unless an LLM is configured (DIGESTQA_LLM_MODEL or --preset).")
+    p = add_command(sub, common, "ask", "answer a question with checked citations",
+                    "Answer a question (English or Chinese) from the stored papers. Every citation is checked "
+                    "against the retrieved sources; when the digests do not answer, it says so and shows the "
+                    "nearest papers. Uses the extractive answerer unless an LLM is configured "
+                    "(DIGESTQA_LLM_MODEL or --preset).", ASK_EPILOG)
     p.add_argument("question", help="the question, e.g. \"Which papers reduce L2 cache misses?\"")
     p.add_argument("-k", "--top-k", type=positive_int, default=None, help="papers to retrieve (default 5)")
     p.add_argument("--all", action="store_true", dest="all_detail",
@@ -24,10 +35,11 @@ def add_commands(sub, common) -> None:
                    help="print one JSON object: answer, cited_ids, sources, refused, backend, timings, notices")
     p.add_argument("--verbose", "-v", action="store_true", help="also print per-stage timings")
 
-    p = sub.add_parser("chat", parents=[common], help="terminal chat with follow-up questions",
-                       description="Chat about the papers. Follow-ups such as \"and which of those use "
-                                   "transformers?\" refer to the previous answer. Commands: /reset starts over, "
-                                   "/sources shows the last answer's sources, /quit (or Ctrl-D) leaves.")
+    p = add_command(sub, common, "chat", "terminal chat with follow-up questions",
+                    "Chat about the papers. Follow-ups such as \"and which of those use transformers?\" refer "
+                    "to the previous answer. Commands: /reset starts over, /sources shows the last answer's "
+                    "sources, /quit (or Ctrl-D) leaves. Questions piped in are answered one per line.",
+                    CHAT_EPILOG)
     p.add_argument("-k", "--top-k", type=positive_int, default=None, help="papers to retrieve per question")
     add_filters(p)
 

@@ -205,7 +205,8 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
     started = time.perf_counter()
     conflicts: list[dict] = []
     papers, problems, parsed = collect_papers(paths, digest_date, settings.max_file_mb, conflicts)
-    report = IngestReport(digests=[d.digest.name for d in parsed], replaced=conflicts)
+    # A file with no entry (notes.txt beside a digest) is reported as skipped, not counted as a digest.
+    report = IngestReport(digests=[d.digest.name for d in parsed if d.papers], replaced=conflicts)
     recorded_digests = [(d.digest.name, d.digest.date) for d in parsed if d.papers]
     del parsed  # each paper is held by the plan alone from here, and released once written
     report.skipped = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if p.skipped]
@@ -279,7 +280,8 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport,
             continue
         old = stored[paper.id]
         differs = state[0] != paper.content_hash()
-        if differs and precedence(paper) < precedence(old):
+        outranked = differs and precedence(paper) < precedence(old)
+        if outranked:
             # The stored text outranks this entry (higher version or later digest): keep it; the
             # paper still appeared in this entry's digest, which is recorded.
             report.replaced.append(replacement(old, paper))
@@ -303,7 +305,8 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport,
             report.changed += 1
             report.replaced.append(replacement(paper, old))
         else:
-            report.unchanged += 1
+            if not outranked:  # an outranked entry is reported once, as skipped
+                report.unchanged += 1
             if relisted or (paper.version, paper.origin) != (old.version, old.origin):
                 plan.append(_Planned(paper, "relisted"))
     return plan
