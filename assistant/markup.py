@@ -121,7 +121,28 @@ def readable(text: str) -> str:
         return ""
     if not _MAYBE_LATEX.search(text):
         return " ".join(text.split())
-    return _render(text)
+    # Sentence by sentence: only the ones with markup go through pylatexenc (~20 ms an abstract), and
+    # each is cached, so a paper's text joined with others (the citation check's) reuses them.
+    return " ".join(_render(piece) if _MAYBE_LATEX.search(piece) else " ".join(piece.split())
+                    for piece in _pieces(text) if piece.strip())
+
+
+_BREAK = re.compile(r"\n|(?<=[.!?;。；])\s+")
+
+
+def _pieces(text: str) -> list[str]:
+    """`text` cut at line ends and sentence ends that lie outside any formula or group."""
+    pieces, start, dollars, depth, scanned = [], 0, 0, 0, 0
+    for match in _BREAK.finditer(text):
+        segment = text[scanned:match.start()]
+        dollars += len(re.findall(r"(?<!\\)\$", segment))
+        depth += len(re.findall(r"(?<!\\)\{", segment)) - len(re.findall(r"(?<!\\)\}", segment))
+        scanned = match.start()
+        if dollars % 2 == 0 and depth <= 0:
+            pieces.append(text[start:match.start()])
+            start = match.end()
+    pieces.append(text[start:])
+    return pieces
 
 
 @lru_cache(maxsize=8192)

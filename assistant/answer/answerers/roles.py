@@ -7,6 +7,7 @@ Plain regular expressions over English abstracts; the Chinese summaries are alre
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from assistant.answer.evidence import numbers_in
 
@@ -69,7 +70,8 @@ network networks data analysis study perspective rethinking revisiting understan
 improving improved enhancing enhanced""".split())
 
 
-def paper_names(title: str, abstract: str = "") -> set[str]:
+@lru_cache(maxsize=4096)
+def paper_names(title: str, abstract: str = "") -> frozenset[str]:
     """The names a paper gives what it makes: the title's head before a colon when it is short
     ('KVzap', 'MMR-GRPO'), and the names the abstract coins: a name-like word ('DiffCoder', 'SIP',
     'Muon-NSR') first met in the sentence that says what the paper does ('we propose …', '… (SIP)').
@@ -88,7 +90,7 @@ def paper_names(title: str, abstract: str = "") -> set[str]:
         elif CONTRIBUTION.search(sentence):  # "We investigate … Speculative Importance Prediction (SIP)"
             names |= {w for w in re.findall(r"\(([^()\s]+)\)", sentence) if w in words}
         seen |= words
-    return names
+    return frozenset(names)
 
 
 # A word that reads as a name: a capital or digit after its first letter (KVzap, SIP, Muon-NSR, R4).
