@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from assistant.answer.evidence import numbers_in
 
-CONTRIBUTION = re.compile(r"\b(we|this (paper|work|study|article)|our|here)\b.{0,60}\b(propose|present|introduce|develop|design|"
+CONTRIBUTION = re.compile(r"\b(we|this (paper|work|study|article)|our|here)\b.{0,60}\b(propose|present|introduce|describe|develop|design|"
                           r"build|show|study|investigate|analy[sz]e|demonstrate|derive|establish|formulate|release|"
                           r"construct|prove|provide|offer|report|find|explore|evaluate)", re.I)
 FINDING = re.compile(r"\b(improv|reduc|outperform|achiev|speed|faster|accura|gain|lower|higher|up to|surpass|"
