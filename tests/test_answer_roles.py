@@ -33,7 +33,8 @@ def test_filler_is_a_class_of_sentences(sentence, title, filler):
 
 def test_a_name_is_one_the_paper_coins_not_one_it_meets_first_in_the_background():
     abstract = ("Large Language Models (LLMs) are costly to pretrain. We propose two variants of Muon, Muon-NSR and "
-                "Muon-VS, which normalize momentum. Experiments on GPT-2 and LLaMA demonstrate that our proposed methods converge faster. "
+                "Muon-VS, which normalize momentum. "
+                "Experiments on GPT-2 and LLaMA demonstrate that our proposed methods converge faster. "
                 "We investigate learned KV cache compression through Speculative Importance Prediction (SIP).")
     assert paper_names("Variance-Adaptive Muon: Accelerating LLM Pretraining", abstract) == {
         "Variance-Adaptive Muon", "Muon-NSR", "Muon-VS", "SIP"}

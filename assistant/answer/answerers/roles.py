@@ -11,8 +11,9 @@ from functools import lru_cache
 
 from assistant.answer.evidence import numbers_in
 
-CONTRIBUTION = re.compile(r"\b(we|this (paper|work|study|article)|our|here)\b.{0,60}\b(propose|present|introduce|describe|develop|design|"
-                          r"build|show|study|investigate|analy[sz]e|demonstrate|derive|establish|formulate|release|"
+CONTRIBUTION = re.compile(r"\b(we|this (paper|work|study|article)|our|here)\b.{0,60}\b(propose|present|introduce|describe|"
+                          r"develop|design|build|show|study|investigate|analy[sz]e|demonstrate|derive|establish|formulate|"
+                          r"release|"
                           r"construct|prove|provide|offer|report|find|explore|evaluate)", re.I)
 FINDING = re.compile(r"\b(improv|reduc|outperform|achiev|speed|faster|accura|gain|lower|higher|up to|surpass|"
                      r"state-of-the-art|sota|exceed|boost|cut|save|saving|decreas|increas|match|yield|attain|"
