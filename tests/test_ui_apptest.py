@@ -66,6 +66,19 @@ def llm_app(fixture_app: App, base_url: str, **overrides) -> App:
     return app
 
 
+# -- what's new ----------------------------------------------------------------------------------
+def test_whats_new_groups_the_papers_by_category_collapsed_with_counts(fresh_app):
+    fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    at = open_ui(fresh_app, "daily")
+    groups = {e.label: e for e in at.expander}
+    counts = {}
+    for paper in fresh_app.store.papers().values():
+        counts[paper.category] = counts.get(paper.category, 0) + 1
+    assert set(groups) == {f"{category} ({n})" for category, n in counts.items()}
+    assert not any(e.proto.expanded for e in groups.values())
+    assert "KVSqueeze" in "\n".join(m.value for m in groups[f"cs.LG ({counts['cs.LG']})"].markdown)
+
+
 # -- chat -----------------------------------------------------------------------------------------
 def test_chat_page_opens_with_store_stats_and_backend(fixture_app):
     at = open_ui(fixture_app)

@@ -15,6 +15,7 @@ from assistant.answer.answerers.extractive import ExtractiveAnswerer, contributi
 from assistant.answer.citations import Verified, verify_citations
 from assistant.answer.evidence import TermWeights
 from assistant.errors import BackendError, InputError
+from assistant.search.comparison import resolve_sides
 from assistant.search.question import Analysis, QuestionAnalyzer
 from assistant.search.retrieval import Filters, RetrievalResult, Retriever
 from assistant.search.sets.judge import SetJudge
@@ -78,6 +79,10 @@ class AnswerChain:
         if analysis.kind in ("author", "category"):
             return self.overview_sources(question, analysis, filters, k), {}, []
         filters = self.narrowed(analysis, filters)
+        if analysis.comparison is not None:  # two named sides: each side's own paper (search/comparison.py)
+            found = resolve_sides(self.retriever, question, analysis.comparison, filters, k)
+            if found is not None:
+                return found
         if analysis.kind == "list" and not analysis.wants_single:
             found = self.retrieve_set(question, analysis, filters, k)
             if found is not None and (analysis.authors or analysis.categories) \

@@ -68,7 +68,7 @@ def verify_citations(text: str, sources: list[Source], weights: TermWeights) -> 
             continue
         prefix = re.match(r"^\s*(?:[-*•]|\d+[.)])\s+", raw_line)
         body = raw_line[prefix.end():] if prefix else raw_line
-        pieces = []
+        pieces, flagged_here = [], False
         for original in split_sentences(body):
             sentence = _GROUP_WITH_SPACE.sub(keep_known, original).strip()
             if not sentence:
@@ -84,8 +84,11 @@ def verify_citations(text: str, sources: list[Source], weights: TermWeights) -> 
             if citation is not None:
                 citations.append(citation)
                 if not citation.supported:
-                    sentence = sentence + FLAG
+                    sentence, flagged_here = sentence + FLAG, True
             pieces.append(sentence)
+        if not flagged_here:
+            lines_out.append(line)  # as written: what was streamed to the reader stays exactly what is shown
+            continue
         joiner = "" if re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]$", pieces[0] if pieces else "") else " "
         lines_out.append((prefix.group(0) if prefix else "") + joiner.join(pieces))
     verified = Verified("\n".join(lines_out).strip(), cited_ids_in(cleaned), removed, citations)

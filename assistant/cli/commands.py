@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from assistant.cli import answer, brief, daily, evals, mcp, ui
-from assistant.cli.common import add_filters, filters_from, iso_date, positive_int, shown
+from assistant.cli.common import add_command, add_filters, filters_from, iso_date, positive_int, shown
 from assistant.config import available_presets, load_settings
 from assistant.errors import DigestQAError
 from assistant.text import shorten
@@ -27,6 +27,26 @@ EPILOG = """examples:
 configuration: DIGESTQA_* environment variables or digestqa.toml (see README)."""
 
 
+INGEST_EPILOG = """examples:
+  digestqa ingest ../shared/digests            every digest of a folder
+  digestqa ingest 2026-01-22.md --json         one file; print the report as JSON
+  digestqa ingest digest.md --date 2026-01-22  a file whose name carries no date"""
+PAPERS_EPILOG = """examples:
+  digestqa papers --category cs.DB             one category
+  digestqa papers --since 2026-01-20 --json    papers of digests from that day on, as JSON
+  digestqa papers --author "Chen Ding"         one author's papers
+  digestqa papers --flagged                    summaries that state a number their abstract does not
+  digestqa papers --category cs.DB --bib db.bib --ris db.ris"""
+SEARCH_EPILOG = """examples:
+  digestqa search "KV cache eviction" -k 5     the five best papers, with scores
+  digestqa search "联邦学习" --mode lexical      keywords only
+  digestqa search 2601.16032                   one paper by its id"""
+STATS_EPILOG = """examples:
+  digestqa stats
+  digestqa stats --json                        one object (papers, chunks, digests, categories, summary_flags)
+  digestqa stats --store ~/papers/vectorstore  another store"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", metavar="DIR", default=argparse.SUPPRESS,
@@ -39,10 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Ask questions about arXiv daily digests, offline, with checked citations.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("ingest", parents=[common], help="parse digests and store their papers (idempotent)",
-                       description="Parse digest files (.md/.txt, or folders of them) and store every paper. "
-                                   "Re-running changes nothing; an edited entry replaces its old chunks; "
-                                   "an interrupted run resumes where it stopped.")
+    p = add_command(sub, common, "ingest", "parse digests and store their papers (idempotent)",
+                    "Parse digest files (.md/.txt, or folders of them) and store every paper. Re-running "
+                    "changes nothing; an edited entry replaces its old chunks; an interrupted run resumes "
+                    "where it stopped. Afterwards the watchlist is answered over the new papers.", INGEST_EPILOG)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="digest files or folders")
     p.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD",
                    help="the digest's day, when the file name carries no YYYY-MM-DD")
@@ -50,20 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--no-watch", action="store_true", help="do not answer the watchlist over the new papers")
 
-    p = sub.add_parser("papers", parents=[common], help="list stored papers")
+    p = add_command(sub, common, "papers", "list stored papers",
+                    "List the stored papers (id, category, title, the digests it appeared in), filtered by "
+                    "category, date, digest or author; export them as BibTeX or RIS; --flagged keeps those "
+                    "whose Chinese summary states a number the abstract does not.", PAPERS_EPILOG)
     add_filters(p)
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
-    p = sub.add_parser("search", parents=[common], help="ranked papers for a query (no LLM involved)",
-                       description="Hybrid search (dense embeddings + BM25, fused by reciprocal rank). "
-                                   "A query that is an arXiv id looks that paper up directly.")
+    p = add_command(sub, common, "search", "ranked papers for a query (no LLM involved)",
+                    "Hybrid search (dense embeddings + BM25, fused by reciprocal rank). A query that is an "
+                    "arXiv id looks that paper up directly.", SEARCH_EPILOG)
     p.add_argument("query", help="what to look for, in English or Chinese, or an arXiv id")
     p.add_argument("-k", "--top-k", type=positive_int, default=None, help="how many papers (default 5)")
     p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid", help="which retrievers to use")
     add_filters(p)
     p.add_argument("--json", action="store_true", help="print a JSON list of {id, title, category, score}")
 
-    p = sub.add_parser("stats", parents=[common], help="what the store holds")
+    p = add_command(sub, common, "stats", "what the store holds",
+                    "What the store holds: papers, chunks, size on disk, digests (in order, and which is the "
+                    "latest), papers per category, and how many digest summaries state a number their "
+                    "abstract does not.", STATS_EPILOG)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("repair", parents=[common], help="rebuild a damaged vector index of the store",

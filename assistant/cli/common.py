@@ -95,11 +95,12 @@ def filters_from(args, app=None):
 
 
 def shown(text: str) -> str:
-    """Paper text as printed: no control characters (stores written before they were stripped),
-    and citation-like brackets in it shown as (id) so they never pass for checked citations."""
+    """Paper text as printed: its LaTeX rendered, no control characters (stores written before they
+    were stripped), and citation-like brackets in it shown as (id) so they never pass for checked citations."""
     from assistant.answer.citations import neutralize_citations
+    from assistant.markup import readable
     from assistant.text import strip_controls
 
-    return neutralize_citations(strip_controls(text))
+    return neutralize_citations(strip_controls(readable(text)))
 
 

@@ -12,7 +12,10 @@ fair translation does, each case seen in the 350 sample papers:
 - a percentage written as a fraction or the other way round (83.5% <-> 0.835);
 - ordinals ("99th percentile" -> 第99百分位);
 - orders of magnitude ("two orders of magnitude" -> 100×);
-- years (2024, 2025) and calendar words (5月 = May) are ignored, as the citation checker ignores them.
+- years (2024, 2025) and calendar words (5月 = May) are ignored, as the citation checker ignores them;
+- both texts are read as rendered (assistant/markup.py), so a range is read as its two ends ("2到4倍"
+  against "2--4$\\times$" or "2-4x") and a formula as the abstract means it ("log(1/ε)" against
+  "$\\log\\frac{1}ε$").
 
 A flag is a number with the summary sentence stating it and the abstract sentence nearest to it,
 to be read side by side.
@@ -151,7 +154,9 @@ def flagged(papers: list[Paper]) -> dict[str, list[SummaryFlag]]:
     return {p.id: flags for p in papers if (flags := check_paper(p))}
 
 
-CHECKER_VERSION = 1  # bump when the matching rules change: cached results are then recomputed
+# Bump when the matching rules change: cached results are then recomputed. 2: digest text read after
+# pylatexenc renders it (ranges "2--4$\times$" = 2 and 4, formulas "log\frac{1}ε" = log(1/ε)).
+CHECKER_VERSION = 2
 
 
 _FLAG_KEYS = {"section", "number", "summary_sentence", "abstract_sentence"}

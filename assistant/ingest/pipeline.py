@@ -219,7 +219,8 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         papers, conflicts[:] = _without_sample(papers, conflicts, {d.digest.name: d.digest.date for d in parsed})
         notes.append("left out the packaged sample digest: it is never mixed with your own digests")
         sample_names = frozenset()
-    report = IngestReport(digests=[d.digest.name for d in parsed], replaced=conflicts, notes=notes)
+    # A file with no entry (notes.txt beside a digest) is reported as skipped, not counted as a digest.
+    report = IngestReport(digests=[d.digest.name for d in parsed if d.papers], replaced=conflicts, notes=notes)
     recorded_digests = [(d.digest.name, d.digest.date) for d in parsed if d.papers]
     del parsed  # each paper is held by the plan alone from here, and released once written
     report.skipped = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if p.skipped]
@@ -347,7 +348,8 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport,
             continue
         old = stored[paper.id]
         differs = state[0] != paper.content_hash()
-        if differs and precedence(paper) < precedence(old):
+        outranked = differs and precedence(paper) < precedence(old)
+        if outranked:
             # The stored text outranks this entry (higher version or later digest): keep it; the
             # paper still appeared in this entry's digest, which is recorded.
             report.replaced.append(replacement(old, paper))
@@ -372,7 +374,7 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport,
             report.changed += 1
             report.replaced.append(replacement(paper, old))
         else:
-            if paper.id in conflicted:  # an entry was dropped: never "unchanged"
+            if paper.id in conflicted:  # an entry was dropped: never "unchanged" (an outranked one is also skipped)
                 report.conflicts += 1
             else:
                 report.unchanged += 1

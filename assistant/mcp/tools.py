@@ -18,6 +18,7 @@ from assistant.answer.answerers.extractive import contribution_sentence
 from assistant.app import App
 from assistant.arxiv_ids import normalize_arxiv_id
 from assistant.errors import InputError, StoreError
+from assistant.markup import readable
 from assistant.search.retrieval import Filters, author_matches
 from assistant.types import SUMMARY_SECTIONS, Paper
 
@@ -110,19 +111,25 @@ def files_under_roots(paths: list[Path], roots: tuple[Path, ...]) -> list[Path]:
 
 
 def paper_brief(paper: Paper) -> dict:
-    return {"id": paper.id, "title": " ".join(paper.title.split()), "category": paper.category}
+    return {"id": paper.id, "title": readable(paper.title), "category": paper.category}
+
+
+def rendered(paper: Paper) -> dict:
+    """The paper's fields with its text as a person reads it (LaTeX rendered: assistant/markup.py)."""
+    text = {name: readable(getattr(paper, name)) for name in ("title", "abstract", *SUMMARY_SECTIONS)}
+    return asdict(paper) | text
 
 
 def paper_markdown(paper: Paper) -> str:
-    lines = [f"# {' '.join(paper.title.split())}", "",
+    lines = [f"# {readable(paper.title)}", "",
              f"- arXiv: [{paper.id}]({paper.url})", f"- category: {paper.category}",
              f"- authors: {', '.join(paper.authors)}",
              f"- digests: {', '.join(paper.dates or paper.digests)}", ""]
     if paper.abstract:
-        lines += ["## Abstract", "", paper.abstract, ""]
+        lines += ["## Abstract", "", readable(paper.abstract), ""]
     names = {"tldr": "TL;DR", "motivation": "Motivation", "method": "Method", "result": "Result",
              "conclusion": "Conclusion"}
-    sections = [(names[s], getattr(paper, s)) for s in SUMMARY_SECTIONS if getattr(paper, s)]
+    sections = [(names[s], readable(getattr(paper, s))) for s in SUMMARY_SECTIONS if getattr(paper, s)]
     if sections:
         lines += ["## Chinese summary (from the digest)", ""]
         for name, text in sections:
@@ -201,7 +208,7 @@ class PaperTools:
             result = app.search(query, k, self.filters(app, category, since, until, author))
             labels = app.digests()
             papers = [{**paper_brief(s.paper), "dates": s.paper.dates, "digests": labels.paper_labels(s.paper), "score": s.score,
-                       "passage": _trim(s.passages[0].text, PASSAGE_CHARS) if s.passages else ""}
+                       "passage": _trim(readable(s.passages[0].text), PASSAGE_CHARS) if s.passages else ""}
                       for s in result.sources]
             notices = [] if papers else ["no paper matches these filters" if result.filtered_to == 0
                                          else "no matching papers"]
@@ -213,7 +220,7 @@ class PaperTools:
 
         def work(app: App) -> dict:
             paper = self.lookup(app, pid)
-            return {**asdict(paper), "url": paper.url}
+            return {**rendered(paper), "url": paper.url}
         return self.run(work)
 
     def lookup(self, app: App, pid: str) -> Paper:
@@ -234,7 +241,7 @@ class PaperTools:
             answer = app.ask(question, self.filters(app, category, since, until, author))
             full = answer.to_json_dict()
             return {"answer": full["answer"], "cited_ids": full["cited_ids"],
-                    "sources": [{"id": s["id"], "title": " ".join(s["title"].split())} for s in full["sources"]],
+                    "sources": [{"id": s["id"], "title": readable(s["title"])} for s in full["sources"]],
                     "refused": full["refused"], "notices": full["notices"],
                     "unsupported_claims": [{"sentence": c["sentence"], "reason": c["reason"]}
                                            for c in full["unsupported_claims"]]}
@@ -260,7 +267,7 @@ class PaperTools:
                 if answer.refused:
                     notices.insert(0, f"the digests do not cover '{shown_value(topic)}'")
             return {"topic": shown_value(topic) if topic else None, "count": len(papers),
-                    "papers": [{**paper_brief(p), "line": _trim(contribution_sentence(p), LINE_CHARS)} for p in papers],
+                    "papers": [{**paper_brief(p), "line": _trim(readable(contribution_sentence(p)), LINE_CHARS)} for p in papers],
                     "notices": notices}
         return self.run(work)
 

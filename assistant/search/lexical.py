@@ -51,6 +51,11 @@ def _jieba():
     return jieba
 
 
+def chinese_words(text: str) -> list[str]:
+    """Chinese text as jieba's words, in order ('强化学习方法' -> 强化学习, 方法)."""
+    return [w for w in _jieba().lcut(text) if w.strip()]
+
+
 def tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
