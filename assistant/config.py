@@ -57,6 +57,10 @@ class Settings:
     llm_max_retries: int = 2
     llm_context_tokens: int = 6000
     llm_temperature: float = 0.0
+    # LLM screening of set questions (assistant/answer/screening.py): the model decides which candidates
+    # belong, within these budgets per question; 0 seconds turns screening off.
+    llm_screen_seconds: float = 60.0
+    llm_screen_tokens: int = 30000
     preset: str | None = None
 
     @property
@@ -98,6 +102,8 @@ _ENV = {  # environment variable -> field
     "DIGESTQA_LLM_TIMEOUT": "llm_timeout_s",
     "DIGESTQA_LLM_MAX_RETRIES": "llm_max_retries",
     "DIGESTQA_LLM_CONTEXT_TOKENS": "llm_context_tokens",
+    "DIGESTQA_LLM_SCREEN_SECONDS": "llm_screen_seconds",
+    "DIGESTQA_LLM_SCREEN_TOKENS": "llm_screen_tokens",
     "OPENAI_API_KEY": "llm_api_key",
     "DIGESTQA_LLM_API_KEY": "llm_api_key",
 }

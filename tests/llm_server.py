@@ -26,7 +26,10 @@ DEFAULT_GGUF = Path("~/.cache/digestqa/test-llm").expanduser() / GGUF_NAME
 MODEL_ALIAS = "smollm2-135m"  # the name the server answers to (llama.cpp lists it in /v1/models)
 REQUIRE_ENV = "DIGESTQA_REQUIRE_LLM_SERVER"
 # A reply is capped server-side: SmolLM2 can ramble until its context is full (minutes on 2 cores).
-MAX_REPLY_TOKENS = 256
+MAX_REPLY_TOKENS = 128
+# One thread: with two, llama.cpp's threads spin-wait on each other, and on a CPU shared with other
+# work generation fell from 15 to 3.4 tokens/s (prompt 63 -> 46 tokens/s) in a measurement here.
+THREADS = int(os.environ.get("DIGESTQA_TEST_LLM_THREADS", "1"))
 START_TIMEOUT_S = 90
 
 
@@ -50,7 +53,7 @@ class LlamaServer:
     def __init__(self, ctx: int = 8192, threads: int | None = None, max_reply: int = MAX_REPLY_TOKENS):
         self.model = find_gguf()
         self.ctx = ctx
-        self.threads = threads or max(1, min(2, os.cpu_count() or 1))
+        self.threads = threads or THREADS
         self.max_reply = max_reply
         self.process: subprocess.Popen | None = None
         self.address = ""
@@ -128,7 +131,7 @@ def _serve(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("model")
     parser.add_argument("--ctx", type=int, default=8192)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--max-reply", type=int, default=MAX_REPLY_TOKENS)
     args = parser.parse_args(argv)
     import xllamacpp as xlc

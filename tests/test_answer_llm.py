@@ -15,7 +15,9 @@ def llm_app(fixture_app):
     def build(fake: FakeOpenAI, **overrides) -> App:
         settings = make_settings(fixture_app.settings.store, llm_base_url=fake.base_url, llm_model="fake-model",
                                  llm_api_key="sk-test-secret-key", llm_max_retries=overrides.pop("retries", 0),
-                                 llm_timeout_s=overrides.pop("timeout", 10.0), **overrides)
+                                 llm_timeout_s=overrides.pop("timeout", 10.0),
+                                 # the scripted replies below answer; set screening has its own tests (test_screening.py)
+                                 llm_screen_seconds=overrides.pop("screen_seconds", 0.0), **overrides)
         app = App(settings)
         app.__dict__["embedder"] = fixture_app.embedder
         app.__dict__["retriever"] = fixture_app.retriever  # same store, already loaded
