@@ -1,6 +1,7 @@
 """Citation verification: every answer passes through here before anyone sees it.
 
-1. Citations of ids that are not among the retrieved sources are removed and reported.
+1. Citations of ids that are not among the retrieved sources are removed and reported; a sentence
+   left with no citation by that is flagged inline (its claim was attributed to a paper nobody checked).
 2. Each sentence is checked against the papers it cites (its own citations, else those of its
    paragraph): every number in it must occur in a cited paper, and most of its key terms
    (IDF-weighted) must too. A sentence that fails is flagged inline and listed.
@@ -22,6 +23,8 @@ from assistant.types import Citation, Source, warning
 _GROUP_WITH_SPACE = re.compile(rf"([ \t]*){CITATION_GROUP.pattern}", re.I)
 FLAG = " ⚠"
 MIN_TERM_SUPPORT = 0.5
+# Where a removed citation stood, until its sentence is checked (private-use characters: never in text).
+_REMOVED = re.compile("\ue000([^\ue001]*)\ue001")
 
 
 @dataclass
@@ -50,7 +53,10 @@ def verify_citations(text: str, sources: list[Source], weights: TermWeights) -> 
                 kept.append(pid)
             elif pid and pid not in removed:
                 removed.append(pid)
-        return f"{match.group(1)}[{', '.join(dict.fromkeys(kept))}]" if kept else ""
+        if kept:
+            return f"{match.group(1)}[{', '.join(dict.fromkeys(kept))}]"
+        gone = [pid for pid in group_ids(match.group(2)) if pid]
+        return f"\ue000{' '.join(gone)}\ue001"
 
     cleaned = _GROUP_WITH_SPACE.sub(keep_known, text)
     lines_out, citations = [], []
@@ -66,9 +72,15 @@ def verify_citations(text: str, sources: list[Source], weights: TermWeights) -> 
         body = line[prefix.end():] if prefix else line
         pieces = []
         for sentence in split_sentences(body):
+            gone = [pid for found in _REMOVED.findall(sentence) for pid in found.split()]
+            sentence = _REMOVED.sub("", sentence)
             own = cited_ids_in(sentence)
             check_ids = own or line_ids
-            citation = _check(sentence, check_ids, by_id, weights)
+            if gone and not own:
+                citation = Citation(sentence, [], False, f"its citation of {', '.join(gone)} was removed: "
+                                                         "not among the sources")
+            else:
+                citation = _check(sentence, check_ids, by_id, weights)
             if citation is not None:
                 citations.append(citation)
                 if not citation.supported:
@@ -76,7 +88,8 @@ def verify_citations(text: str, sources: list[Source], weights: TermWeights) -> 
             pieces.append(sentence)
         joiner = "" if re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]$", pieces[0] if pieces else "") else " "
         lines_out.append((prefix.group(0) if prefix else "") + joiner.join(pieces))
-    verified = Verified("\n".join(lines_out).strip(), cited_ids_in(cleaned), removed, citations)
+    text = _REMOVED.sub("", "\n".join(lines_out)).strip()
+    verified = Verified(text, cited_ids_in(cleaned), removed, citations)
     if removed:
         verified.notices.append(warning(f"removed citation(s) of paper(s) not among the sources: {', '.join(removed)}"))
     flagged = [c for c in citations if not c.supported]
