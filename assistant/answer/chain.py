@@ -198,14 +198,16 @@ class AnswerChain:
             # following instructions injected into a paper would produce): show the sources' answer.
             fallback = self.extractive.answer(question, analysis, sources)
             named = llm_use.label if llm_use else draft.backend
-            fallback.notices.insert(0, warning(f"the answer of the LLM '{named}' cited none of the sources, so it was "
-                                               "not shown; this is the extractive answer"))
+            dropped = verified.removed_ids  # what it cited instead is still reported (removed_citations)
+            why = "cited none of the sources" + (f" (only {', '.join(dropped)}, not among them)" if dropped else "")
+            fallback.notices.insert(0, warning(f"the answer of the LLM '{named}' {why}, so it was not shown; "
+                                               "this is the extractive answer"))
             if llm_use is not None:
-                llm_use.answered, llm_use.fallback = False, "no_valid_citation"
-                llm_use.reason = "the model's answer cited none of the sources"
+                llm_use.answered, llm_use.fallback, llm_use.reason = False, "no_valid_citation", f"the model's answer {why}"
             draft = fallback
             verified = (verify_citations(draft.text, sources, self.weights) if not draft.refused
                         else Verified(draft.text, []))
+            verified.removed_ids = dropped + [i for i in verified.removed_ids if i not in dropped]
         timings["verify_s"] = time.perf_counter() - verify_started
         timings["total_s"] = time.perf_counter() - started
         screening = next((n.screening for n in notices if isinstance(n, ScreeningNotice)), None)

@@ -212,7 +212,7 @@ class LLMAnswerer:
         notices: list[Notice] = []
         for attempt in (1, 2):
             parts: list[str] = []
-            served, usage = "", {}
+            served, usage, finished = "", {}, None
             try:
                 # include_usage: the server's own count of prompt tokens comes back in a last chunk.
                 stream = self.client.chat.completions.create(
@@ -223,10 +223,18 @@ class LLMAnswerer:
                     served = served or (getattr(event, "model", "") or "")
                     usage = usage_of(event) or usage
                     delta = event.choices[0].delta.content if event.choices else None
+                    finished = (event.choices[0].finish_reason if event.choices else None) or finished
                     if delta:
                         parts.append(delta)
                         if not NOT_COVERED.startswith("".join(parts).strip()[: len(NOT_COVERED)]):
                             yield delta
+                if finished is None:
+                    # Every server ends a complete reply with a finish_reason: without one, the
+                    # connection closed early (a crash behind a proxy, a killed server speaking HTTP/1.0).
+                    raise BackendError(f"the stream from {self.settings.llm_base_url} ended after "
+                                       f"{len(''.join(parts))} characters without finishing", "stream_broken")
+            except BackendError:
+                raise
             except Exception as exc:  # openai raises many types; all mean "the backend failed"
                 failure = backend_failure(exc, self.settings, streamed=len("".join(parts)))
                 smaller = failure.refit(context) if isinstance(failure, ContextOverflow) and attempt == 1 else None
@@ -238,6 +246,8 @@ class LLMAnswerer:
                     continue
                 raise failure from None
             break
+        if finished == "length":
+            notices.append(info(f"the answer of model '{self.settings.llm_model}' was cut at its length limit"))
         text = "".join(parts).strip()
         if not text or text.startswith(NOT_COVERED):
             # The refusal itself (and the nearest papers) is worded by the extractive answerer.
