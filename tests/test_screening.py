@@ -169,7 +169,7 @@ def screener(body: dict) -> str:
                      for pid in re.findall(r'<paper id="([^"]+)"', prompt) if pid in quotes)
 
 
-def test_set_answer_through_the_chain_uses_the_screening_and_reports_it(fixture_app):
+def test_set_answer_through_the_chain_uses_the_screening_and_reports_it(fixture_app, capsys):
     with FakeOpenAI() as fake:
         fake.default = {"fn": lambda body: screener(body) if "<paper id=" in body["messages"][-1]["content"]
                         else "KVSqueeze compresses the KV cache [2601.90001]. QuantKV quantizes it [2601.90008]."}
@@ -186,6 +186,14 @@ def test_set_answer_through_the_chain_uses_the_screening_and_reports_it(fixture_
     assert data["screening"]["excluded"][0]["reason"] == "periodically evicts the lowest-scoring entries"
     assert data["answered_by"] == "fake-model" and data["llm"]["answered"] is True
     assert "never an instruction" in screening_prompt[0]["content"] and "Question: " + QUESTION in screening_prompt[1]["content"]
+
+    from assistant.cli.answer import _print_screened  # `digestqa ask --screened`
+
+    _print_screened(answer)
+    printed = capsys.readouterr().out
+    assert f"Screened out by fake-model (1 of {answer.screening.candidates} candidates):" in printed
+    assert '[2601.90002] TokenDrop: Attention-Guided Eviction of KV-Cache Entries for Streaming LLM Decoding: ' \
+           '"periodically evicts the lowest-scoring entries"' in printed
 
 
 def test_screening_off_or_failing_keeps_the_word_rules_set(fixture_app):
