@@ -7,7 +7,8 @@ the GGUF where `find_gguf()` looks. In CI (`DIGESTQA_REQUIRE_LLM_SERVER=1`) a se
 start fails the tests; elsewhere they skip with the reason.
 
 Run as a script it is the server process itself: `python tests/llm_server.py MODEL.gguf --ctx N`
-prints one JSON line with the address once it listens, then serves until killed.
+prints one JSON line with the address once it listens, then serves until killed. By hand, for the
+llamacpp preset: `python tests/llm_server.py MODEL.gguf --alias local --port 8080`.
 """
 from __future__ import annotations
 
@@ -128,17 +129,19 @@ def _serve(argv: list[str]) -> None:
     parser.add_argument("--ctx", type=int, default=8192)
     parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--max-reply", type=int, default=MAX_REPLY_TOKENS)
+    parser.add_argument("--alias", default=MODEL_ALIAS)
+    parser.add_argument("--port", type=int, default=0)  # 0: the server picks a free one and reports it
     args = parser.parse_args(argv)
     import xllamacpp as xlc
 
     params = xlc.CommonParams()
     params.model.path = args.model
-    params.model_alias = {MODEL_ALIAS}
+    params.model_alias = {args.alias}
     params.n_ctx = args.ctx
     params.n_predict = args.max_reply
     params.n_parallel = 1
     params.hostnames = ["127.0.0.1"]
-    params.port = 0  # the server picks a free port and reports it: no race with another process
+    params.port = args.port  # 0 in tests: no race with another process for a port
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.threads
     params.sampling.temp = 0.0

@@ -207,3 +207,29 @@ def test_screening_off_or_failing_keeps_the_word_rules_set(fixture_app):
     assert answer.screening.failed == "connection" and answer.to_json_dict()["answered_by"] == "extractive"
     assert any("LLM screening by model 'm' failed" in n for n in answer.notices)
     assert answer.llm.fallback == "connection"
+
+
+def test_eval_llm_pipeline_runs_the_chain_with_the_llm_and_summarises_it(fixture_app, tmp_path):
+    from assistant.errors import InputError
+    from assistant.evaluation import run_eval
+
+    dataset = tmp_path / "set.jsonl"
+    dataset.write_text(json.dumps({"qid": "kv", "question": QUESTION, "kind": "multi",
+                                   "gold_ids": ["2601.90001", "2601.90008"], "must_mention": [],
+                                   "answerable": True}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="--pipeline llm needs an LLM"):
+        run_eval(fixture_app, dataset, "llm", out_dir=tmp_path / "none", progress=False)
+    with FakeOpenAI() as fake:
+        fake.default = {"fn": lambda body: screener(body) if "<paper id=" in body["messages"][-1]["content"]
+                        else "KVSqueeze compresses the KV cache [2601.90001]. QuantKV quantizes it [2601.90008]."}
+        app = App(make_settings(fixture_app.settings.store, llm_base_url=fake.base_url, llm_model="fake-model",
+                                llm_max_retries=0))
+        app.__dict__["embedder"] = fixture_app.embedder
+        [output] = run_eval(app, dataset, "llm", out_dir=tmp_path / "run", progress=False)
+    record = output.records[0]
+    assert record["pipeline"] == "llm" and record["answered_by"] == "fake-model"
+    assert record["screening"]["excluded"][0]["id"] == "2601.90002" and record["citation_precision"] == 1.0
+    assert output.report["llm"] == {"model": "fake-model", "questions": 1, "answered_by_llm": 1, "fallbacks": {},
+                                    "screened_questions": 1, "screened_out": 1, "screened_in": 0,
+                                    "screening_cut": 0, "screening_failed": 0}
+    assert "Model `fake-model` wrote 1 of 1 answers" in (tmp_path / "run" / "report.md").read_text()

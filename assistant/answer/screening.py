@@ -147,12 +147,13 @@ def screen(question: str, candidates: list[Source], model: ScreeningModel, *, me
         result.tokens += (sum(reply.usage.values()) if reply.usage.get("prompt_tokens")
                           else estimate + count_tokens(reply.text, encoding_model))
         verdicts.update(parse_verdicts(reply.text, {s.id: s.paper for s, _ in batch}))
+        if not verdicts:  # a model that cannot follow the format on the first batch will not on the next
+            result.seconds = time.perf_counter() - started
+            return _failed(result, candidates, members, label,
+                           BackendError("its reply did not follow the screening format", code="format"))
     result.seconds = time.perf_counter() - started
     result.verdicts = verdicts
     result.screened = len(verdicts)
-    if result.batches and not verdicts:
-        return _failed(result, candidates, members, label,
-                       BackendError("its replies did not follow the screening format", code="format"))
     for source in candidates:
         verdict = verdicts.get(source.id)
         if source.id in members:

@@ -63,6 +63,9 @@ def _print_screened(answer: Answer) -> None:
         print("\nNo LLM screening: it runs for \"which papers…\" questions when an LLM is configured.", file=sys.stderr)
         return
     model = screening.model.removeprefix("llm:")
+    if screening.failed:
+        print(f"\nScreened out by {model}: none, its screening failed ({screening.failed}); the word rules chose the papers.")
+        return
     if not screening.excluded:
         print(f"\nScreened out by {model}: none ({screening.screened} of {screening.candidates} candidates judged).")
         return
