@@ -12,6 +12,7 @@ the chain then shows the extractive answer and says why, naming the model.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,6 +30,7 @@ from assistant.types import Notice, Source, info
 NOT_COVERED = "NOT_COVERED"
 ANSWER_RESERVE_TOKENS = 800  # room left for the model's reply inside the context budget
 PROBE_TIMEOUT_S = 10.0  # GET /models, once per answerer: a server that cannot say is not waited for
+PROBE_RETRY_S = 60.0  # … and is asked again after this long (it may have come up, or been fixed)
 REPACK_MARGIN = 0.9  # after a context overflow, pack to this share of what the server said fits
 # What servers say when a prompt is too long: llama.cpp "request (9031 tokens) exceeds the available
 # context size (8192 tokens)"; OpenAI and vLLM "maximum context length is 8192 tokens. However, your
@@ -121,14 +123,18 @@ class LLMAnswerer:
     # -- the server ------------------------------------------------------------------------------
     def server_models(self) -> ServerModels | None:
         """GET /models, asked once per answerer (None: the server does not say, or is unreachable now,
-        and the request itself will report what is wrong)."""
+        and the request itself will report what is wrong; asked again after PROBE_RETRY_S then, so a
+        hanging server costs one probe timeout, not one per request)."""
         known = self.__dict__.get("_server_models")
         if known is not None:
             return known
+        if time.monotonic() - self.__dict__.get("_probe_failed_at", -PROBE_RETRY_S) < PROBE_RETRY_S:
+            return None
         try:
             client = self.client.with_options(timeout=min(PROBE_TIMEOUT_S, self.settings.llm_timeout_s), max_retries=0)
             listed = list(client.models.list().data)
         except Exception:  # no /models endpoint, an old server, a proxy: nothing to check against
+            self.__dict__["_probe_failed_at"] = time.monotonic()
             return None
         names: list[str] = []
         context = None
