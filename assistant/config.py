@@ -77,6 +77,10 @@ class Settings:
     llm_max_retries: _int(0, 20) = 2
     llm_context_tokens: _int(256, 10_000_000) = 6000
     llm_temperature: Annotated[float, Field(strict=True, ge=0, le=2)] = 0.0
+    # LLM screening of set questions (assistant/answer/screening.py): the model decides which candidates
+    # belong, within these budgets per question; 0 seconds turns screening off.
+    llm_screen_seconds: Annotated[float, Field(strict=True, ge=0, le=3600)] = 60.0
+    llm_screen_tokens: _int(0, 10_000_000) = 30000
     preset: str | None = None
     # Folders the MCP server's `ingest` tool may read (with `digestqa mcp --allow-ingest`): a client's
     # model names paths, so it reads only under these, never anywhere the server's user can.
@@ -122,6 +126,8 @@ _ENV = {  # environment variable -> field
     "DIGESTQA_LLM_MAX_RETRIES": "llm_max_retries",
     "DIGESTQA_LLM_CONTEXT_TOKENS": "llm_context_tokens",
     "DIGESTQA_MCP_INGEST_ROOTS": "mcp_ingest_roots",
+    "DIGESTQA_LLM_SCREEN_SECONDS": "llm_screen_seconds",
+    "DIGESTQA_LLM_SCREEN_TOKENS": "llm_screen_tokens",
     "OPENAI_API_KEY": "llm_api_key",
     "DIGESTQA_LLM_API_KEY": "llm_api_key",
 }

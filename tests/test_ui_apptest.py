@@ -59,7 +59,9 @@ def everything(at: AppTest) -> str:
 
 def llm_app(fixture_app: App, base_url: str, **overrides) -> App:
     settings = make_settings(fixture_app.settings.store, llm_base_url=base_url, llm_model="fake-model",
-                             llm_api_key="sk-test", **{"llm_max_retries": 0, "llm_timeout_s": 5.0, **overrides})
+                             llm_api_key="sk-test", **{"llm_max_retries": 0, "llm_timeout_s": 5.0,
+                                                        # exact request counts below: set screening is tested in test_screening.py
+                                                        "llm_screen_seconds": 0.0, **overrides})
     app = App(settings)
     app.__dict__["embedder"] = fixture_app.embedder
     app.__dict__["retriever"] = fixture_app.retriever  # same store, already loaded

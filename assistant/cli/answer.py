@@ -34,6 +34,9 @@ def add_commands(sub, common) -> None:
     p.add_argument("--json", action="store_true",
                    help="print one JSON object: answer, cited_ids, sources, refused, backend, timings, notices")
     p.add_argument("--verbose", "-v", action="store_true", help="also print per-stage timings")
+    p.add_argument("--screened", action="store_true",
+                   help="with an LLM configured, also list the papers its screening took out of a \"which papers…\" "
+                        "answer, each with the model's reason (in --json: the `screening` field)")
 
     p = add_command(sub, common, "chat", "terminal chat with follow-up questions",
                     "Chat about the papers. Follow-ups such as \"and which of those use transformers?\" refer "
@@ -59,8 +62,29 @@ def run_ask(args, app) -> int:
         return 0
     answer = _stream_to_terminal(app.chain.stream(args.question, filters, args.top_k))
     _print_footer(answer, args.verbose, known=app.digests())
+    if args.screened:
+        _print_screened(answer)
     daily.answer_exports(args, answer)
     return 0
+
+
+def _print_screened(answer: Answer) -> None:
+    """What the LLM's screening took out of a set answer, and why (issue 26)."""
+    screening = answer.screening
+    if screening is None:
+        print("\nNo LLM screening: it runs for \"which papers…\" questions when an LLM is configured.", file=sys.stderr)
+        return
+    model = screening.model.removeprefix("llm:")
+    if screening.failed:
+        print(f"\nScreened out by {model}: none, its screening failed ({screening.failed}); the word rules chose the papers.")
+        return
+    if not screening.excluded:
+        print(f"\nScreened out by {model}: none ({screening.screened} of {screening.candidates} candidates judged).")
+        return
+    print(f"\nScreened out by {model} ({len(screening.excluded)} of {screening.candidates} candidates):")
+    for excluded in screening.excluded:
+        title = shown(" ".join(excluded.source.paper.title.split()))
+        print(f"  [{excluded.source.id}] {title}: \"{shown(excluded.reason)}\"")
 
 
 def run_chat(args, app) -> int:
