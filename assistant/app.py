@@ -27,7 +27,16 @@ class App:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings)
+        return Store(self.settings, private_copy=self._private_copy)
+
+    _private_copy = False
+
+    def use_private_copy(self) -> None:
+        """Read the store through a private copy from now on (a full disk stops Chroma from
+        reading the store itself); the loaded store and what was built on it are dropped."""
+        self._private_copy = True
+        for name in ("store", "retriever", "chain"):
+            self.__dict__.pop(name, None)
 
     @cached_property
     def retriever(self) -> Retriever:

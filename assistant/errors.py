@@ -24,4 +24,11 @@ class ConfigError(DigestQAError):
 
 
 class BackendError(DigestQAError):
-    """An LLM backend failed (connection, timeout, HTTP error) after retries."""
+    """An LLM backend failed (connection, timeout, HTTP error) after retries.
+
+    `code` says what kind of failure, for programs (`ask --json`'s `llm.fallback`): timeout,
+    connection, stream_broken, context_overflow, model_not_found, rate_limited, http_error, format."""
+
+    def __init__(self, message: str, code: str = "error"):
+        super().__init__(message)
+        self.code = code

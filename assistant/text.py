@@ -6,7 +6,8 @@ import re
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # An English sentence ends at . ! ? followed by space and a capital, digit or opening mark;
 # common abbreviations ("e.g.", "et al.") are protected first.
-_EN_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[$\\\u3400-\u9fff])")
+# A closing quote may follow the stop ('such as: "Why?" Beyond…', LaTeX's "why?'' Beyond").
+_EN_BOUNDARY = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’])|(?<=[.!?]''))\s+(?=[A-Z0-9\"'(\[$\\\u3400-\u9fff“])")
 _ZH_BOUNDARY = re.compile(r"(?<=[。！？；])")
 # Digest text sometimes lost the space after a full stop ("knowledge confusion.To address this").
 _GLUED_BOUNDARY = re.compile(r"(?<=[a-z]{3}[.!?])(?=[A-Z][a-z]{2})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 
 class Notice(str):
@@ -173,11 +174,16 @@ class IngestReport:
     # rule higher arXiv version > later digest date > later ingest. {id, changed, kept, dropped};
     # kept/dropped = {file, line, digest, date, version}.
     replaced: list[dict] = field(default_factory=list)
+    # Papers whose stored text was kept over a differing entry that was dropped (listed in
+    # `replaced`): counted here, never as unchanged.
+    conflicts: int = 0
+    notes: list[str] = field(default_factory=list)  # one line each, e.g. the packaged sample removed
 
     @property
     def headline(self) -> str:
         """The one sentence `digestqa ingest` prints and the web UI shows after an upload."""
-        return (f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged "
+        conflicts = f", {self.conflicts} kept over a differing entry" if self.conflicts else ""
+        return (f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged{conflicts} "
                 f"from {len(self.digests)} digest(s) in {self.seconds:.1f}s; "
                 f"the store holds {self.papers_total} papers.")
 
@@ -190,6 +196,27 @@ class Citation:
     paper_ids: list[str]
     supported: bool = True
     reason: str = ""  # why it was flagged, e.g. "number 73% not in 2601.16032"
+
+
+@dataclass
+class LLMUse:
+    """What the configured LLM did for one answer (`Answer.llm`; None when no LLM is configured)."""
+
+    model: str  # the configured model name
+    answered: bool = False  # the answer shown is the model's (checked) text
+    served_model: str = ""  # the model id the server answered with, when it said
+    # Why the extractive answer was shown instead: a BackendError code (timeout, connection,
+    # stream_broken, context_overflow, model_not_found, rate_limited, http_error) or no_valid_citation.
+    fallback: str | None = None
+    reason: str | None = None  # the same in words
+    prompt_tokens: int | None = None  # the server's count, when it gives one
+    completion_tokens: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The model as notices name it: "gpt-4o-mini", or "gpt-4o-mini (gpt-4o-mini-2024-07-18)"."""
+        served = self.served_model
+        return self.model if not served or served == self.model else f"{self.model} ({served})"
 
 
 @dataclass
@@ -207,6 +234,8 @@ class Answer:
     removed_ids: list[str] = field(default_factory=list)  # citations dropped: not among the sources
     citations: list[Citation] = field(default_factory=list)
     standalone_question: str | None = None  # a chat follow-up rewritten to stand alone
+    llm: LLMUse | None = None  # what the configured LLM did (None: no LLM configured)
+    screening: Any = None  # assistant.answer.screening.Screening when an LLM screened a set question's members
 
     @property
     def unsupported(self) -> list[Citation]:
@@ -228,4 +257,9 @@ class Answer:
             "removed_citations": self.removed_ids,
             "unsupported_claims": [asdict(c) for c in self.unsupported],
             "standalone_question": self.standalone_question,
+            # Added by issue 26: which model wrote the answer shown ("extractive" when none did), what
+            # the configured LLM did and why its answer was not shown, and the set's LLM screening.
+            "answered_by": (self.llm.served_model or self.llm.model) if self.llm and self.llm.answered else "extractive",
+            "llm": asdict(self.llm) if self.llm else None,
+            "screening": self.screening.to_json_dict() if self.screening is not None else None,
         }

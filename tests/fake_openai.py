@@ -2,7 +2,9 @@
 
 Each request takes the next scripted reply: text, or text computed from the request by a
 function (`{"fn": callable(body) -> str}`; streamed as server-sent events when the client
-asks for a stream), an HTTP status, or a delay longer than the client's timeout. Requests are
+asks for a stream), an HTTP status, or a delay longer than the client's timeout; a streamed reply
+can break off (`"break_after": n` chunks, then the connection is closed as a crashed server would).
+`models` (when set) is what GET /v1/models lists, e.g. a llama.cpp server's entry. Requests are
 recorded so tests can read the prompts the product sent.
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ class FakeOpenAI:
         self.script: list[dict] = []
         self.requests: list[dict] = []
         self.default = {"text": "NOT_COVERED"}
+        self.models: list[dict] | None = None  # GET /v1/models: None answers 404, as servers without it do
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -45,6 +48,17 @@ class FakeOpenAI:
             def log_message(self, *args):
                 pass
 
+            def do_GET(self):
+                if fake.models is None or not self.path.rstrip("/").endswith("/models"):
+                    self.send_error(404)
+                    return
+                payload = json.dumps({"object": "list", "data": fake.models}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
             def do_POST(self):
                 try:
                     self._respond()
@@ -70,7 +84,11 @@ class FakeOpenAI:
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.end_headers()
-                    for i in range(0, len(text), 12):
+                    for n, i in enumerate(range(0, len(text), 12)):
+                        if n == item.get("break_after"):
+                            self.close_connection = True
+                            self.connection.shutdown(2)  # mid-stream, no final chunk, no [DONE]
+                            return
                         chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body.get("model"),
                                  "choices": [{"index": 0, "delta": {"content": text[i:i + 12]}, "finish_reason": None}]}
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())

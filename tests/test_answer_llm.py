@@ -13,9 +13,12 @@ KV_QUESTION = "Which papers compress the KV cache?"
 @pytest.fixture
 def llm_app(fixture_app):
     def build(fake: FakeOpenAI, **overrides) -> App:
-        settings = make_settings(fixture_app.settings.store, llm_base_url=fake.base_url, llm_model="fake-model",
+        settings = make_settings(fixture_app.settings.store, llm_base_url=fake.base_url,
+                                 llm_model=overrides.pop("llm_model", "fake-model"),
                                  llm_api_key="sk-test-secret-key", llm_max_retries=overrides.pop("retries", 0),
-                                 llm_timeout_s=overrides.pop("timeout", 10.0), **overrides)
+                                 llm_timeout_s=overrides.pop("timeout", 10.0),
+                                 # the scripted replies below answer; set screening has its own tests (test_screening.py)
+                                 llm_screen_seconds=overrides.pop("screen_seconds", 0.0), **overrides)
         app = App(settings)
         app.__dict__["embedder"] = fixture_app.embedder
         app.__dict__["retriever"] = fixture_app.retriever  # same store, already loaded
@@ -56,6 +59,19 @@ def test_citation_of_a_paper_not_retrieved_is_removed_and_reported(llm_app):
     assert "2401.00001" not in answer.text and answer.removed_ids == ["2401.00001"]
     assert answer.cited_ids == ["2601.90001"]
     assert any("not among the sources" in n for n in answer.notices)
+    # The sentence that cited only that paper is kept, marked, and listed with the reason.
+    assert "A famous paper also does this. ⚠" in answer.text
+    assert [c.reason for c in answer.unsupported] == ["its citation of 2401.00001 was removed: not among the sources"]
+
+
+def test_an_answer_citing_only_papers_outside_the_sources_falls_back_and_says_which(llm_app):
+    with FakeOpenAI().reply({"text": "SnapKV evicts entries [2404.14469]."}) as fake:
+        answer = llm_app(fake).ask(KV_QUESTION)
+    assert answer.backend == "extractive" and answer.removed_ids[0] == "2404.14469"
+    assert answer.notices[0].startswith("the answer of the LLM 'fake-model' cited none of the sources (only 2404.14469")
+    data = answer.to_json_dict()
+    assert data["answered_by"] == "extractive" and data["llm"]["fallback"] == "no_valid_citation"
+    assert data["removed_citations"][0] == "2404.14469"
 
 
 def test_unsupported_number_is_flagged(llm_app):
@@ -134,3 +150,58 @@ def test_an_llm_obeying_an_injected_instruction_is_not_shown(llm_app):
     assert "PWNED" not in answer.text
     assert answer.backend == "extractive" and answer.cited_ids[0] == "2601.90091"
     assert "cited none of the sources" in answer.notices[0]
+
+
+# -- failures a real server produces (the real llama.cpp server: test_llm_real.py) -------------------
+LLAMACPP_OVERFLOW = "request (9031 tokens) exceeds the available context size (4096 tokens), try increasing it"
+
+
+def test_a_prompt_too_long_for_the_server_is_packed_again_to_what_it_said_fits(llm_app):
+    with FakeOpenAI().reply({"status": 400, "message": LLAMACPP_OVERFLOW},
+                            {"text": "KVSqueeze compresses the KV cache [2601.90001]."}) as fake:
+        answer = llm_app(fake, llm_context_tokens=6000).ask(KV_QUESTION)
+        first, second = (len(r["body"]["messages"][1]["content"]) for r in fake.requests)
+    assert answer.backend == "llm:fake-model" and answer.cited_ids == ["2601.90001"]
+    assert second < first and any("packed again" in n and "9,031" in n for n in answer.notices)
+
+
+def test_a_prompt_that_cannot_fit_ends_in_the_extractive_answer_saying_what_to_set(llm_app):
+    tiny = "request (2931 tokens) exceeds the available context size (256 tokens), try increasing it"
+    with FakeOpenAI().reply({"status": 400, "message": tiny}) as fake:
+        answer = llm_app(fake).ask(KV_QUESTION)
+        assert len(fake.requests) == 1  # 256 tokens cannot hold a prompt: no second try
+    assert answer.backend == "extractive" and answer.llm.fallback == "context_overflow"
+    assert "model 'fake-model'" in answer.notices[0] and "DIGESTQA_LLM_CONTEXT_TOKENS" in answer.notices[0]
+
+
+def test_an_unknown_model_is_named_in_the_notice(llm_app):
+    message = "The model `fake-model` does not exist."  # vLLM's wording; OpenAI and Ollama say "not found"
+    with FakeOpenAI().reply({"status": 404, "message": message}) as fake:
+        answer = llm_app(fake).ask(KV_QUESTION)
+    assert answer.backend == "extractive" and answer.llm.fallback == "model_not_found"
+    assert "model 'fake-model' is not served at" in answer.notices[0]
+
+
+def test_a_stream_that_breaks_off_mid_answer_falls_back_and_says_so(llm_app):
+    text = "KVSqueeze compresses the KV cache with low-rank projections per head [2601.90001]. " * 3
+    with FakeOpenAI().reply({"text": text, "break_after": 3}) as fake:
+        pieces = list(llm_app(fake).chain.stream(KV_QUESTION))
+    answer = pieces[-1]
+    assert "".join(p for p in pieces[:3] if isinstance(p, str)) == text[:36]  # what came before the break was shown
+    assert answer.backend == "extractive" and answer.llm.fallback == "stream_broken"
+    assert "ended after 36 characters without finishing" in answer.notices[0] and "extractive" in answer.notices[0]
+
+
+def test_a_llamacpp_server_that_would_ignore_a_wrong_model_name_is_checked_first(llm_app):
+    with FakeOpenAI() as fake:
+        fake.models = [{"id": "/models/SmolLM2-135M-Instruct.Q4_1.gguf", "object": "model", "owned_by": "llamacpp",
+                        "aliases": ["smollm2"], "meta": {"n_ctx": 1600}}]
+        wrong = llm_app(fake).ask(KV_QUESTION)
+        assert not fake.requests  # refused before anything was generated
+        fake.reply({"text": "KVSqueeze compresses the KV cache [2601.90001]."})
+        right = llm_app(fake, llm_model="smollm2").ask(KV_QUESTION)
+        prompt = "".join(m["content"] for m in fake.requests[0]["body"]["messages"])
+    assert wrong.llm.fallback == "model_not_found" and "'SmolLM2-135M-Instruct.Q4_1.gguf', 'smollm2'" in wrong.notices[0]
+    assert right.backend == "llm:smollm2" and right.cited_ids == ["2601.90001"]
+    from assistant.tokens import count_tokens
+    assert count_tokens(prompt) <= 1600 - 800 + 50  # the server's n_ctx capped the 6,000-token default

@@ -10,6 +10,7 @@ from fake_openai import FakeOpenAI
 from assistant.app import App
 from assistant.briefing import build_briefing
 from assistant.briefing.content import cited_ids
+from assistant.briefing.themes import MAX_THEMES, OTHER_EN, OTHER_ZH, phrase_key, phrase_table
 from assistant.cli.commands import main
 from assistant.errors import InputError
 
@@ -205,4 +206,37 @@ def test_every_category_of_the_real_digests(sample_app):
             assert_complete(briefing, catalog)
     everything = build_briefing(sample_app, "cs.LG", all_dates=True, use_llm=False)
     assert len(everything.papers) == sum(p.category == "cs.LG" for p in catalog.values())
-    assert 2 <= len(everything.themes) <= 12
+    assert 2 <= len(everything.themes) <= MAX_THEMES + 1  # the themes and "Other topics"
+
+
+def sample_selections(sample_app) -> list[tuple[str, dict]]:
+    """Every category whose briefing (its latest digest) holds 10 or more sample papers, and all of cs.LG."""
+    categories = sorted({p.category for p in sample_app.store.papers().values()})
+    big = [c for c in categories if len(build_briefing(sample_app, c, use_llm=False).papers) >= 10]
+    assert big == ["cs.IR", "cs.LG", "eess.SP"]
+    return [(c, {}) for c in big] + [("cs.LG", {"all_dates": True})]
+
+
+def test_sample_themes_leave_few_papers_over_and_each_name_is_stated_by_most_of_its_papers(sample_app):
+    catalog = sample_app.store.papers()
+    for category, kwargs in sample_selections(sample_app):
+        briefing = build_briefing(sample_app, category, use_llm=False, **kwargs)
+        papers = {pid: catalog[pid] for pid in briefing.papers}
+        other = [t for t in briefing.themes if t.name == OTHER_EN]
+        assert sum(len(t.papers) for t in other) <= 0.15 * len(papers), (category, kwargs, briefing.themes)
+        table = phrase_table(papers)
+        for theme in briefing.themes:
+            if theme.name == OTHER_EN:
+                continue
+            assert not theme.name.startswith("Assorted")
+            stating = table[phrase_key(re.sub(r" \(\d+\)$", "", theme.name))].papers
+            assert len(stating & set(theme.papers)) > len(theme.papers) / 2, (category, theme)
+
+
+def test_sample_chinese_briefings_name_their_themes_in_chinese(sample_app):
+    for category, kwargs in sample_selections(sample_app):
+        briefing = build_briefing(sample_app, category, lang="zh", use_llm=False, **kwargs)
+        names = [t.name for t in briefing.themes if t.name != OTHER_ZH]
+        chinese = [n for n in names if re.search(r"[\u4e00-\u9fff]", n)]
+        assert len(chinese) >= 0.6 * len(names), (category, names)
+        assert OTHER_EN not in names

@@ -1,8 +1,9 @@
-"""Theme names from the phrases a group shares and the rest lacks, and prose shortened only by
-whole sentences or clauses (no model: the namer runs without store-wide IDF weights)."""
-from assistant.briefing.build import name_or_fallback
+"""Themes gathered under a phrase their papers state, and prose shortened only by whole sentences
+or clauses (no model: stand-in embeddings, no store-wide rarity)."""
+import numpy as np
+
 from assistant.briefing.content import paper_line
-from assistant.briefing.themes import ThemeNamer
+from assistant.briefing.themes import find_themes, phrase_key, phrase_table
 from assistant.text import shorten
 from assistant.types import Paper
 
@@ -21,26 +22,27 @@ PAPERS = {p.id: p for p in [
 ]}
 
 
+def vectors_by_topic(topics: dict[str, int]) -> dict:
+    """Stand-in embeddings: papers of one subject point one way (no model in this layer)."""
+    return {pid: np.eye(8)[axis] + 0.05 * np.eye(8)[7] for pid, axis in topics.items()}
+
+
 def test_themes_are_named_by_what_they_share_not_by_their_category():
-    namer = ThemeNamer(PAPERS, None)
-    assert namer.name(["1", "2"]) == "Vector Search"
-    assert namer.name(["3", "4"]).endswith("Cardinality Estimation")
+    found = find_themes(PAPERS, vectors_by_topic({"1": 0, "2": 0, "3": 1, "4": 1, "5": 2, "6": 3}))
+    named = {topic.name: rows for topic, rows in found.groups}
+    assert named["Vector Search"] == ["1", "2"] or sorted(named["Vector Search"]) == ["1", "2"]
+    assert sorted(named["Cardinality Estimation"]) == ["3", "4"]
     # 'Database' is in every cs.DB paper (and is the category's own name): never a theme's name.
-    assert "database" not in namer.name(["5", "6"]).lower()
+    assert not any("database" in name.lower() for name in named)
+    assert sorted(found.leftovers) == ["5", "6"]  # they share nothing: "Other topics", named after neither
 
 
-def test_a_group_without_a_shared_phrase_lists_its_papers_phrases():
-    namer = ThemeNamer(PAPERS, None)
-    assert namer.name(["5", "6"]) == ""
-    assorted = namer.assorted(["6", "5"])
-    assert assorted.startswith("Assorted: ") and "Data Lakes" in assorted and "…" not in assorted
-
-
-def test_a_title_as_a_theme_name_is_cut_at_its_colon_not_in_a_word():
-    paper = db_paper("7", "KVzap: Fast, Adaptive, and Faithful KV Cache Pruning for Long Contexts", "")
-    assert name_or_fallback("", paper) == "KVzap"
-    short = db_paper("8", "A Short Title", "")
-    assert name_or_fallback("", short) == "A Short Title"
+def test_every_theme_name_is_stated_by_most_of_its_papers():
+    found = find_themes(PAPERS, vectors_by_topic({"1": 0, "2": 0, "3": 1, "4": 1, "5": 0, "6": 1}))
+    table = phrase_table(PAPERS)
+    for topic, rows in found.groups:
+        stating = table[phrase_key(topic.name)].papers
+        assert len(set(rows) & stating) > len(rows) / 2, (topic.name, rows)
 
 
 def test_prose_is_shortened_by_whole_sentences_or_clauses():

@@ -31,7 +31,7 @@ def test_presets_are_data_files():
 
 
 @pytest.mark.parametrize("env,message", [
-    ({"DIGESTQA_TOP_K": "many"}, "must be int"),
+    ({"DIGESTQA_TOP_K": "many"}, "must be a whole number"),
     ({"DIGESTQA_PRESET": "nope"}, "unknown preset"),
     ({"DIGESTQA_CONFIG": "/nonexistent.toml"}, "not found"),
 ])

@@ -6,7 +6,7 @@ import json
 import bibtexparser
 import pytest
 import rispy
-from conftest import FIXTURES
+from conftest import FIXTURES, make_app
 
 from assistant.cli import answer as cli_answer
 from assistant.cli import commands as cli
@@ -188,3 +188,13 @@ def test_the_ingest_checks_every_paper_it_writes_as_it_goes(tmp_path, embedder):
     app.ingest([FIXTURES / "2026-01-21_edited.md"])
     cached = json.loads(path.read_text())["papers"]
     assert cached["2601.90007"]["hash"] == app.store.paper_states()["2601.90007"][0] and cached["2601.90007"]["flags"]
+
+
+def test_show_lists_every_digest_a_paper_appeared_in_by_its_readable_label(tmp_path, embedder, capsys):
+    app = make_app(tmp_path / "store", embedder)
+    undated = tmp_path / "007_5f3a9c1d2e4b6a80.md"
+    undated.write_bytes((FIXTURES / "2026-01-21.md").read_bytes())
+    app.ingest([FIXTURES / "2026-01-20.md", undated])
+    shown = command(app, capsys, "show", "2601.90001")
+    line = next(line for line in shown.splitlines() if line.startswith("digest"))
+    assert line.startswith("digests: ") and set(line.removeprefix("digests: ").split(", ")) == {"2026-01-20", "digest 007"}

@@ -154,3 +154,12 @@ def test_an_unreadable_paper_record_is_left_out_and_the_next_ingest_writes_it_ag
     assert (again.added, again.unchanged) == (2, 4)
     store.forget_papers()
     assert set(got["ids"]) <= set(store.papers())
+
+
+def test_an_upload_of_a_digest_and_notes_counts_one_digest(fresh_app):
+    from assistant.ui_support.uploads import Upload, ingest_uploads
+
+    summary = ingest_uploads(fresh_app, [Upload("2026-01-20.md", (FIXTURES / "2026-01-20.md").read_bytes()),
+                                         Upload("notes.txt", b"Remember to read the KV cache papers.\n")])
+    assert "from 1 digest(s)" in summary.headline and summary.added == 6
+    assert [row["file"] for row in summary.skipped] == ["notes.txt"]

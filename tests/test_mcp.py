@@ -179,7 +179,7 @@ def http_server(store: Path, port: int, *extra: str):
 @pytest.fixture(scope="module")
 def http(store_app):
     port = free_port()
-    with http_server(Path(store_app.settings.store), port, "--allow-ingest"):
+    with http_server(Path(store_app.settings.store), port, "--allow-ingest", "--ingest-root", str(FIXTURES)):
         client = SyncSession(lambda: streamable_http_client(f"http://127.0.0.1:{port}/mcp"))
         client.port = port
         try:
@@ -276,14 +276,14 @@ def test_brief_and_new_papers(stdio, stored):
 
 @pytest.mark.parametrize("name, arguments, message", [
     ("search_papers", {"query": "cache", "category": "cs.XX"}, "unknown category 'cs.XX'; stored categories"),
-    ("search_papers", {"query": "cache", "k": 0}, "greater than or equal to 1"),
-    ("search_papers", {"query": "cache", "k": 51}, "less than or equal to 50"),
+    ("search_papers", {"query": "cache", "k": 0}, "k must be a whole number from 1 to 50, got 0"),
+    ("search_papers", {"query": "cache", "k": 51}, "k must be a whole number from 1 to 50, got 51"),
     ("search_papers", {"query": "   "}, "query is empty"),
     ("search_papers", {"query": "cache", "since": "2026-01-32"}, "since must be a date as YYYY-MM-DD"),
     ("search_papers", {"query": "cache", "author": "Nobody Atall"}, "no stored paper has an author"),
     ("get_paper", {"id": "not-an-id"}, "is not an arXiv id"),
     ("get_paper", {"id": "2601.99999"}, "no paper 2601.99999 in the store"),
-    ("get_paper", {}, "Field required"),
+    ("get_paper", {}, "id is required"),
     ("ask", {"question": ""}, "question is empty"),
     ("list_papers", {}, "give a topic or at least one filter"),
     ("list_papers", {"since": "2026-01-22", "until": "2026-01-20"}, "is after until"),

@@ -59,11 +59,26 @@ def everything(at: AppTest) -> str:
 
 def llm_app(fixture_app: App, base_url: str, **overrides) -> App:
     settings = make_settings(fixture_app.settings.store, llm_base_url=base_url, llm_model="fake-model",
-                             llm_api_key="sk-test", **{"llm_max_retries": 0, "llm_timeout_s": 5.0, **overrides})
+                             llm_api_key="sk-test", **{"llm_max_retries": 0, "llm_timeout_s": 5.0,
+                                                        # exact request counts below: set screening is tested in test_screening.py
+                                                        "llm_screen_seconds": 0.0, **overrides})
     app = App(settings)
     app.__dict__["embedder"] = fixture_app.embedder
     app.__dict__["retriever"] = fixture_app.retriever  # same store, already loaded
     return app
+
+
+# -- what's new ----------------------------------------------------------------------------------
+def test_whats_new_groups_the_papers_by_category_collapsed_with_counts(fresh_app):
+    fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    at = open_ui(fresh_app, "daily")
+    groups = {e.label: e for e in at.expander}
+    counts = {}
+    for paper in fresh_app.store.papers().values():
+        counts[paper.category] = counts.get(paper.category, 0) + 1
+    assert set(groups) == {f"{category} ({n})" for category, n in counts.items()}
+    assert not any(e.proto.expanded for e in groups.values())
+    assert "KVSqueeze" in "\n".join(m.value for m in groups[f"cs.LG ({counts['cs.LG']})"].markdown)
 
 
 # -- chat -----------------------------------------------------------------------------------------

@@ -55,6 +55,22 @@ def test_citations_outside_the_sources_are_removed_and_numbers_checked():
     assert all(n.kind == "warning" for n in verified.notices)
 
 
+def test_a_sentence_whose_only_citation_was_removed_is_marked_not_passed_off_as_checked():
+    sources = [Source(paper=CATALOG["2601.00001"], score=1.0)]
+    text = ("KV cache eviction keeps 99% accuracy [2601.00001]. A famous paper also evicts entries [2401.00001].\n"
+            "- Eviction of KV cache entries [2601.00001, 2401.00002].")
+    verified = verify_citations(text, sources, _weights())
+    assert verified.removed_ids == ["2401.00001", "2401.00002"]
+    lines = verified.text.split("\n")
+    # The sentence that cited only the unknown paper keeps its words, flagged; it is not checked against
+    # the paragraph's other citation (its claim was never about 2601.00001).
+    assert lines[0] == "KV cache eviction keeps 99% accuracy [2601.00001]. A famous paper also evicts entries. ⚠"
+    assert lines[1] == "- Eviction of KV cache entries [2601.00001]."  # a valid citation is left: checked as usual
+    flagged = [c for c in verified.citations if not c.supported]
+    assert [c.reason for c in flagged] == ["its citation of 2401.00001 was removed: not among the sources"]
+    assert "\ue000" not in verified.text and "2401.00001" not in verified.text
+
+
 def test_numbers_are_read_the_same_in_any_spelling():
     assert numbers_in("a 4.2x saving") == numbers_in("a 4.2× saving") == numbers_in(r"a 4.2$\times$ saving")
 

@@ -15,11 +15,13 @@ from assistant.answer.answerers.extractive import ExtractiveAnswerer, contributi
 from assistant.answer.answerers.roles import ASKS_RESULT
 from assistant.answer.citations import Verified, verify_citations
 from assistant.answer.evidence import TermWeights
+from assistant.answer.screening import ScreeningNotice, screen_set
 from assistant.errors import BackendError, InputError
+from assistant.search.comparison import resolve_sides
 from assistant.search.question import Analysis, QuestionAnalyzer
 from assistant.search.retrieval import Filters, RetrievalResult, Retriever
 from assistant.search.sets.judge import SetJudge
-from assistant.types import Answer, Notice, Passage, Source, warning
+from assistant.types import Answer, LLMUse, Notice, Passage, Source, warning
 
 MAX_QUESTION_CHARS = 2000
 
@@ -79,11 +81,17 @@ class AnswerChain:
         """The sources to answer from, the retrieval's timings, and notices for the reader."""
         k = k or self.settings.top_k
         filters = filters or Filters()
-        if analysis.unknown_ids and not analysis.ids and not analysis.content_terms_beyond_ids:
-            return [], {}, []  # "what does 2601.99999 report?": nothing stored to show, not five lookalikes
+        if analysis.unknown_ids and not analysis.ids:
+            # "What accuracy does 2601.99999 report?": a question about a paper that is not stored.
+            # Nothing to show, not five lookalikes (nor a source's text that names that id).
+            return [], {}, []
         if analysis.kind in ("author", "category"):
             return self.overview_sources(question, analysis, filters, k), {}, []
         filters = self.narrowed(analysis, filters)
+        if analysis.comparison is not None:  # two named sides: each side's own paper (search/comparison.py)
+            found = resolve_sides(self.retriever, question, analysis.comparison, filters, k)
+            if found is not None:
+                return found
         if analysis.kind == "list" and not analysis.wants_single:
             found = self.retrieve_set(question, analysis, filters, k)
             if found is not None and (analysis.authors or analysis.categories) \
@@ -150,8 +158,20 @@ class AnswerChain:
             source.membership, source.member, source.related = verdict.probability, verdict.tier == "member", \
                 verdict.tier == "related"
             sources.append(source)
+        notices: list[Notice] = []
+        if self.llm is not None:
+            # -- LLM screening (issue 26; assistant/answer/screening.py) ------------------------------
+            # With an LLM configured, the model decides membership: a member stays unless it confidently
+            # excludes it; a candidate below the bar joins when it confidently includes it. No member, a
+            # failure or an exhausted budget: the calibrated members stand (with a notice).
+            screening_started = time.perf_counter()
+            members, notices = screen_set(self.llm, question, sources, [s for s in sources if s.member],
+                                          analysis.language)
+            for source in members:
+                source.related = False
+            result.timings["screening_s"] = time.perf_counter() - screening_started
         shown = [s for s in sources if s.member or s.related]
-        return (shown or sources[:k]), result.timings, []
+        return (shown or sources[:k]), result.timings, notices
 
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
         answer = None
@@ -173,6 +193,7 @@ class AnswerChain:
         answer_started = time.perf_counter()
         draft: Draft | None = None
         answerer = self.answerer
+        llm_use = LLMUse(model=self.llm.name.removeprefix("llm:")) if self.llm is not None else None
         try:
             for piece in answerer.stream(question, analysis, sources):
                 if isinstance(piece, Draft):
@@ -181,12 +202,19 @@ class AnswerChain:
                     yield piece
         except BackendError as exc:
             draft = self.extractive.answer(question, analysis, sources)
-            draft.notices.insert(0, warning(f"the LLM backend failed ({exc}); this is the extractive answer from the sources"))
+            draft.notices.insert(0, warning(f"the LLM backend failed (model '{answerer.name.removeprefix('llm:')}': {exc}); "
+                                            "this is the extractive answer from the sources"))
+            if llm_use is not None:
+                llm_use.fallback, llm_use.reason = exc.code, str(exc)
             yield "\n\n" + draft.text
         if draft.refused and not draft.text.strip():
             # An LLM said NOT_COVERED: the refusal and the nearest papers are worded in code.
             refusal = self.extractive.refusal(analysis, sources)
-            draft = Draft(refusal.text, refused=True, notices=draft.notices, backend=draft.backend)
+            draft = dataclasses.replace(draft, text=refusal.text, refused=True)
+        if llm_use is not None and draft.backend != self.extractive.name:
+            llm_use.answered, llm_use.served_model = True, draft.served_model
+            llm_use.prompt_tokens = draft.usage.get("prompt_tokens")
+            llm_use.completion_tokens = draft.usage.get("completion_tokens")
         timings["answer_s"] = time.perf_counter() - answer_started
         verify_started = time.perf_counter()
         # A refusal makes no claims; its nearest-paper list is not a set of citations.
@@ -196,14 +224,22 @@ class AnswerChain:
             # An LLM answer that cites none of the sources cannot be checked (and is what a model
             # following instructions injected into a paper would produce): show the sources' answer.
             fallback = self.extractive.answer(question, analysis, sources)
-            fallback.notices.insert(0, warning("the LLM's answer cited none of the sources, so it was not shown; "
+            named = llm_use.label if llm_use else draft.backend
+            dropped = verified.removed_ids  # what it cited instead is still reported (removed_citations)
+            why = "cited none of the sources" + (f" (only {', '.join(dropped)}, not among them)" if dropped else "")
+            fallback.notices.insert(0, warning(f"the answer of the LLM '{named}' {why}, so it was not shown; "
                                                "this is the extractive answer"))
+            if llm_use is not None:
+                llm_use.answered, llm_use.fallback, llm_use.reason = False, "no_valid_citation", f"the model's answer {why}"
             draft = fallback
             verified = (verify_citations(draft.text, sources, self.weights) if not draft.refused
                         else Verified(draft.text, []))
+            verified.removed_ids = dropped + [i for i in verified.removed_ids if i not in dropped]
         timings["verify_s"] = time.perf_counter() - verify_started
         timings["total_s"] = time.perf_counter() - started
+        screening = next((n.screening for n in notices if isinstance(n, ScreeningNotice)), None)
         yield Answer(question=question, text=verified.text, cited_ids=[] if draft.refused else verified.cited_ids,
                      sources=sources, refused=draft.refused, backend=draft.backend or answerer.name,
                      timings=timings, notices=notices + draft.notices + verified.notices,
-                     removed_ids=verified.removed_ids, citations=verified.citations)
+                     removed_ids=verified.removed_ids, citations=verified.citations, llm=llm_use,
+                     screening=screening)

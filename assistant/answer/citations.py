@@ -5,6 +5,9 @@
    paragraph): every number in it must occur in a cited paper, and most of its key terms
    (IDF-weighted) must too. A sentence that fails is flagged inline and listed.
 3. A sentence stating a number with no citation anywhere in its paragraph is flagged as uncited.
+4. A sentence whose every citation was removed in step 1 is flagged: what it says rests on a paper
+   nobody retrieved ("According to [9999.99999], accuracy is 99%." would read "According to,
+   accuracy is 99%." unmarked otherwise).
 """
 from __future__ import annotations
 
@@ -54,7 +57,8 @@ def verify_citations(text: str, sources: list[Source], weights: TermWeights) -> 
 
     cleaned = _GROUP_WITH_SPACE.sub(keep_known, text)
     lines_out, citations = [], []
-    for line in cleaned.split("\n"):
+    for raw_line in text.split("\n"):
+        line = _GROUP_WITH_SPACE.sub(keep_known, raw_line)
         line_ids = cited_ids_in(line)
         if not line.strip():
             lines_out.append(line)
@@ -62,18 +66,29 @@ def verify_citations(text: str, sources: list[Source], weights: TermWeights) -> 
         if re.search(r"[:：]\s*$", line) and not line_ids:
             lines_out.append(line)  # a line introducing a list frames the claims below it
             continue
-        prefix = re.match(r"^\s*(?:[-*•]|\d+[.)])\s+", line)
-        body = line[prefix.end():] if prefix else line
-        pieces = []
-        for sentence in split_sentences(body):
+        prefix = re.match(r"^\s*(?:[-*•]|\d+[.)])\s+", raw_line)
+        body = raw_line[prefix.end():] if prefix else raw_line
+        pieces, flagged_here = [], False
+        for original in split_sentences(body):
+            sentence = _GROUP_WITH_SPACE.sub(keep_known, original).strip()
+            if not sentence:
+                continue
             own = cited_ids_in(sentence)
-            check_ids = own or line_ids
-            citation = _check(sentence, check_ids, by_id, weights)
+            lost = [pid for pid in cited_ids_in(original) if pid not in by_id]
+            if lost and not own:
+                # It cited only papers that are not sources: what it says rests on nothing shown.
+                citation = Citation(sentence, [], False, f"its citation of {', '.join(lost)} was removed "
+                                                         "(not among the sources)")
+            else:
+                citation = _check(sentence, own or line_ids, by_id, weights)
             if citation is not None:
                 citations.append(citation)
                 if not citation.supported:
-                    sentence = sentence + FLAG
+                    sentence, flagged_here = sentence + FLAG, True
             pieces.append(sentence)
+        if not flagged_here:
+            lines_out.append(line)  # as written: what was streamed to the reader stays exactly what is shown
+            continue
         joiner = "" if re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]$", pieces[0] if pieces else "") else " "
         lines_out.append((prefix.group(0) if prefix else "") + joiner.join(pieces))
     verified = Verified("\n".join(lines_out).strip(), cited_ids_in(cleaned), removed, citations)

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 
+from assistant.markup import readable as clean_latex  # the display form; many callers name it so
 from assistant.search.lexical import LexicalIndex, tokenize
 from assistant.search.sets.framing import FRAMING_ZH
 from assistant.search.vocabulary import stem
@@ -23,42 +24,10 @@ _NUMBER = re.compile(r"(?<![.\-/])(?<![^\W\u3400-\u9fff])\d+(?:[.,]\d+)*(?![.,]?
 # The second end of a range ("6.3x-7.3x", "1.44-1.59x", "10%-20%"): the hyphen that keeps "GPT-4"'s 4
 # out must not hide it.
 _RANGE = re.compile(r"(\d(?:[x×%]|\.\d+))\s*(?:-{1,2}|[–~])\s*(?=\d)")
-# LaTeX commands glued to a number ("$\sim1.3\times$") would make it look like part of a name.
-_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
-
-
-_LATEX_SYMBOLS = {
-    "times": "×", "sim": "~", "approx": "≈", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "neq": "≠", "pm": "±",
-    "rightarrow": "→", "to": "→", "leftarrow": "←", "cdot": "·", "infty": "∞", "ell": "ℓ", "circ": "°",
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε", "varepsilon": "ε",
-    "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "sigma": "σ",
-    "tau": "τ", "phi": "φ", "omega": "ω", "Omega": "Ω", "log": "log", "ln": "ln", "exp": "exp", "min": "min",
-    "max": "max", "mid": "|", "ldots": "…", "dots": "…", "cdots": "⋯", "%": "%", "$": "$", "&": "&", "_": "_",
-    "#": "#", ",": " ", ";": " ", "!": "", "quad": " ", "qquad": " ",
-}
-_STYLE = re.compile(r"\\(?:textbf|textit|texttt|emph|mathbf|mathrm|mathit|mathcal|mathbb|text|operatorname|boldsymbol|"
-                    r"underline|textsc|mathsf)\s*\{([^{}]*)\}")
-_COMMAND = re.compile(r"\\([A-Za-z]+|[%$&_#,;!])\s?")
-_MATH = re.compile(r"(?<!\\)\$([^$]{1,120}?)(?<!\\)\$")
-
-
-def _render_math(body: str) -> str:
-    body = _STYLE.sub(r"\1", body)
-    body = _COMMAND.sub(lambda m: _LATEX_SYMBOLS.get(m.group(1), m.group(1)), body)
-    body = re.sub(r"([\^_])\{([^{}]*)\}", r"\1\2", body)
-    return body.replace("{", "").replace("}", "").strip()
-
-
-def clean_latex(text: str) -> str:
-    """Display form of digest text: LaTeX math and markup rendered for reading ("1.29$\\times$" ->
-    "1.29×", "$\\sim$5" -> "~5", "\\textbf{Foo}" -> "Foo", "\\%" -> "%"), doubled spaces folded.
-    Numbers survive unchanged, so number checks read the same values from either form."""
-    if "\\" not in text and "$" not in text:
-        return " ".join(text.split())
-    text = _MATH.sub(lambda m: _render_math(m.group(1)), text)
-    text = _STYLE.sub(r"\1", text)
-    text = re.sub(r"\\([%$&_#])", r"\1", text)
-    return " ".join(text.split())
+# ...and a range of whole numbers whose second end carries the unit ("2-4x", "3-5%", "2-3 times").
+_UNIT_RANGE = re.compile(r"(\d)\s*-\s*(?=\d+(?:\.\d+)?\s?(?:%|x\b|×|倍|-?fold\b|times\b))")
+# A number's form in any digest text is read after rendering (assistant/markup.py): "2--4$\\times$"
+# and "2–4×" give the same numbers, and a formula is read as the abstract means it ("log(1/ε)": 1).
 
 
 def paper_text(paper: Paper) -> str:
@@ -76,7 +45,8 @@ def paper_terms(paper: Paper) -> frozenset[str]:
 
 
 def numbers_in(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(_RANGE.sub(r"\1 ", _LATEX_COMMAND.sub(" ", clean_latex(text))))}
+    text = _UNIT_RANGE.sub(r"\1 ", _RANGE.sub(r"\1 ", clean_latex(text)))
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
 class TermWeights:

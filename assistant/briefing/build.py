@@ -8,19 +8,19 @@ it writes is checked against the selected papers before it is kept.
 """
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
 import numpy as np
 
-from assistant.answer.evidence import TermWeights, clean_latex
+from assistant.answer.evidence import clean_latex
 from assistant.briefing.content import number_sentence, numbers_limit, paper_line, scrub, title
 from assistant.briefing.model import Briefing, NumberItem, Theme
 from assistant.briefing.render import render_markdown
 from assistant.briefing.selection import select
-from assistant.briefing.themes import OTHER_EN, OTHER_ZH, ThemeNamer, group_papers, split_leftovers
+from assistant.briefing.themes import OTHER_EN, OTHER_ZH, ChineseNamer, Rarity, find_themes
 from assistant.errors import DigestQAError, InputError
-from assistant.text import shorten
 from assistant.types import Paper, warning
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -47,13 +47,12 @@ def build_briefing(app, category: str, *, dates=(), since: str | None = None, un
     report("grouping papers", 0, 1)
 
     mark = time.perf_counter()
-    vectors = english_vectors(app.store, selection.ids)
-    groups, leftovers = split_leftovers(group_papers(selection.ids, vectors))
-    namer = ThemeNamer(papers, TermWeights(app.retriever.lexical()))
-    themes = [Theme(name_or_fallback(namer.name(group) or (namer.assorted(group) if lang == "en" else ""),
-                                     papers[group[0]]), group) for group in groups]
-    if leftovers:
-        themes.append(Theme(OTHER_ZH if lang == "zh" else OTHER_EN, leftovers))
+    found = find_themes(papers, english_vectors(app.store, selection.ids), Rarity(catalog))
+    namer = ChineseNamer(papers) if lang == "zh" else None
+    themes = [Theme(namer.name(topic, rows) if namer else topic.name, rows) for topic, rows in found.groups]
+    if found.leftovers:  # beside themes, "Other topics"; alone (a paper or two), the category's own name
+        themes.append(Theme(OTHER_ZH if lang == "zh" else OTHER_EN, found.leftovers) if themes
+                      else Theme(category_title(selection.category, lang), found.leftovers))
     dedupe_names(themes)
     timings["themes_s"] = time.perf_counter() - mark
     report("grouping papers", 1, 1)
@@ -107,14 +106,16 @@ def english_vectors(store, ids: list[str]) -> dict[str, np.ndarray]:
     return vectors
 
 
-def name_or_fallback(name: str, central: Paper) -> str:
-    """A group whose papers share no distinctive phrase is named after its most central paper: its
-    title, or the part before the colon ('KVzap' of 'KVzap: Fast, Adaptive, …'), never a cut word."""
-    if name:
-        return name
-    full = title(central)
-    head = full.split(": ", 1)[0]
-    return head if len(full) > 48 and head != full else shorten(full, 48, mark="", min_chars=3)
+def category_title(category: str, lang: str) -> str:
+    """'Performance' for cs.PF, '数据库' for cs.DB in Chinese; the code where no plain name is known."""
+    from assistant.search.vocabulary import category_names
+
+    names = category_names().get(category, ())
+    chinese = [n for n in names if re.search(r"[\u3400-\u9fff]", n)]
+    english = [n for n in names if n not in chinese]
+    if lang == "zh" and chinese:
+        return chinese[0]
+    return english[0][:1].upper() + english[0][1:] if english else category
 
 
 def dedupe_names(themes: list[Theme]) -> None:

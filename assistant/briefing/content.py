@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from assistant.answer.answerers.extractive import contribution_sentence, result_sentence
-from assistant.answer.evidence import clean_latex, numbers_in
+from assistant.answer.evidence import numbers_in
 from assistant.arxiv_ids import find_arxiv_ids
+from assistant.markup import readable  # LaTeX rendered: what a reader of the briefing sees
 from assistant.text import shorten, split_sentences
 from assistant.types import Paper
 
@@ -22,25 +23,6 @@ _QUANTITY = re.compile(r"\d\s?(%|％|x\b|×|-?fold\b|times\b|倍|pp\b|points?\b|
                        r"error|achiev|up to|increase|decrease)", re.I)
 _STRONG = re.compile(r"\d\s?(%|％|x\b|×|-?fold|倍)|×\s?\d", re.I)
 _ZH_QUANTITY = re.compile(r"\d\s?(%|％|倍|dB|ms|个百分点|点|分|x\b|×)|×\s?\d|提升|提高|降低|减少|优于|超过|达到", re.I)
-
-
-_LATEX_WRAP = re.compile(r"\\(?:emph|textbf|textit|textsc|texttt|textrm|underline|mathrm|mathbf|mathcal|mathit|mathsf|"
-                         r"mathbb|text|bm|boldsymbol|operatorname)\s*\{([^{}]*)\}")
-_LATEX_SYMBOLS = {"\\times": "×", "\\approx": "≈", "\\sim": "~", "\\leq": "≤", "\\geq": "≥", "\\le": "≤",
-                  "\\ge": "≥", "\\pm": "±", "\\log": "log", "\\cdot": "·", "\\infty": "∞", "\\alpha": "α",
-                  "\\beta": "β", "\\gamma": "γ", "\\epsilon": "ε", "\\ell": "ℓ", "\\rightarrow": "→", "\\to": "→"}
-_LATEX_SYMBOL = re.compile("(" + "|".join(map(re.escape, sorted(_LATEX_SYMBOLS, key=len, reverse=True))) + r")(?![A-Za-z])")
-
-
-def readable(text: str) -> str:
-    """Digest text as a reader wants it in a briefing: LaTeX markup unwrapped, common symbols as Unicode."""
-    text = clean_latex(text)
-    previous = None
-    while previous != text:  # nested markup: \emph{\textbf{R^3}}
-        previous, text = text, _LATEX_WRAP.sub(r"\1", text)
-    text = _LATEX_SYMBOL.sub(lambda m: _LATEX_SYMBOLS[m.group(1)], text)
-    text = re.sub(r"\$([^$]{0,80})\$", r"\1", text)
-    return text.replace("--", "–")
 
 
 def title(paper: Paper) -> str:

@@ -1,39 +1,53 @@
-"""Themes: papers grouped by embedding similarity, each group named from the terms its papers share.
+"""Themes: papers grouped under a phrase they state, so that each theme's name is true of its papers.
 
-Grouping is Ward agglomerative clustering of the papers' English vectors (the mean embedding of
-their title and abstract chunks: the embedding model reads English only, so the Chinese summary
-chunks would add noise), cut at k = round(sqrt(n / 2)) groups. It is implemented here in numpy
-(Lance-Williams updates) so it is deterministic and needs no extra dependency.
+A reader groups a day's papers by what they are about and names each group by that ("Reinforcement
+Learning", "KV Cache", "Time-Series Forecasting"). Themes are found the same way, from the phrases the
+papers state (1-4 word runs of their titles and abstracts; "forecasts" and "forecasting" count as one):
 
-Naming scores 1-3 word phrases: frequent in the group's titles and abstracts, rare in the other
-selected papers, and made of terms with a high IDF over the whole store (so 'learning' or 'model'
-never name a theme on their own). Phrases from titles are preferred.
+1. candidates: phrases stated by at least two selected papers (a single word in the titles of at least
+   half of its papers), naming something (not "model", not an adjective, not a title's opening verb;
+   the category's own name only when at most half of the selection states it);
+2. greedy: the phrase that gathers most papers not yet placed, weighted by how rare its words are among
+   all stored papers, how many of its papers say it in their title, and how much closer its papers'
+   embeddings lie than a random set of that size would (the phrase names one subject, not a word that
+   many subjects use); until there are about sqrt(n) + 2 themes, more while over 15% are unplaced;
+3. a paper stating several chosen phrases joins the theme whose papers it is most like;
+4. a paper stating none joins the theme it is most like (nearly as like it as the selection as a
+   whole), while that theme's phrase stays in more than half of its papers; the rest are "Other
+   topics" (at most 15% in each sample category with 10 or more papers: tests/test_briefing.py).
+
+Chinese briefings name a theme in the words its papers' Chinese summaries use for the phrase (words
+whose CC-CEDICT senses give the phrase's words), or keep the English phrase when they use none.
 """
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.answer.evidence import TermWeights
+from assistant.markup import readable
 from assistant.search.lexical import EN_STOPWORDS
-from assistant.search.vocabulary import category_names, plural_stem
+from assistant.search.vocabulary import category_names, plural_stem, stem
 from assistant.types import Paper
 
-MAX_THEMES = 12
-IDF_CAP = 4.0
-MAX_NAME_CHARS = 48
-CONTRAST = 0.5  # a name's phrase: in the rest of the selection at most half as often as in the group
-MIN_COVER = 0.3  # ...and, with its second phrase, in at least 30% of the group's papers
+MAX_THEMES = 20  # a briefing of 287 papers (all of the sample's cs.LG) reads as at most this many themes
+MAX_SHARE = 0.75  # a phrase stated by more of the selection than this says nothing that sets papers apart
+LEFTOVER_SHARE = 0.15  # at most this share of the papers in "Other topics", where the phrases allow
+MIN_SCORE = 0.025  # below it a phrase gathers too few, too common or too scattered papers to name a theme
+TITLE_COHESION = 0.05  # what a phrase in every paper's title is worth, in the cohesion it stands in for
+NEAREST_TRIED = 2  # a paper stating no theme's phrase may join the nearest or the second nearest theme,
+ATTACH_FLOOR = 0.8  # ...if its likeness to it is at least this share of its likeness to the whole selection
+RARITY_SAMPLE = 5000  # stored papers read to learn how rare a word is (enough for 50,000; ~0.3 s)
 OTHER_EN = "Other topics"
 OTHER_ZH = "其他主题"
 
 # Words that may sit inside a phrase but never start or end one (fillers, adjectives, verbs, prefixes).
 _EDGE_BAD = frozenset("""towards toward beyond improving improved improve efficient effective efficiently
 framework frameworks analysis approach approaches task tasks performance result results problem problems
+next exploring ground compute
 small scale scalable robust general generalized simple fast faster better via rethinking revisiting understanding
 unified unifying enhancing enhanced enabling leveraging case one two three first non multi high low real world
 aware based driven guided free level wise agnostic oriented using across when does what why how can do more less
@@ -48,7 +62,7 @@ _ALONE_BAD = _EDGE_BAD | frozenset("""time deep neural network networks language
 learning learned learn large training inference data dataset datasets system systems benchmark benchmarks
 algorithm algorithms optimization representation representations structure structures function functions
 prediction predictions generation space theory information feature features llm llms ai
-architecture architectures knowledge order""".split())
+architecture architectures knowledge order latent covariate kernel experts""".split())
 
 _ADJECTIVE_ENDINGS = ("ive", "ous", "able", "ible", "ical", "ial", "ual", "ary")
 
@@ -66,6 +80,19 @@ class _Phrase:
     surfaces: Counter = field(default_factory=Counter)
     in_title: set = field(default_factory=set)
     in_text: set = field(default_factory=set)
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The phrase's words without inflection: 'time series forecasts' and 'time-series forecasting'
+        are one topic ('covariance' and 'covariate' are two, which Snowball's stems would merge)."""
+        return tuple(_uninflected(w) for w in self.norm)
+
+
+def _uninflected(word: str) -> str:
+    for ending in ("ing", "ed"):
+        if word.endswith(ending) and len(word) - len(ending) >= 4:
+            return word[: -len(ending)]
+    return word
 
 
 def _phrases(text: str, max_n: int = 4) -> list[tuple[tuple[str, ...], str]]:
@@ -99,6 +126,11 @@ def _phrases(text: str, max_n: int = 4) -> list[tuple[tuple[str, ...], str]]:
     return out
 
 
+def phrase_key(text: str) -> tuple[str, ...]:
+    """The key under which `phrase_table` holds a phrase as written ('Time-Series Forecasting')."""
+    return tuple(_uninflected(_norm(w)) for w in _WORD.findall(text))
+
+
 def _display(surfaces: Counter) -> str:
     """The most common written form; lower-case forms are title-cased (acronyms kept)."""
     # Prefer forms written with capitals (titles), then frequency.
@@ -107,224 +139,266 @@ def _display(surfaces: Counter) -> str:
     return "".join(w[:1].upper() + w[1:] if w and w[0].islower() else w for w in words)
 
 
-def ward_clusters(vectors: np.ndarray, k: int) -> list[int]:
-    """Ward agglomerative clustering into k groups; returns a label per row (0..k-1, by first row)."""
-    n = len(vectors)
-    if n == 0:
-        return []
-    k = max(1, min(k, n))
-    x = np.asarray(vectors, dtype=np.float64)
-    sq = (x * x).sum(1)
-    dist = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0)  # squared Euclidean
-    np.fill_diagonal(dist, np.inf)
-    size = np.ones(n)
-    alive = np.ones(n, dtype=bool)
-    members = {i: [i] for i in range(n)}
-    for _ in range(n - k):
-        masked = np.where(alive[:, None] & alive[None, :], dist, np.inf)
-        flat = int(np.argmin(masked))
-        i, j = divmod(flat, n)
-        if i > j:
-            i, j = j, i
-        ni, nj, nk = size[i], size[j], size
-        dij = dist[i, j]
-        new = ((ni + nk) * dist[i] + (nj + nk) * dist[j] - nk * dij) / (ni + nj + nk)
-        dist[i, :] = new
-        dist[:, i] = new
-        dist[i, i] = np.inf
-        dist[j, :] = np.inf
-        dist[:, j] = np.inf
-        size[i] = ni + nj
-        alive[j] = False
-        members[i].extend(members.pop(j))
-    labels = [0] * n
-    for label, (_, rows) in enumerate(sorted(members.items(), key=lambda kv: min(kv[1]))):
-        for r in rows:
-            labels[r] = label
-    return labels
+@dataclass
+class Topic:
+    """Every written form of one phrase among the selected papers."""
+
+    key: tuple[str, ...]
+    forms: list[_Phrase] = field(default_factory=list)
+    papers: set[str] = field(default_factory=set)  # selected papers stating it (title or abstract)
+    titled: set[str] = field(default_factory=set)  # ...in their title
+    opening: int = 0  # titles it opens ("Accelerating …", "Towards …"): a verb or a preposition there
+
+    @property
+    def name(self) -> str:
+        surfaces: Counter = Counter()
+        for form in self.forms:
+            surfaces.update(form.surfaces)
+        return _display(surfaces)
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return max(self.forms, key=lambda f: len(f.in_text)).norm
 
 
-def theme_count(n: int) -> int:
-    if n <= 2:
-        return 1
-    if n <= 5:
-        return 2
-    return max(2, min(MAX_THEMES, round(math.sqrt(n / 2))))
+def phrase_table(papers: dict[str, Paper]) -> dict[tuple[str, ...], Topic]:
+    """Stem key -> the topic: every 1-4 word phrase of the papers' titles and abstracts (LaTeX rendered)."""
+    forms: dict[tuple[str, ...], _Phrase] = {}
+    for pid, paper in papers.items():
+        for text, in_title in ((readable(paper.title), True), (readable(paper.abstract), False)):
+            for norm, surface in _phrases(text):
+                phrase = forms.setdefault(norm, _Phrase(norm))
+                phrase.surfaces[surface] += 2 if in_title else 1
+                phrase.in_text.add(pid)
+                if in_title:
+                    phrase.in_title.add(pid)
+    topics: dict[tuple[str, ...], Topic] = {}
+    for phrase in forms.values():
+        topic = topics.setdefault(phrase.key, Topic(phrase.key))
+        topic.forms.append(phrase)
+        topic.papers |= phrase.in_text
+        topic.titled |= phrase.in_title
+    for paper in papers.values():
+        for part in readable(paper.title).split(":")[:2]:  # "SRT: Accelerating …" opens its second part
+            first = _WORD.search(part)
+            if first and (key := (_uninflected(_norm(first.group())),)) in topics:
+                topics[key].opening += 1
+    return topics
 
 
-def group_papers(ids: list[str], vectors: dict[str, np.ndarray]) -> list[list[str]]:
-    """Groups of paper ids, largest first; within a group, the most central paper first.
+class Rarity:
+    """How rare a word is among the stored papers' titles and abstracts: 1 for a word one paper
+    uses, 0 for a word every paper uses. (The keyword index's IDF counts chunks, most of them
+    Chinese summaries, so nearly every English word looks rare there.)"""
 
-    Singletons are gathered into one trailing group when there are several of them (the caller
-    names it 'Other topics'); the last group is that one exactly when `leftover` is True."""
+    def __init__(self, catalog: dict[str, Paper]):
+        sample = [catalog[pid] for pid in sorted(catalog)[:: max(1, len(catalog) // RARITY_SAMPLE)]]
+        self.total = max(2, len(sample))
+        self.df: Counter = Counter()
+        for paper in sample:
+            self.df.update({plural_stem(w.lower()) for w in _WORD.findall(f"{paper.title} {paper.abstract}")})
+
+    def __call__(self, word: str) -> float:
+        return math.log(self.total / max(1, self.df.get(word, 0))) / math.log(self.total)
+
+
+@dataclass
+class Themes:
+    groups: list[tuple[Topic, list[str]]]  # largest first; in each, the most typical paper first
+    leftovers: list[str]  # "Other topics"
+
+
+def find_themes(papers: dict[str, Paper], vectors: dict[str, np.ndarray], rarity: Rarity | None = None) -> Themes:
+    """Themes of the selected `papers` (see the module's docstring); `vectors` are their English
+    embeddings, `rarity` how rare words are in the whole store."""
+    ids = sorted(papers)
     if not ids:
-        return []
+        return Themes([], [])
     dim = next((len(v) for v in vectors.values() if v is not None and len(v)), 384)
-    x = np.stack([np.asarray(vectors.get(i), dtype=np.float64) if vectors.get(i) is not None else np.zeros(dim)
-                  for i in ids])
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    x = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
-    labels = ward_clusters(x, theme_count(len(ids)))
-    groups: dict[int, list[int]] = defaultdict(list)
-    for row, label in enumerate(labels):
-        groups[label].append(row)
-    out = []
-    for rows in groups.values():
-        centroid = x[rows].mean(0)
-        rows = sorted(rows, key=lambda r: (-float(x[r] @ centroid), ids[r]))
-        out.append([ids[r] for r in rows])
-    out.sort(key=lambda g: (-len(g), g[0]))
+    unit = {}
+    for pid in ids:
+        v = np.asarray(vectors.get(pid) if vectors.get(pid) is not None else np.zeros(dim), dtype=np.float64)
+        unit[pid] = v / (np.linalg.norm(v) or 1.0)
+    n = len(ids)
+    category_words = {_norm(w) for c in {p.category for p in papers.values()} for name in category_names().get(c, ())
+                      for w in _WORD.findall(name) if w.lower() not in EN_STOPWORDS}
+    candidates = [t for t in phrase_table(papers).values() if _names_a_subject(t, n, category_words)]
+    spread = float(np.linalg.norm(np.mean([unit[p] for p in ids], axis=0)))
+
+    def cohesion_gain(members: set[str]) -> float:
+        """How much closer the members lie than a random set of as many papers would."""
+        m = len(members)
+        mean = float(np.linalg.norm(np.mean([unit[p] for p in members], axis=0)))
+        return mean - math.sqrt(spread ** 2 + (1 - spread ** 2) / m)
+
+    def specificity(topic: Topic) -> float:
+        words = [w for w in topic.words if w not in _ALONE_BAD] or list(topic.words)
+        return max(rarity(w) for w in words) if rarity else 1.0
+
+    placed: dict[str, Topic] = {}
+    chosen: list[Topic] = []
+    limit = min(MAX_THEMES, max(2, round(math.sqrt(n)) + 2))
+    stalled = False
+    while len(chosen) < MAX_THEMES and (len(chosen) < limit or n - len(placed) > LEFTOVER_SHARE * n):
+        # Up to the planned number, a theme must be worth naming; past it (or when no phrase is),
+        # while too many papers are unplaced, any subject its papers' titles name will do.
+        extending = stalled or len(chosen) >= limit
+        best, best_score = None, 0.0 if extending else MIN_SCORE
+        for topic in candidates:
+            if any(set(topic.key) & set(c.key) for c in chosen):
+                continue  # 'Time Series' and 'Time-Series Forecasting' are one theme, not two
+            new = topic.papers - set(placed)
+            if len(new) < 2:
+                continue
+            titled = len(topic.titled & new) / len(new)
+            # A phrase most of its papers put in their title names their subject even when their
+            # abstracts differ ('Estimation': of channels, of directions, of ranges).
+            gain = cohesion_gain(new) + (TITLE_COHESION * titled if extending else 0.0)
+            if gain <= 0:
+                continue
+            score = len(new) * specificity(topic) * (1 + 0.3 * (len(topic.key) - 1)) * (0.5 + 0.5 * titled) * gain
+            if score > best_score:
+                best, best_score = topic, score
+        if best is None:
+            if extending or n - len(placed) <= LEFTOVER_SHARE * n:
+                break
+            stalled = True
+            continue
+        chosen.append(best)
+        for pid in best.papers - set(placed):
+            placed[pid] = best
+    if not chosen:
+        return Themes([], ids)
+    # A paper stating several chosen phrases joins the theme whose papers it is most like.
+    centroids = _centroids(chosen, placed, unit)
+    for pid in placed:
+        placed[pid] = max((t for t in chosen if pid in t.papers), key=lambda t: float(unit[pid] @ centroids[t.key]))
+    members = {t.key: [pid for pid in ids if placed.get(pid) is t] for t in chosen}
+    centroids = _centroids(chosen, placed, unit)
+    # A paper stating none joins the theme it is most like, while the theme's phrase stays in most of its papers.
+    rest = [pid for pid in ids if pid not in placed]
+    rest.sort(key=lambda pid: -max(float(unit[pid] @ c) for c in centroids.values()))
+    leftovers = []
+    overall = np.mean([unit[p] for p in ids], axis=0)
+    overall /= np.linalg.norm(overall) or 1.0
+    for pid in rest:
+        nearest = sorted((t for t in chosen if members[t.key]), key=lambda t: -float(unit[pid] @ centroids[t.key]))
+        # Only to a theme it is nearly as like as it is like the selection as a whole (not to just any).
+        floor = ATTACH_FLOOR * float(unit[pid] @ overall)
+        near = [t for t in nearest[:NEAREST_TRIED] if float(unit[pid] @ centroids[t.key]) > floor]
+        for topic in near:
+            if sum(1 for p in members[topic.key] if p in topic.papers) > 0.5 * (len(members[topic.key]) + 1):
+                members[topic.key].append(pid)
+                break
+        else:
+            leftovers.append(pid)
+    groups = []
+    for topic in chosen:
+        rows = members[topic.key]
+        if rows:
+            centre = np.mean([unit[p] for p in rows], axis=0)
+            rows.sort(key=lambda p: (p not in topic.papers, -float(unit[p] @ centre), p))
+            groups.append((topic, rows))
+    groups.sort(key=lambda g: (-len(g[1]), g[0].name))
+    return Themes(groups, leftovers)
+
+
+def _centroids(chosen: list[Topic], placed: dict[str, Topic], unit: dict[str, np.ndarray]) -> dict[tuple, np.ndarray]:
+    out = {}
+    for topic in chosen:
+        rows = [unit[p] for p, t in placed.items() if t is topic]
+        centre = np.mean(rows, axis=0) if rows else np.zeros_like(next(iter(unit.values())))
+        out[topic.key] = centre / (np.linalg.norm(centre) or 1.0)
     return out
 
 
-def split_leftovers(groups: list[list[str]]) -> tuple[list[list[str]], list[str]]:
-    """Singleton groups, when there are at least two of them among three or more groups, become leftovers."""
-    singles = [g for g in groups if len(g) == 1]
-    if len(groups) >= 3 and len(singles) >= 2:
-        return [g for g in groups if len(g) > 1], [g[0] for g in singles]
-    return groups, []
+def _names_a_subject(topic: Topic, n: int, category_words: set[str]) -> bool:
+    """A phrase that can name a theme: stated by two or more papers but not by most of the selection
+    (nor, when it is the category's own name, by half), with a word that is not generic, and (a single
+    word) a noun in the titles of at least half of its papers ('Clustering', 'Bandits'; not 'Hybrid')."""
+    words = topic.words
+    if not 2 <= len(topic.papers) <= MAX_SHARE * n or not topic.titled:
+        return False
+    if all(w in _ALONE_BAD for w in words):
+        return False
+    if set(words) <= category_words and len(topic.papers) > 0.5 * n:
+        return False  # 'Database' in cs.DB says nothing; 'Retrieval' for 4 of cs.IR's 10 papers does
+    if len(words) == 1:
+        word = words[0]
+        adjective = word.endswith(_ADJECTIVE_ENDINGS + ("ic", "al", "ed", "id")) and not word.endswith("val")  # retrieval
+        return (not adjective
+                and len(topic.titled) >= max(2, 0.5 * len(topic.papers))
+                # "Breaking the Bottlenecks", "GIFT: Unlocking …": a verb opening a title
+                and topic.opening < (1 if topic.forms[0].norm[0].endswith("ing") else 0.5 * len(topic.titled)))
+    return True
 
 
-class ThemeNamer:
-    """Names groups of papers from the phrases they share and the rest of the selection lacks."""
+# -- Chinese names ---------------------------------------------------------------------------------
+_ZH_RUN = re.compile(r"[\u3400-\u9fffA-Za-z0-9]*[\u3400-\u9fff][\u3400-\u9fffA-Za-z0-9]*")  # "KV缓存" is one run
+_ZH_PARTICLES = frozenset("的 了 和 与 及 在 是 对 为 将 把 被 或 并 中 上 下 等".split())  # never open or close a name
+ZH_NAME_SHARE = 0.3  # a Chinese name is written by at least this share of its theme's papers
 
-    def __init__(self, papers: dict[str, Paper], weights: TermWeights | None):
-        self.papers = papers
-        self.weights = weights
-        self.table: dict[tuple[str, ...], _Phrase] = {}
-        self.used: set[tuple[str, ...]] = set()
-        # The category's own names: inside a briefing of one category, a theme called after the
-        # category ('Database' in cs.DB, 'Software Engineering' in cs.SE) says nothing.
-        names = category_names()
-        self.category_words = {_norm(w) for c in {p.category for p in papers.values()} for name in names.get(c, ())
-                               for w in _WORD.findall(name) if w.lower() not in EN_STOPWORDS}
+
+class ChineseNamer:
+    """Chinese names for themes, in the words their papers' Chinese summaries use: the run of one to
+    three words (时间序列, 强化学习) that most of a theme's papers write and the rest of the selection
+    does not, preferring one whose dictionary senses (CC-CEDICT) give the English phrase's words."""
+
+    def __init__(self, papers: dict[str, Paper]):
+        from assistant.search.lexical import chinese_words
+
+        self.grams: dict[str, set[str]] = {}  # paper id -> the word runs its summary uses
+        self.parts: dict[str, tuple[str, ...]] = {}  # run -> its words
         for pid, paper in papers.items():
-            for norm, surface in _phrases(paper.title):
-                ph = self.table.setdefault(norm, _Phrase(norm))
-                ph.surfaces[surface] += 2
-                ph.in_title.add(pid)
-                ph.in_text.add(pid)
-            for norm, surface in _phrases(paper.abstract):
-                ph = self.table.setdefault(norm, _Phrase(norm))
-                ph.surfaces[surface] += 1
-                ph.in_text.add(pid)
+            used: set[str] = set()
+            for run in _ZH_RUN.findall(" ".join([paper.tldr, paper.method, paper.result])):
+                words = chinese_words(run)
+                for i in range(len(words)):
+                    for size in (1, 2, 3):
+                        gram = "".join(words[i:i + size])
+                        if (i + size <= len(words) and 2 <= len(gram) <= 12 and re.search(r"[\u3400-\u9fff]", gram)
+                                and words[i] not in _ZH_PARTICLES and words[i + size - 1] not in _ZH_PARTICLES):
+                            used.add(gram)
+                            self.parts.setdefault(gram, tuple(words[i:i + size]))
+            if used:
+                self.grams[pid] = used
 
-    def _idf(self, norm: tuple[str, ...]) -> float:
-        """Mean IDF of the phrase's words over the store, scaled to 0..1 (rare words count fully)."""
-        if self.weights is None:
-            return 1.0
-        values = [min(self.weights.idf(t), IDF_CAP) / IDF_CAP for t in norm]
-        specific = [v for t, v in zip(norm, values, strict=False) if t not in _ALONE_BAD]
-        # 'reinforcement learning' is as specific as 'reinforcement'; 'language model' is only half so.
-        return sum(specific) / len(specific) if specific else 0.5 * sum(values) / len(values)
-
-    def candidates(self, group: list[str]) -> list[tuple[float, _Phrase]]:
-        members = set(group)
-        m, total = len(members), len(self.papers)
-        scored = []
-        for ph in self.table.values():
-            a = len(ph.in_text & members)
-            if a == 0 or (m >= 2 and a < 2):
+    def name(self, topic: Topic, rows: list[str]) -> str:
+        """The theme's Chinese name, or its English phrase when its papers share no Chinese words for it."""
+        members = [pid for pid in rows if pid in self.grams]
+        others = [pid for pid in self.grams if pid not in set(rows)]
+        if not members:
+            return topic.name
+        wanted = {stem(w) for w in topic.words if w not in EN_STOPWORDS}
+        inside: Counter = Counter(g for pid in members for g in self.grams[pid])
+        outside: Counter = Counter(g for pid in others for g in self.grams[pid])
+        best, best_score = None, 0.0
+        for gram, count in inside.items():
+            if count < min(2, len(members)) or count < ZH_NAME_SHARE * len(members):
                 continue
-            rest = len(ph.in_text) - a
-            if m < total and rest / (total - m) > CONTRAST * a / m:
-                continue  # the rest of the selection says it nearly as often ('Database' in cs.DB)
-            if len(ph.norm) == 1 and ph.norm[0] in _ALONE_BAD or set(ph.norm) <= self.category_words:
-                continue
-            t = len(ph.in_title & members)
-            if (m == 1 or len(ph.norm) == 1) and t == 0:
-                continue  # a single paper's theme is named from its title
-            b = len(ph.in_text) - a
-            precision = a / (a + b)
-            if total > m and precision < 0.5 and m > 1:
-                continue
-            share = (a + 1.5 * t) / (2.5 * m)
-            score = share * precision * self._idf(ph.norm) * (1 + 0.3 * (len(ph.norm) - 1))
-            if len(ph.norm) == 1 and ph.norm[0].endswith(_ADJECTIVE_ENDINGS):
-                score *= 0.6  # 'generative', 'continual': better as part of a phrase
-            scored.append((score, a, ph))
-        # A word or phrase inside a longer candidate that covers (nearly) the same papers gives way to it.
-        longer = [(a, ph) for _, a, ph in scored if len(ph.norm) > 1]
-        kept = []
-        for score, a, ph in scored:
-            if any(_contains(big.norm, ph.norm) and a_big >= a for a_big, big in longer if big is not ph):
-                continue
-            kept.append((score, ph))
-        kept.sort(key=lambda sp: (-sp[0], sp[1].norm))
-        return kept
-
-    def assorted(self, group: list[str], limit: int = 3) -> str:
-        """For a group that shares no phrase: 'Assorted: Data Lakes, Vector Search', from the title
-        phrases of its most central papers (as many as fit, whole phrases only)."""
-        parts: list[str] = []
-        for pid in group:
-            best = next((ph for _, ph in self.candidates([pid]) if pid in ph.in_title), None)
-            shown = _display(best.surfaces) if best else ""
-            if not shown or shown in parts:
-                continue
-            if len("Assorted: " + ", ".join(parts + [shown])) > MAX_NAME_CHARS + 12:
-                continue  # too long beside the others: a shorter one may fit
-            parts.append(shown)
-            if len(parts) >= limit:
-                break
-        return "Assorted: " + ", ".join(parts) if len(parts) >= 2 else ""
-
-    def name(self, group: list[str]) -> str:
-        """A name for the group from its strongest one or two phrases ('' when nothing is shared).
-
-        Names already given to other groups by this namer are not reused."""
-        picks: list[_Phrase] = []
-        best = None
-        limit = 1 if len(group) == 1 else 2
-        for score, ph in self.candidates(group):
-            if ph.norm in self.used:
-                continue
-            if best is None:
-                best, picks = score, [ph]
-                continue
-            if score < 0.55 * best:
-                break
-            wider = next((i for i, p in enumerate(picks) if _contains(ph.norm, p.norm)), None)
-            if wider is not None:
-                picks[wider] = ph  # 'Forecasting' -> 'Time Series Forecasting' when nearly as strong
-                continue
-            if len(picks) >= limit:
-                continue
-            if any(set(ph.norm) & set(p.norm) for p in picks) or any(_acronym(ph, p) for p in picks):
-                continue  # overlaps a phrase already chosen, or is its abbreviation
-            if len((ph.in_text & set(group)) - picks[0].in_text) < 2:
-                continue  # a second phrase names other papers of the group, or it only adds words
-            picks.append(ph)
-        if not picks:
-            return ""
-        if len(group) >= 3 and len(set(group) & set().union(*(p.in_text for p in picks))) < MIN_COVER * len(group):
-            return ""  # a phrase of a few of its papers would misname the rest: see assorted()
-        self.used.update(p.norm for p in picks)
-        if len(picks) == 2:  # 'Time Series' + 'Forecasting' -> 'Time Series Forecasting' when that is written
-            for joined in (picks[0].norm + picks[1].norm, picks[1].norm + picks[0].norm):
-                if joined in self.table and len(self.table[joined].in_title & set(group)) >= min(2, len(group)):
-                    self.used.add(joined)
-                    return _display(self.table[joined].surfaces)
-            shown = [_display(p.surfaces) for p in picks]
-            folded = [re.sub(r"[^a-z0-9]+", " ", t.lower()).strip() for t in shown]
-            if folded[0] in folded[1] or folded[1] in folded[0]:  # 'Time-Series Forecasting' & 'Forecasting'
-                return max(shown, key=len)
-            text = " & ".join(shown)
-            if len(text) <= MAX_NAME_CHARS:
-                return text
-        return _display(picks[0].surfaces)
+            senses = set().union(*(_senses(w) for w in self.parts[gram]))
+            covered = len(wanted & senses)
+            share, elsewhere = count / len(members), (outside[gram] / len(others) if others else 0.0)
+            # The dictionary gives the phrase's words (高斯过程: Gaussian process), or some of them in a
+            # run of words only these papers write (强化学习: 学习 is "learn"; 强化 lacks "reinforce").
+            translates = covered >= max(1, math.ceil(0.6 * len(wanted)))
+            partly = covered >= 1 and len(self.parts[gram]) >= 2 and elsewhere <= min(0.2, share / 3)
+            score = share - elsewhere + 0.1 * covered + 0.01 * len(gram)
+            if (translates or partly) and score > best_score:
+                best, best_score = gram, score
+        return best or topic.name
 
 
-def _acronym(a: _Phrase, b: _Phrase) -> bool:
-    """'GNN' abbreviates 'graph neural network' (either way round)."""
-    for short, long in ((a, b), (b, a)):
-        if len(short.norm) == 1 and len(long.norm) > 1:
-            letters = short.norm[0].rstrip("s")
-            if letters == "".join(w[0] for w in long.norm):
-                return True
-    return False
+def _senses(word: str) -> set[str]:
+    """The stems of a Chinese word's dictionary senses; a word the dictionary lacks ('强化学习')
+    has its parts' senses (强化, 学习)."""
+    from assistant.search.bilingual import glosses
+    from assistant.search.lexical import chinese_words
 
-
-def _contains(big: tuple[str, ...], small: tuple[str, ...]) -> bool:
-    n = len(small)
-    return len(big) > n and any(big[i:i + n] == small for i in range(len(big) - n + 1))
+    if not re.search(r"[\u3400-\u9fff]", word):
+        return {stem(word.lower())}  # "KV" in "KV缓存" is its own translation
+    found = glosses(word, single=True)
+    if not found and len(word) >= 4:
+        parts = [p for p in chinese_words(word) if p != word] or [word[:2], word[2:]]
+        return set().union(*(_senses(p) for p in parts if p != word))
+    return {stem(t) for sense in found for t in sense}

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from assistant.cli import answer, brief, daily, evals, mcp, ui
-from assistant.cli.common import add_filters, filters_from, iso_date, positive_int, shown
+from assistant.cli.common import add_command, add_filters, filters_from, iso_date, positive_int, shown
 from assistant.config import available_presets, load_settings
 from assistant.errors import DigestQAError
 from assistant.text import shorten
@@ -27,6 +27,26 @@ EPILOG = """examples:
 configuration: DIGESTQA_* environment variables or digestqa.toml (see README)."""
 
 
+INGEST_EPILOG = """examples:
+  digestqa ingest ../shared/digests            every digest of a folder
+  digestqa ingest 2026-01-22.md --json         one file; print the report as JSON
+  digestqa ingest digest.md --date 2026-01-22  a file whose name carries no date"""
+PAPERS_EPILOG = """examples:
+  digestqa papers --category cs.DB             one category
+  digestqa papers --since 2026-01-20 --json    papers of digests from that day on, as JSON
+  digestqa papers --author "Chen Ding"         one author's papers
+  digestqa papers --flagged                    summaries that state a number their abstract does not
+  digestqa papers --category cs.DB --bib db.bib --ris db.ris"""
+SEARCH_EPILOG = """examples:
+  digestqa search "KV cache eviction" -k 5     the five best papers, with scores
+  digestqa search "联邦学习" --mode lexical      keywords only
+  digestqa search 2601.16032                   one paper by its id"""
+STATS_EPILOG = """examples:
+  digestqa stats
+  digestqa stats --json                        one object (papers, chunks, digests, categories, summary_flags)
+  digestqa stats --store ~/papers/vectorstore  another store"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", metavar="DIR", default=argparse.SUPPRESS,
@@ -39,10 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Ask questions about arXiv daily digests, offline, with checked citations.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("ingest", parents=[common], help="parse digests and store their papers (idempotent)",
-                       description="Parse digest files (.md/.txt, or folders of them) and store every paper. "
-                                   "Re-running changes nothing; an edited entry replaces its old chunks; "
-                                   "an interrupted run resumes where it stopped.")
+    p = add_command(sub, common, "ingest", "parse digests and store their papers (idempotent)",
+                    "Parse digest files (.md/.txt, or folders of them) and store every paper. Re-running "
+                    "changes nothing; an edited entry replaces its old chunks; an interrupted run resumes "
+                    "where it stopped. Afterwards the watchlist is answered over the new papers.", INGEST_EPILOG)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="digest files or folders")
     p.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD",
                    help="the digest's day, when the file name carries no YYYY-MM-DD")
@@ -50,20 +70,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--no-watch", action="store_true", help="do not answer the watchlist over the new papers")
 
-    p = sub.add_parser("papers", parents=[common], help="list stored papers")
+    p = add_command(sub, common, "papers", "list stored papers",
+                    "List the stored papers (id, category, title, the digests it appeared in), filtered by "
+                    "category, date, digest or author; export them as BibTeX or RIS; --flagged keeps those "
+                    "whose Chinese summary states a number the abstract does not.", PAPERS_EPILOG)
     add_filters(p)
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
-    p = sub.add_parser("search", parents=[common], help="ranked papers for a query (no LLM involved)",
-                       description="Hybrid search (dense embeddings + BM25, fused by reciprocal rank). "
-                                   "A query that is an arXiv id looks that paper up directly.")
+    p = add_command(sub, common, "search", "ranked papers for a query (no LLM involved)",
+                    "Hybrid search (dense embeddings + BM25, fused by reciprocal rank). A query that is an "
+                    "arXiv id looks that paper up directly.", SEARCH_EPILOG)
     p.add_argument("query", help="what to look for, in English or Chinese, or an arXiv id")
     p.add_argument("-k", "--top-k", type=positive_int, default=None, help="how many papers (default 5)")
     p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid", help="which retrievers to use")
     add_filters(p)
     p.add_argument("--json", action="store_true", help="print a JSON list of {id, title, category, score}")
 
-    p = sub.add_parser("stats", parents=[common], help="what the store holds")
+    p = add_command(sub, common, "stats", "what the store holds",
+                    "What the store holds: papers, chunks, size on disk, digests (in order, and which is the "
+                    "latest), papers per category, and how many digest summaries state a number their "
+                    "abstract does not.", STATS_EPILOG)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("repair", parents=[common], help="rebuild a damaged vector index of the store",
+                       description="Find the store's vector index files that are damaged or not Chroma's "
+                                   "(checked without unpickling), move them aside and rebuild those indexes "
+                                   "from the stored papers and chunks.")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     # Every command group, in the order `--help` lists them (`daily` adds options to papers, ask and
@@ -102,6 +134,8 @@ def run_ingest(args, app) -> int:
         print(json.dumps(asdict(report) | (daily.after_ingest(args, app, report) or {}), ensure_ascii=False))
         return 0
     print(report.headline)
+    for note in report.notes:
+        print(f"  note: {note}")
     for row in report.replaced:
         print(f"  replaced {row['id']}: kept {_entry_place(row['kept'])}, dropped {_entry_place(row['dropped'])} "
               f"({', '.join(row['changed'])} differ; higher version > later digest > later ingest)")
@@ -184,13 +218,30 @@ def run_stats(args, app) -> int:
     return 0
 
 
+def run_repair(args, app) -> int:
+    from assistant.ingest.repair import repair_store
+
+    report = repair_store(app.settings, lambda: app.embedder)
+    if args.json:
+        print(json.dumps(asdict(report), ensure_ascii=False))
+        return 0
+    if not report.moved:
+        print(f"every vector index of {app.settings.store_label} reads; nothing to repair")
+        return 0
+    rebuilt = ", ".join(f"{name} ({count} records)" for name, count in report.rebuilt.items())
+    print(f"rebuilt {rebuilt} in {report.seconds:.1f}s ({report.embedded} chunk(s) embedded again); "
+          f"the damaged index folders are in {Path(report.moved[0]).parent}")
+    return 0
+
+
 def _short(text: str, width: int) -> str:
     """A table cell (a title in `papers`): one line of fixed width, so cut at the width."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-COMMANDS = {"ingest": run_ingest, "papers": run_papers, "search": run_search, "stats": run_stats, **answer.COMMANDS,
+COMMANDS = {"ingest": run_ingest, "papers": run_papers, "search": run_search, "stats": run_stats, "repair": run_repair,
+            **answer.COMMANDS,
             "eval": evals.run_eval, "brief": brief.run_brief, "ui": ui.run_ui, **daily.COMMANDS, **mcp.COMMANDS}
 
 
@@ -203,11 +254,18 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.app import App
 
     handler = COMMANDS[args.command]
-    settings = None
+    settings = app = None
     try:
         settings = settings_from(args)
         app = App(settings)
-        return handler(args, app)
+        try:
+            return handler(args, app)
+        except Exception as exc:
+            if not _answer_from_a_copy(args, app, exc):
+                raise
+            # A full disk stopped Chroma while reading (it writes to its database to read it):
+            # the command is answered again from a private copy made where there is room.
+            return handler(args, app)
     except DigestQAError as exc:
         print(f"digestqa: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -217,16 +275,44 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a disk fault deep inside Chroma or a file write: name it, no traceback
-        message = _fault_message(exc, settings)
+        message = _fault_message(exc, settings, app)
         if message is None:
             raise
         print(f"digestqa: error: {message}", file=sys.stderr)
         return 2
 
 
-def _fault_message(exc: Exception, settings) -> str | None:
-    """One line for a disk fault (full, read-only, no permission), else None (a real bug: traceback)."""
+# Commands that only read the store: on a full disk they are answered from a private copy.
+READ_COMMANDS = frozenset({"papers", "search", "stats", "ask", "show", "brief", "new"})
+
+
+def _answer_from_a_copy(args, app, exc: Exception) -> bool:
+    """True when `exc` is a full disk met by a read command on the store itself (then the App is
+    switched to a private copy of the store); False otherwise."""
     from assistant.ingest.store import store_fault
+
+    store = app.__dict__.get("store")
+    if args.command not in READ_COMMANDS or app.settings.uses_server or store is None or store.read_only:
+        return False
+    fault = exc if isinstance(exc, DigestQAError) else store_fault(exc, app.settings.store_label, Path(app.settings.store))
+    if fault is None or "no space left" not in str(fault):
+        return False
+    app.use_private_copy()
+    return True
+
+
+def _fault_message(exc: Exception, settings, app=None) -> str | None:
+    """One line for a damaged index or a disk fault (full, read-only, no permission), else None (a
+    real bug: traceback)."""
+    from assistant.ingest.repair import explain_failure
+    from assistant.ingest.store import store_fault
+
+    store = app.__dict__.get("store") if app is not None else None
+    where = Path(settings.store) if settings is not None and not settings.uses_server else None
+    full = store_fault(exc, settings.store_label if settings is not None else "the store", where)
+    damage = explain_failure(exc, store) if store is not None and full is None else None
+    if damage is not None:
+        return str(damage)
 
     label = settings.store_label if settings is not None else "the store"
     filename = getattr(exc, "filename", None)

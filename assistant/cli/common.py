@@ -63,9 +63,18 @@ def filters_from(args, app=None):
     from assistant.search.retrieval import Filters, author_matches
 
     digests = tuple(args.digest)
-    if digests and app is not None:
+    if app is not None and (digests or args.date or args.since or args.until):
         known = app.digests()
-        digests = tuple(known.resolve(d) or d for d in digests)
+        resolved = {d: known.resolve(d) for d in digests}
+        unknown = [d for d, name in resolved.items() if name is None]
+        if unknown and known.infos:
+            listed = "; ".join(f"{known.short(n)} ({n})" if known.short(n) != n else n for n in known.ordered()[0])
+            raise InputError(f"unknown digest {', '.join(repr(d) for d in unknown)}; stored digests: {listed}")
+        digests = tuple(name or d for d, name in resolved.items())
+        if (args.date or args.since or args.until) and known.infos and not any(i.date for i in known.infos.values()):
+            raise InputError("the stored digests carry no dates (their file names have no YYYY-MM-DD and none was "
+                             "given with ingest --date), so --date/--since/--until match nothing; choose digests "
+                             "with --digest NAME (digestqa stats lists them)")
     if app is not None and (args.category or args.author):
         catalog = app.store.papers()
         if catalog:
@@ -86,11 +95,12 @@ def filters_from(args, app=None):
 
 
 def shown(text: str) -> str:
-    """Paper text as printed: no control characters (stores written before they were stripped),
-    and citation-like brackets in it shown as (id) so they never pass for checked citations."""
+    """Paper text as printed: its LaTeX rendered, no control characters (stores written before they
+    were stripped), and citation-like brackets in it shown as (id) so they never pass for checked citations."""
     from assistant.answer.citations import neutralize_citations
+    from assistant.markup import readable
     from assistant.text import strip_controls
 
-    return neutralize_citations(strip_controls(text))
+    return neutralize_citations(strip_controls(readable(text)))
 
 

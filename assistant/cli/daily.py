@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from assistant.cli.common import iso_date, positive_int
-from assistant.errors import InputError
+from assistant.cli.common import add_command, iso_date, positive_int
+from assistant.errors import InputError, StoreError, StoreMissing
 
 NEW_EPILOG = """examples:
   digestqa new                         papers the last ingest added, per category, watch hits first
@@ -23,6 +24,22 @@ WATCH_EPILOG = """examples:
   digestqa watch run                   ask every watch over the last ingest's new papers
   digestqa watch run --all --md hits.md --atom hits.xml --bib hits.bib
   digestqa watch remove 2              (or the watch's exact text)"""
+
+WATCH_ADD_EPILOG = """examples:
+  digestqa watch add "KV cache compression"
+  digestqa watch add "query optimization" --category cs.DB --author "Chen Ding"
+"""
+WATCH_LIST_EPILOG = """examples:
+  digestqa watch list
+  digestqa watch list --json"""
+WATCH_REMOVE_EPILOG = """examples:
+  digestqa watch remove 2              by its number in `watch list`
+  digestqa watch remove "KV cache compression"
+"""
+WATCH_RUN_EPILOG = """examples:
+  digestqa watch run                   over the last ingest's new papers
+  digestqa watch run --all             over every stored paper
+  digestqa watch run --md hits.md --atom hits.xml --bib hits.bib --json"""
 
 SHOW_EPILOG = """examples:
   digestqa show 2601.16032             every field, the Chinese summary, and its number checks
@@ -49,25 +66,37 @@ def add_commands(sub, common) -> None:
                                    "same checked citations as `ask`.", epilog=WATCH_EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     wsub = p.add_subparsers(dest="watch_command", metavar="ACTION", required=True)
-    w = wsub.add_parser("add", parents=[common], help="watch a question or topic")
+    w = add_command(wsub, common, "add", "watch a question or topic",
+                    "Save a question or topic; it is answered over each ingest's new papers (and on `watch run`).",
+                    WATCH_ADD_EPILOG)
     w.add_argument("query", help="e.g. \"KV cache compression\"")
     w.add_argument("--category", "-c", action="append", default=[], metavar="CAT", help="only this category")
     w.add_argument("--author", "-a", action="append", default=[], metavar="NAME", help="only papers with this author")
     w.add_argument("--json", action="store_true", help="print the watch as JSON")
-    w = wsub.add_parser("list", parents=[common], help="the watches and their latest hits")
+    w = add_command(wsub, common, "list", "the watches and their latest hits",
+                    "Every watch with its number, when it last ran and the papers its latest run found.",
+                    WATCH_LIST_EPILOG)
     w.add_argument("--json", action="store_true", help="print a JSON list of watches")
-    w = wsub.add_parser("remove", parents=[common], help="stop watching (number or exact text)")
+    w = add_command(wsub, common, "remove", "stop watching (number or exact text)",
+                    "Stop watching a question: give its number in `watch list`, or its exact text.",
+                    WATCH_REMOVE_EPILOG)
     w.add_argument("key", help="the watch's number in `watch list`, or its text")
     w.add_argument("--json", action="store_true", help="print the removed watch as JSON")
-    w = wsub.add_parser("run", parents=[common], help="answer every watch over the new papers now")
+    w = add_command(wsub, common, "run", "answer every watch over the new papers now",
+                    "Answer every watch now, over the last ingest's new papers (--all: over every stored "
+                    "paper), with the same checked citations as `ask`; the papers each answer cites are its "
+                    "hits, which can be written as Markdown, an Atom feed, BibTeX or RIS.",
+                    WATCH_RUN_EPILOG)
     w.add_argument("--all", action="store_true", help="over every stored paper, not only the last ingest's")
     w.add_argument("--md", type=Path, metavar="FILE", help="write the hits as Markdown")
     w.add_argument("--atom", type=Path, metavar="FILE", help="write the hits as an Atom feed")
     _add_export_options(w)
     w.add_argument("--json", action="store_true", help="print a JSON list, one object per watch")
 
-    p = sub.add_parser("show", parents=[common], help="one paper in full, with its summary checks",
-                       epilog=SHOW_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, common, "show", "one paper in full, with its summary checks",
+                    "One paper in full: title, id and link, category, authors, every digest it appeared in, "
+                    "the digest's Chinese summary, the abstract (LaTeX rendered), and which numbers of the "
+                    "summary the abstract does not state.", SHOW_EPILOG)
     p.add_argument("paper_id", metavar="ID", help="arXiv id, e.g. 2601.16032")
     p.add_argument("--json", action="store_true", help="print one JSON object: the paper's fields and summary_flags")
 
@@ -163,7 +192,14 @@ def run_watch(args, app) -> int:
     watchlist = Watchlist(app.settings)
     action = args.watch_command
     if action == "add":
-        watch = watchlist.add(args.query, args.category, args.author)
+        try:
+            catalog = app.store.papers() if args.category else {}
+        except StoreMissing:  # watches may be added before the first ingest: nothing to check against yet
+            catalog = {}
+        counts: dict[str, int] = {}
+        for paper in catalog.values():
+            counts[paper.category] = counts.get(paper.category, 0) + 1
+        watch = watchlist.add(args.query, args.category, args.author, counts or None)
         print(json.dumps(asdict(watch), ensure_ascii=False) if args.json
               else f"watching #{watch.id}: {watch.label} (answered after each ingest; digestqa watch run)")
         return 0
@@ -230,9 +266,13 @@ def after_ingest(args, app, report) -> dict | None:
     if getattr(args, "no_watch", False) or not (report.added or report.changed):
         return None
     watchlist = Watchlist(app.settings)
-    if not watchlist.path.exists() or not watchlist.watches():
-        return None
-    results = watchlist.run(app)
+    try:
+        if not watchlist.path.exists() or not watchlist.watches():
+            return None
+        results = watchlist.run(app)
+    except StoreError as exc:  # the papers are stored: the ingest succeeded, the watchlist could not run
+        print(f"digestqa: warning: the watchlist was not run: {exc}", file=sys.stderr)
+        return {"watches": None, "watch_error": str(exc)}
     if not args.json:
         print("\nwatchlist (over this ingest's new papers):")
         print_hits(results)
@@ -266,7 +306,8 @@ def run_show(args, app) -> int:
                          ensure_ascii=False))
         return 0
     print(f"{clean_latex(paper.title)}\n[{paper.id}] {paper.url}\n{paper.category} · {', '.join(paper.authors)}")
-    print(f"digests: {', '.join(paper.dates or paper.digests)}")
+    where = app.digests().paper_labels(paper)  # every digest it appeared in, named as everywhere else
+    print(f"digest{'s' if len(where) != 1 else ''}: {', '.join(where) or 'unknown'}")
     labels = {"tldr": "TL;DR", "motivation": "Motivation", "method": "Method", "result": "Result",
               "conclusion": "Conclusion"}
     for name in SUMMARY_SECTIONS:
@@ -282,7 +323,9 @@ def run_show(args, app) -> int:
 
 
 def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    from assistant.markup import readable
+
+    text = readable(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

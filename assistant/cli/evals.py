@@ -15,6 +15,8 @@ EPILOG = """examples:
   digestqa eval evals/datasets/dev.jsonl                    run, score, write evals/runs/<time>-product/
   digestqa eval evals/datasets/dev.jsonl --pipeline bm25    a lexical baseline on the same questions
   digestqa eval evals/datasets/dev.jsonl --pipeline all     product, bm25 and dense side by side
+  digestqa eval evals/datasets/dev.jsonl --pipeline llm --preset ollama
+                                                            the chain with your LLM (answers + set screening)
   digestqa eval evals/datasets/dev.jsonl --limit 10 -k 3    a quick run, 3 papers per question
   digestqa eval evals/datasets/dev.jsonl --compare evals/runs/20260125-101500-product
                                                             run, then show what got better or worse
@@ -27,14 +29,16 @@ metric definitions: evals/README.md."""
 
 
 def add_eval_command(sub, common) -> None:
-    from assistant.evaluation.pipelines import PIPELINES
+    from assistant.evaluation.pipelines import CHOICES
 
     p = add_command(sub, common, "eval", "score answer quality on a question set (offline)", DESCRIPTION, EPILOG)
     p.add_argument("dataset", nargs="?", type=Path, metavar="DATASET",
                    help="questions as JSON Lines, e.g. evals/datasets/dev.jsonl")
-    p.add_argument("--pipeline", "-p", choices=[*PIPELINES, "all"], default="product",
+    p.add_argument("--pipeline", "-p", choices=[*CHOICES, "all"], default="product",
                    help="product: the real chain (default); bm25: lexical-only baseline; dense: a plain "
-                        "llama-index VectorStoreIndex baseline; all: the three, one run folder each")
+                        "llama-index VectorStoreIndex baseline; all: those three, one run folder each; llm: "
+                        "the real chain with the configured LLM answering and screening set questions "
+                        "(needs --preset or DIGESTQA_LLM_*)")
     p.add_argument("-k", "--top-k", type=positive_int, default=None,
                    help="papers retrieved per question, and the k of hit@k/recall@k/MRR (default 5)")
     p.add_argument("--out", type=Path, metavar="DIR",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 
 from assistant.cli.common import add_command, port
 from assistant.errors import InputError
@@ -19,7 +20,8 @@ DESCRIPTION = ("Serve the store over the Model Context Protocol, so an LLM clien
 EPILOG = """examples:
   digestqa mcp --store ~/papers/vectorstore          stdio: what a desktop client's config launches
   digestqa mcp --http --port 8765                    streamable HTTP at http://127.0.0.1:8765/mcp
-  digestqa mcp --http --port 8765 --allow-ingest     also let the client's model ingest digest files
+  digestqa mcp --http --allow-ingest --ingest-root ~/digests
+                                                     also let the client's model ingest digest files from ~/digests
 
 tools: search_papers, get_paper, ask, list_papers, brief, new_papers (and ingest with --allow-ingest);
 resources: paper://ID. See the README section "Use from your own LLM (MCP)" for client configs."""
@@ -35,7 +37,10 @@ def add_mcp_command(sub, common) -> None:
                    help="HTTP address (default 127.0.0.1: this machine only; anything else exposes the "
                         "store to your network with no login)")
     p.add_argument("--allow-ingest", action="store_true",
-                   help="add an `ingest` tool that stores digest files from paths on this machine")
+                   help="add an `ingest` tool that stores digest files from the folders given by --ingest-root")
+    p.add_argument("--ingest-root", action="append", type=Path, default=[], metavar="DIR",
+                   help="a folder the ingest tool may read (repeatable; default: the setting mcp_ingest_roots, "
+                        "env DIGESTQA_MCP_INGEST_ROOTS)")
 
 
 def run_mcp(args, app) -> int:
@@ -46,9 +51,23 @@ def run_mcp(args, app) -> int:
     from assistant.cli.ui import _check_port_free
     from assistant.mcp.server import build_server, quiet_logs
 
-    server = build_server(lambda: app, allow_ingest=args.allow_ingest)
+    roots = tuple(args.ingest_root) or app.settings.mcp_ingest_roots
+    if args.ingest_root and not args.allow_ingest:
+        raise InputError("--ingest-root applies to --allow-ingest only")
+    if args.allow_ingest:
+        if not roots:
+            raise InputError("--allow-ingest needs the folders the ingest tool may read: --ingest-root DIR "
+                             "(or mcp_ingest_roots in digestqa.toml, DIGESTQA_MCP_INGEST_ROOTS)")
+        missing = [str(r) for r in roots if not Path(r).expanduser().is_dir()]
+        if missing:
+            raise InputError(f"ingest root is not a folder: {', '.join(missing)}")
+        from dataclasses import replace
+
+        app.settings = replace(app.settings, mcp_ingest_roots=tuple(Path(r).expanduser().resolve() for r in roots))
+        roots = app.settings.mcp_ingest_roots
+    server = build_server(lambda: app, allow_ingest=args.allow_ingest, ingest_roots=roots)
     quiet_logs()
-    access = "read-write (ingest allowed)" if args.allow_ingest else "read-only"
+    access = (f"read-write (ingest allowed under {', '.join(map(str, roots))})" if args.allow_ingest else "read-only")
     if not args.http:
         print(f"digestqa MCP server on stdio (store {app.settings.store_label}; {access})", file=sys.stderr, flush=True)
         server.run("stdio")

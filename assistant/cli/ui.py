@@ -23,7 +23,7 @@ from assistant.config import _ENV, Settings
 from assistant.errors import InputError
 
 DESCRIPTION = ("Start the web UI on this machine: chat with linked citations and sources, "
-               "briefings, the paper library with digest upload, and eval runs. It uses the "
+               "briefings, the paper library with digest upload, what's new, and eval runs. It uses the "
                "same store and answering backend as the other commands.")
 EPILOG = """examples:
   digestqa ui                                 open http://127.0.0.1:8501 in your browser
@@ -32,7 +32,8 @@ EPILOG = """examples:
   digestqa ui --preset ollama                 answer with the LLM of a preset
 
 pages: Chat (questions with linked citations and sources), Briefing (per category, downloadable),
-Library (browse papers, upload digests to ingest), Evals (eval runs, metrics, comparisons).
+Library (browse papers, upload digests to ingest), What's new (the last ingest's papers by category,
+watch hits, the watchlist, downloads), Evals (eval runs, metrics, comparisons).
 Ctrl-C stops the server."""
 
 

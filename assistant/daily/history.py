@@ -36,7 +36,9 @@ def read_json(path: Path, default: dict) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise StoreError(f"{path} is not readable JSON ({exc}); fix or delete it") from None
+        raise StoreError(f"{path} is not readable JSON ({str(exc)[:100]}); fix or delete it") from None
+    except RecursionError:  # e.g. 100,000 nested brackets: no file of ours nests that deep
+        raise StoreError(f"{path} is not a digestqa file (its JSON is nested too deeply); fix or delete it") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise StoreError(f"{path} is not a digestqa file of schema {SCHEMA}; fix or delete it")
     return data
@@ -89,6 +91,7 @@ class IngestRecord:
 class History:
     def __init__(self, settings: Settings):
         self.path = daily_dir(settings) / "history.json"
+        self.moved_aside: Path | None = None
 
     def records(self) -> list[IngestRecord]:
         return [IngestRecord.from_dict(item, self.path) for item in read_list(self.path, "ingests")]
@@ -99,9 +102,21 @@ class History:
         if not added and not changed:
             return None
         entry = IngestRecord(now_iso(), sorted(added), sorted(changed), list(digests))
-        records = (self.records() + [entry])[-MAX_ENTRIES:]
+        records = (self.readable_records() + [entry])[-MAX_ENTRIES:]
         write_json(self.path, {"schema": SCHEMA, "ingests": [asdict(r) for r in records]})
         return entry
+
+    def readable_records(self) -> list[IngestRecord]:
+        """The records, for an ingest that has just written papers: a history file that does not
+        read is moved aside (named in `self.moved_aside`) and a new one begun, rather than failing
+        an ingest whose papers are already stored."""
+        try:
+            return self.records()
+        except StoreError:
+            aside = self.path.with_name(f"{self.path.name}.unreadable-{now_iso().replace(':', '')}")
+            os.replace(self.path, aside)
+            self.moved_aside = aside
+            return []
 
     def select(self, since: str | None = None, previous: int = 0, count: int = 1) -> list[IngestRecord]:
         """The ingests to show: those finished on or after `since` (a YYYY-MM-DD day), else `count`

@@ -12,7 +12,10 @@ fair translation does, each case seen in the 350 sample papers:
 - a percentage written as a fraction or the other way round (83.5% <-> 0.835);
 - ordinals ("99th percentile" -> 第99百分位);
 - orders of magnitude ("two orders of magnitude" -> 100×);
-- years (2024, 2025) and calendar words (5月 = May) are ignored, as the citation checker ignores them.
+- years (2024, 2025) and calendar words (5月 = May) are ignored, as the citation checker ignores them;
+- both texts are read as rendered (assistant/markup.py), so a range is read as its two ends ("2到4倍"
+  against "2--4$\\times$" or "2-4x") and a formula as the abstract means it ("log(1/ε)" against
+  "$\\log\\frac{1}ε$").
 
 A flag is a number with the summary sentence stating it and the abstract sentence nearest to it,
 to be read side by side.
@@ -151,7 +154,18 @@ def flagged(papers: list[Paper]) -> dict[str, list[SummaryFlag]]:
     return {p.id: flags for p in papers if (flags := check_paper(p))}
 
 
-CHECKER_VERSION = 1  # bump when the matching rules change: cached results are then recomputed
+# Bump when the matching rules change: cached results are then recomputed. 2: digest text read after
+# pylatexenc renders it (ranges "2--4$\times$" = 2 and 4, formulas "log\frac{1}ε" = log(1/ε)).
+CHECKER_VERSION = 2
+
+
+_FLAG_KEYS = {"section", "number", "summary_sentence", "abstract_sentence"}
+
+
+def _well_formed(entry: object) -> bool:
+    return (isinstance(entry, dict) and isinstance(entry.get("hash"), str) and isinstance(entry.get("flags"), list)
+            and all(isinstance(f, dict) and set(f) == _FLAG_KEYS and all(isinstance(v, str) for v in f.values())
+                    for f in entry["flags"]))
 
 
 class SummaryChecks:
@@ -166,14 +180,19 @@ class SummaryChecks:
         self.path = daily_dir(settings) / "summary_checks.json"
 
     def _load(self) -> dict[str, dict]:
+        """The cached checks; a file that does not read as one (damaged, hand-edited, nested too
+        deeply) is a cache like any other: its entries are checked again and it is rewritten."""
         from assistant.daily.history import SCHEMA, read_json
         from assistant.errors import StoreError
 
-        data = read_json(self.path, {"schema": SCHEMA, "checker": CHECKER_VERSION, "papers": {}})
+        try:
+            data = read_json(self.path, {"schema": SCHEMA, "checker": CHECKER_VERSION, "papers": {}})
+        except StoreError:
+            return {}
         papers = data.get("papers")
-        if not isinstance(papers, dict):
-            raise StoreError(f"{self.path} has no table of papers; fix or delete it")
-        return papers if data.get("checker") == CHECKER_VERSION else {}
+        if not isinstance(papers, dict) or data.get("checker") != CHECKER_VERSION:
+            return {}
+        return {pid: entry for pid, entry in papers.items() if _well_formed(entry)}
 
     def _save(self, papers: dict[str, dict]) -> None:
         from assistant.daily.history import SCHEMA, write_json

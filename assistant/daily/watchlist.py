@@ -13,6 +13,9 @@ from assistant.config import Settings
 from assistant.daily.history import SCHEMA, History, daily_dir, now_iso, read_list, write_json
 from assistant.errors import InputError, StoreError
 from assistant.search.retrieval import Filters
+from assistant.text import strip_controls
+
+MAX_QUERY_CHARS = 500  # a standing question is a sentence; it is asked after every ingest
 
 
 @dataclass
@@ -61,8 +64,10 @@ def _watch_from(item: object, path) -> Watch:
     try:
         assert isinstance(item, dict) and isinstance(item["id"], int) and isinstance(item["query"], str)
         hits = [Hit(**h) for h in item.get("hits", [])]
-        watch = Watch(item["id"], item["query"], list(item.get("categories", [])), list(item.get("authors", [])),
-                      str(item.get("created", "")), item.get("last_run"), hits)
+        # Text is cleaned on read too: a file written by hand, or before watches were cleaned on add.
+        watch = Watch(item["id"], strip_controls(item["query"]), [strip_controls(c) for c in item.get("categories", [])],
+                      [strip_controls(a) for a in item.get("authors", [])], str(item.get("created", "")),
+                      item.get("last_run"), hits)
         assert all(isinstance(x, str) for x in watch.categories + watch.authors)
         return watch
     except (AssertionError, KeyError, TypeError):
@@ -80,10 +85,25 @@ class Watchlist:
     def _save(self, watches: list[Watch]) -> None:
         write_json(self.path, {"schema": SCHEMA, "watches": [asdict(w) for w in watches]})
 
-    def add(self, query: str, categories: list[str] | None = None, authors: list[str] | None = None) -> Watch:
-        query = " ".join(query.split())
+    def add(self, query: str, categories: list[str] | None = None, authors: list[str] | None = None,
+            known_categories: dict[str, int] | None = None) -> Watch:
+        """`known_categories` (category -> papers stored): a category not among them is refused,
+        since a watch on it would silently match nothing."""
+        query = " ".join(strip_controls(query).split())  # no escape sequence or bidi override is a question
         if not query:
             raise InputError("a watch needs a question or topic, e.g. \"KV cache compression\"")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InputError(f"a watch is at most {MAX_QUERY_CHARS} characters (this one has {len(query):,}); "
+                             "give the topic in a sentence")
+        categories = [" ".join(strip_controls(c).split()) for c in categories or []]
+        authors = [" ".join(strip_controls(a).split()) for a in authors or []]
+        if known_categories:
+            lowered = {c.lower(): c for c in known_categories}
+            unknown = [c for c in categories if c.lower() not in lowered]
+            if unknown:
+                listed = ", ".join(f"{c} ({n})" for c, n in sorted(known_categories.items(), key=lambda kv: (-kv[1], kv[0])))
+                raise InputError(f"unknown category {', '.join(repr(c) for c in unknown)}; available categories: {listed}")
+            categories = [lowered[c.lower()] for c in categories]
         watches = self.watches()
         if any(w.query.lower() == query.lower() and w.categories == list(categories or [])
                and w.authors == list(authors or []) for w in watches):

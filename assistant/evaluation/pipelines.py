@@ -5,6 +5,8 @@ comparisons treat the product and the baselines alike.
 - bm25:    lexical-only retrieval (`App.search(mode="lexical")`) + a naive answer citing every hit.
 - dense:   a plain llama-index VectorStoreIndex with default settings over one Document per paper
            (what a user would build in an afternoon) + the same naive answer.
+- llm:     the product chain with the configured LLM answering and screening set questions (it needs
+           one: `--preset` or DIGESTQA_LLM_*); not part of "all", which runs offline.
 """
 from __future__ import annotations
 
@@ -18,15 +20,17 @@ from pathlib import Path
 from assistant.errors import DigestQAError, InputError
 from assistant.evaluation.dataset import Question
 
-PIPELINES = ("product", "bm25", "dense")
+PIPELINES = ("product", "bm25", "dense")  # what "all" runs: no LLM needed
+LLM_PIPELINE = "llm"
+CHOICES = (*PIPELINES, LLM_PIPELINE)
 DENSE_RECIPE = "v1"  # bump when the baseline's documents change: invalidates cached indexes
 PASSAGE_CHARS = 240
 
 
 def make_pipeline(name: str, app, k: int):
-    classes = {"product": ProductPipeline, "bm25": BM25Pipeline, "dense": DensePipeline}
+    classes = {"product": ProductPipeline, "bm25": BM25Pipeline, "dense": DensePipeline, LLM_PIPELINE: LLMPipeline}
     if name not in classes:
-        raise InputError(f"unknown pipeline '{name}' (choose from {', '.join(PIPELINES)} or all)")
+        raise InputError(f"unknown pipeline '{name}' (choose from {', '.join(CHOICES)} or all)")
     return classes[name](app, k)
 
 
@@ -89,10 +93,27 @@ class ProductPipeline(Pipeline):
 
     def answer(self, question: Question) -> dict:
         answer = self.app.ask(question.question, None, self.k)
-        return {"answer": answer.text, "cited_ids": list(answer.cited_ids),
-                "retrieved_ids": [s.id for s in answer.sources], "refused": bool(answer.refused),
-                "backend": answer.backend, "notices": list(answer.notices),
-                "timings": {k: round(v, 4) for k, v in answer.timings.items()}}
+        record = {"answer": answer.text, "cited_ids": list(answer.cited_ids),
+                  "retrieved_ids": [s.id for s in answer.sources], "refused": bool(answer.refused),
+                  "backend": answer.backend, "notices": list(answer.notices),
+                  "timings": {k: round(v, 4) for k, v in answer.timings.items()}}
+        if answer.llm is not None:  # which model answered, or why the extractive answer was shown
+            data = answer.to_json_dict()
+            record.update(answered_by=data["answered_by"], llm=data["llm"], screening=data["screening"])
+        return record
+
+
+class LLMPipeline(ProductPipeline):
+    """The product chain as `digestqa ask` runs it with the configured LLM: the model answers and,
+    for set questions, screens the candidates (assistant/answer/screening.py)."""
+
+    name = LLM_PIPELINE
+
+    def __init__(self, app, k: int):
+        if not app.settings.uses_llm:
+            raise InputError("--pipeline llm needs an LLM: give --preset (openai, ollama, vllm, llamacpp) or set "
+                             "DIGESTQA_LLM_BASE_URL and DIGESTQA_LLM_MODEL")
+        super().__init__(app, k)
 
 
 class BM25Pipeline(Pipeline):

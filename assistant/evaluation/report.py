@@ -72,6 +72,14 @@ def render_markdown(report: dict) -> str:
              "errors": "failed with an error"}
     for key, qids in report.get("failures", {}).items():
         lines.append(f"- {names.get(key, key)} ({len(qids)}): {', '.join(qids) if qids else 'none'}")
+    used = report.get("llm")
+    if used:
+        fallbacks = ", ".join(f"{code} {n}" for code, n in sorted(used["fallbacks"].items())) or "none"
+        lines += ["", "## The LLM", "",
+                  f"Model `{used['model']}` wrote {used['answered_by_llm']} of {used['questions']} answers "
+                  f"(extractive instead: {fallbacks}). Set screening ran on {used['screened_questions']} question(s): "
+                  f"{used['screened_out']} paper(s) screened out, {used['screened_in']} let in beyond the word rules, "
+                  f"{used['screening_cut']} cut by its budget, {used['screening_failed']} failed."]
     judged = report.get("llm_judged")
     lines += ["", "## LLM-judged metrics (not deterministic)", ""]
     if judged:

@@ -18,7 +18,7 @@ from pathlib import Path
 from assistant.errors import InputError
 from assistant.evaluation.dataset import Question, dataset_sha1, load_dataset
 from assistant.evaluation.metrics import aggregate, score_record
-from assistant.evaluation.pipelines import PIPELINES, make_pipeline
+from assistant.evaluation.pipelines import CHOICES, PIPELINES, make_pipeline
 from assistant.evaluation.report import failures, render_markdown, write_chart
 
 DEFAULT_RUNS_DIR = Path("evals/runs")
@@ -143,6 +143,7 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
         },
         "metrics": aggregate(records),
         "failures": failures(records),
+        "llm": llm_summary(records),
         "llm_judged": llm_judged,
         "llm_judged_note": (llm_judged["note"] if llm_judged else
                             "not run (pass --judge with an LLM backend configured); all metrics here are deterministic"),
@@ -154,6 +155,26 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
     files["report_json"].write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     files["report_md"].write_text(render_markdown(report), encoding="utf-8")
     return RunOutput(pipeline_name, out_dir, records, report, files)
+
+
+def llm_summary(records: list[dict]) -> dict | None:
+    """How the configured LLM fared over a run: answers it wrote, fallbacks by reason, and what its
+    screening of set questions did (None when no LLM was configured)."""
+    used = [r for r in records if r.get("llm")]
+    if not used:
+        return None
+    fallbacks: dict[str, int] = {}
+    for record in used:
+        if record["llm"].get("fallback"):
+            fallbacks[record["llm"]["fallback"]] = fallbacks.get(record["llm"]["fallback"], 0) + 1
+    screened = [r["screening"] for r in used if r.get("screening")]
+    return {"model": used[0]["llm"].get("model"), "questions": len(used),
+            "answered_by_llm": sum(1 for r in used if r["llm"].get("answered")), "fallbacks": fallbacks,
+            "screened_questions": len(screened),
+            "screened_out": sum(len(s["excluded"]) for s in screened),
+            "screened_in": sum(len(s["added_ids"]) for s in screened),
+            "screening_cut": sum(1 for s in screened if s["cut"]),
+            "screening_failed": sum(1 for s in screened if s["failed"])}
 
 
 def run_eval(app, dataset: Path | str, pipeline: str = "product", *, k: int | None = None, out_dir: Path | None = None,
@@ -171,8 +192,8 @@ def run_eval(app, dataset: Path | str, pipeline: str = "product", *, k: int | No
         questions = questions[:limit]
     names = list(PIPELINES) if pipeline == "all" else [pipeline]
     for name in names:
-        if name not in PIPELINES:
-            raise InputError(f"unknown pipeline '{name}' (choose from {', '.join(PIPELINES)} or all)")
+        if name not in CHOICES:
+            raise InputError(f"unknown pipeline '{name}' (choose from {', '.join(CHOICES)} or all)")
     grader = None
     if judge:
         from assistant.evaluation.judge import Judge

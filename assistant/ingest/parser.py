@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from assistant.arxiv_ids import arxiv_version, normalize_arxiv_id
+from assistant.files import read_bounded
 from assistant.text import strip_controls
 from assistant.types import Digest, Paper, ParseProblem
 
@@ -67,9 +68,17 @@ def date_in_header(lines: list[str]) -> str | None:
     return None
 
 
-def read_digest_text(path: Path) -> tuple[str, list[ParseProblem]]:
-    """Decode a digest file. Binary files are refused; invalid UTF-8 is replaced and reported."""
-    data = path.read_bytes()
+# A few NUL bytes are damage (an editor, a bad copy), not a binary format: they are stripped like any
+# other control character. A file with more than this share of NULs in its first 64 KB is binary
+# (an image, an archive, UTF-16 text without its byte-order mark).
+BINARY_NUL_SHARE = 0.01
+BINARY_UNDECODABLE_SHARE = 0.10  # random or compressed bytes: most of them are not UTF-8
+
+
+def read_digest_text(path: Path, max_bytes: int = 20_000_000) -> tuple[str, list[ParseProblem]]:
+    """Decode a digest file. Binary files are refused; invalid UTF-8 is replaced and reported; a
+    few NUL bytes are stripped and reported. Raises FileRefused for what is not read at all."""
+    data = read_bounded(path, max_bytes, "file", " for one digest (set DIGESTQA_MAX_FILE_MB to raise it)")
     for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
                           (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):  # Windows tools save "Unicode" text as UTF-16 with a byte-order mark
@@ -79,18 +88,26 @@ def read_digest_text(path: Path) -> tuple[str, list[ParseProblem]]:
                 problem = ParseProblem(str(path), 0, f"not valid {encoding.upper()}: undecodable bytes were replaced",
                                        skipped=False)
                 return data.decode(encoding, errors="replace"), [problem]
-    if b"\x00" in data[:65536]:
+    head = data[:65536]
+    undecodable = head.decode("utf-8", errors="replace").count("\ufffd")
+    if head.count(b"\x00") > BINARY_NUL_SHARE * len(head) or undecodable > BINARY_UNDECODABLE_SHARE * len(head):
         return "", [ParseProblem(str(path), 0, "binary file, not a text digest")]
+    problems = []
+    if b"\x00" in data:
+        line, count = data[: data.index(b"\x00")].count(b"\n") + 1, data.count(b"\x00")
+        problems.append(ParseProblem(str(path), line, f"{count} NUL byte(s) removed", skipped=False))
+        data = data.replace(b"\x00", b"")
     try:
-        return data.decode("utf-8-sig"), []
+        return data.decode("utf-8-sig"), problems
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        problem = ParseProblem(str(path), line, "not valid UTF-8: undecodable bytes were replaced", skipped=False)
-        return data.decode("utf-8", errors="replace"), [problem]
+        problems.append(ParseProblem(str(path), line, "not valid UTF-8: undecodable bytes were replaced", skipped=False))
+        return data.decode("utf-8", errors="replace"), problems
 
 
-def parse_digest_file(path: Path, digest_date: str | None = None) -> ParsedDigest:
-    text, problems = read_digest_text(path)
+def parse_digest_file(path: Path, digest_date: str | None = None, max_bytes: int = 20_000_000) -> ParsedDigest:
+    """Raises FileRefused (not a regular file, over `max_bytes`) or OSError (unreadable)."""
+    text, problems = read_digest_text(path, max_bytes)
     if problems and problems[0].skipped:  # binary: nothing to parse
         return ParsedDigest(Digest(path.stem, digest_date or digest_date_from_name(path)), path, [], problems)
     parsed = parse_digest_text(text, str(path), Digest(path.stem, digest_date or digest_date_from_name(path)))

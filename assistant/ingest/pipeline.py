@@ -24,9 +24,11 @@ from filelock import FileLock, Timeout
 
 from assistant.config import Settings
 from assistant.errors import DigestQAError, InputError, StoreError
+from assistant.files import FileRefused
 from assistant.ingest.chunking import chunk_paper, embed_text, embedded, header_title
 from assistant.ingest.embeddings import Embedder
 from assistant.ingest.parser import ParsedDigest, discover_digest_files, parse_digest_file
+from assistant.ingest.sample import is_sample_file, is_sample_origin, mark_sample
 from assistant.ingest.store import Store, is_read_only, store_fault
 from assistant.ingest.vector_cache import VectorCache, vector_cache_path
 from assistant.search.lexical import LexicalBuilder
@@ -124,16 +126,17 @@ def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_m
         raise InputError(f"no digest files (.md, .txt) in {', '.join(map(str, paths))}")
     parsed: list[ParsedDigest] = []
     problems: list[ParseProblem] = []
+    max_bytes = int(max_file_mb * 1e6)
     for file in files:
         try:
-            size_mb = file.stat().st_size / 1e6
-            if size_mb > max_file_mb:
-                problems.append(ParseProblem(str(file), 0, f"file is {size_mb:.0f} MB, larger than the {max_file_mb:g} MB "
-                                             "limit for one digest (set DIGESTQA_MAX_FILE_MB to raise it)"))
-                continue
-            parsed.append(parse_digest_file(file, digest_date))
+            parsed.append(parse_digest_file(file, digest_date, max_bytes))
+        except FileRefused as exc:
+            problems.append(ParseProblem(str(file), 0, str(exc)))
         except OSError as exc:
             problems.append(ParseProblem(str(file), 0, f"cannot read file: {exc.strerror or exc}"))
+    for digest in parsed:
+        if is_sample_file(digest.path):
+            mark_sample(digest.papers)
     # Files in digest order (date, then name): with equal versions and dates the later one wins.
     parsed.sort(key=lambda d: (d.digest.date or "", d.digest.name))
     merged: dict[str, Paper] = {}
@@ -158,10 +161,11 @@ def collect_papers(paths: list[Path], digest_date: str | None = None, max_file_m
 # One rule for the same paper met twice with different text, within a run and across runs: the
 # higher arXiv version wins, then the later digest date, then the later ingest (a missing version
 # counts as 0, a missing date as earliest). Documented in the README ("Reliability and security").
-def precedence(paper: Paper) -> tuple[int, str]:
+def precedence(paper: Paper) -> tuple[int, int, str]:
     # The date of the digest the text came from; records stored before `origin` existed: their latest.
     date = paper.origin.get("date") if paper.origin is not None else max(paper.dates, default="")
-    return (paper.version or 0, date or "")
+    # The packaged sample's paraphrase loses to any real entry, whatever its version or date.
+    return (0 if is_sample_origin(paper.origin) else 1, paper.version or 0, date or "")
 
 
 def _where(paper: Paper) -> dict:
@@ -205,7 +209,18 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
     started = time.perf_counter()
     conflicts: list[dict] = []
     papers, problems, parsed = collect_papers(paths, digest_date, settings.max_file_mb, conflicts)
-    report = IngestReport(digests=[d.digest.name for d in parsed], replaced=conflicts)
+    if not papers:  # nothing to write: say why, and do not report success
+        raise InputError(nothing_ingested(problems, paths))
+    notes: list[str] = []
+    sample_names = frozenset(d.digest.name for d in parsed if is_sample_file(d.path))
+    if sample_names and len(sample_names) < len({d.digest.name for d in parsed if d.papers}):
+        # The sample and real digests in one run: the real ones only (the sample never mixes in).
+        parsed = [d for d in parsed if d.digest.name not in sample_names]
+        papers, conflicts[:] = _without_sample(papers, conflicts, {d.digest.name: d.digest.date for d in parsed})
+        notes.append("left out the packaged sample digest: it is never mixed with your own digests")
+        sample_names = frozenset()
+    # A file with no entry (notes.txt beside a digest) is reported as skipped, not counted as a digest.
+    report = IngestReport(digests=[d.digest.name for d in parsed if d.papers], replaced=conflicts, notes=notes)
     recorded_digests = [(d.digest.name, d.digest.date) for d in parsed if d.papers]
     del parsed  # each paper is held by the plan alone from here, and released once written
     report.skipped = [{"file": p.file, "line": p.line, "reason": p.reason} for p in problems if p.skipped]
@@ -224,8 +239,9 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
     try:
         worker.start_early(papers)
         store = Store(settings, create=True)
+        _keep_sample_apart(store, papers, sample_names, report)
         states = store.paper_states()
-        plan = _plan(papers, store, report, states)
+        plan = _plan(papers, store, report, states, {row["id"] for row in conflicts})
         del papers
         _clean_orphans(store, keep={p.paper.id for p in plan}, recorded=set(states))
         added = [p.paper.id for p in plan if p.kind == "added"]
@@ -237,7 +253,7 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
             report.chunks_written = _write_plan(plan, store, worker, bar, lexical, checks)
         if bar is not None:
             bar.close()
-        store.record_digests(recorded_digests)
+        store.record_digests(recorded_digests, sample_names)
         if planned or store.state().get("generation", 0) == 0:
             store.bump_generation()
         _record_history(settings, added, changed, checks, report)
@@ -262,12 +278,65 @@ def _record_history(settings: Settings, added: list[str], changed: list[str], ch
     from assistant.daily.history import History
     from assistant.daily.summary_check import SummaryChecks
 
-    History(settings).record(added, changed, report.digests)
+    history = History(settings)
+    history.record(added, changed, report.digests)
+    if history.moved_aside is not None:
+        report.notes.append(f"{history.path} did not read as an ingest history; moved it to {history.moved_aside} "
+                            "and began a new one")
     SummaryChecks(settings).record_checked(checks)
 
 
+def nothing_ingested(problems: list[ParseProblem], paths: list[Path]) -> str:
+    """The one line for an ingest that found no paper at all: what each file was refused for."""
+    where = ", ".join(map(str, paths[:3])) + (", …" if len(paths) > 3 else "")
+    reasons = [p for p in problems if p.skipped] or problems
+    if len(reasons) == 1 and [str(p) for p in paths] == [reasons[0].file]:
+        return f"nothing ingested from {where}: {reasons[0].reason}"
+    shown = "; ".join(f"{p.file}: {p.reason}" for p in reasons[:3])
+    shown += f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+    return f"nothing ingested: no paper could be read from {where}" + (f" ({shown})" if shown else "")
+
+
+def _without_sample(papers: list[Paper], conflicts: list[dict], real: dict[str, str | None]) -> tuple[list[Paper], list[dict]]:
+    """This run's papers without the sample's entries and digest; `real` maps the other digests'
+    names to their dates. A paper the sample shares with a real digest keeps the real entry (the
+    sample always loses, see `precedence`)."""
+    kept = []
+    for paper in papers:
+        if is_sample_origin(paper.origin):
+            continue
+        paper.digests = [d for d in paper.digests if d in real]
+        paper.dates = sorted({real[d] for d in paper.digests if real[d]})
+        kept.append(paper)
+    ids = {p.id for p in kept}
+    return kept, [row for row in conflicts if row["id"] in ids and not is_sample_file(Path(row["dropped"]["file"] or ""))]
+
+
+def _keep_sample_apart(store: Store, papers: list[Paper], sample_names: frozenset[str], report: IngestReport) -> None:
+    """The sample goes only into a store holding nothing else; real digests remove it first."""
+    from assistant.ingest.sample import plan_removal
+
+    stored = store.papers()
+    if sample_names:
+        own = [p for p in stored.values() if not is_sample_origin(p.origin)]
+        if own:
+            raise InputError(f"not ingesting the packaged sample digest into {store.settings.store_label}: it holds "
+                             f"{len(own)} paper(s) of your own digests, and the sample never mixes with them "
+                             "(pass --store DIR to try the sample in a store of its own)")
+        return
+    removal = plan_removal(stored, store.digest_records())
+    if removal is None:
+        return
+    store.relist_papers(removal.relisted)
+    store.delete_papers(removal.removed)
+    store.forget_digests(removal.digests)
+    report.notes.append(removal.note(store.settings.store_label, {p.id for p in papers}))
+
+
 def _plan(papers: list[Paper], store: Store, report: IngestReport,
-          states: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> list[_Planned]:
+          states: dict[str, tuple[str, tuple[str, ...]]] | None = None,
+          conflicted: set[str] = frozenset()) -> list[_Planned]:
+    """`conflicted`: ids of papers met with differing texts in this run (one entry was dropped)."""
     states = store.paper_states() if states is None else states
     stored = store.papers() if states else {}
     plan = []
@@ -279,7 +348,8 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport,
             continue
         old = stored[paper.id]
         differs = state[0] != paper.content_hash()
-        if differs and precedence(paper) < precedence(old):
+        outranked = differs and precedence(paper) < precedence(old)
+        if outranked:
             # The stored text outranks this entry (higher version or later digest): keep it; the
             # paper still appeared in this entry's digest, which is recorded.
             report.replaced.append(replacement(old, paper))
@@ -290,6 +360,7 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport,
             kept = Paper.from_json(old.to_json())
             kept.digests, kept.dates = paper.digests, paper.dates
             paper, differs = kept, False
+            conflicted = conflicted | {paper.id}
         elif not differs and precedence(paper) <= precedence(old):
             # Same text: keep the stored provenance unless this entry outranks it (a path alone
             # is no reason to rewrite a paper, nor is upgrading a store written before `origin`).
@@ -303,7 +374,10 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport,
             report.changed += 1
             report.replaced.append(replacement(paper, old))
         else:
-            report.unchanged += 1
+            if paper.id in conflicted:  # an entry was dropped: never "unchanged" (an outranked one is also skipped)
+                report.conflicts += 1
+            else:
+                report.unchanged += 1
             if relisted or (paper.version, paper.origin) != (old.version, old.origin):
                 plan.append(_Planned(paper, "relisted"))
     return plan

@@ -81,7 +81,7 @@ def _paper_of(metadata: dict | None, document: str | None) -> Paper | None:
         return None
     try:
         return Paper.from_json(raw)
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, RecursionError):
         return None
 
 
@@ -93,7 +93,7 @@ def _text_of(metadata: dict) -> str:
         return ""
     try:
         text = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     return text if isinstance(text, str) else ""
 
@@ -112,7 +112,10 @@ def store_fault(exc: BaseException, label: str, path: Path | None = None) -> Sto
     move a store aside that is merely read-only."""
     code = getattr(exc, "errno", None)
     text = str(exc).lower()
-    if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE) or _disk_full(path):
+    # The free-space check only for what Chroma reports when a full disk stopped its compaction:
+    # any other error on a nearly full disk is that other error.
+    compaction = type(exc).__module__.startswith("chromadb") and "compact" in text
+    if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE) or (compaction and _disk_full(path)):
         return StoreError(f"no space left on device while writing to {label}; free some space and re-run "
                           "(what was written is kept and consistent)")
     if code in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in _READ_ONLY):
@@ -153,12 +156,28 @@ def _readonly_snapshot(path: Path, cache_dir: Path) -> Path:
         import tempfile
 
         home = Path(tempfile.mkdtemp(prefix="digestqa-readonly-"))
+    try:
+        return _copy_into(path, home, stamp)
+    except OSError:  # no room where copies are kept (a full disk): a throw-away copy in the temp folder
+        import tempfile
+
+        return _copy_into(path, Path(tempfile.mkdtemp(prefix="digestqa-readonly-")), stamp)
+
+
+def _copy_into(path: Path, home: Path, stamp: str) -> Path:
     target = home / stamp
+    if (target / "chroma.sqlite3").exists() and not _same_index_files(path, target):
+        shutil.rmtree(target, ignore_errors=True)  # the copy was damaged after it was made: make it again
     if not (target / "chroma.sqlite3").exists():
         home.mkdir(parents=True, exist_ok=True)
         tmp = home / f".{stamp}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(path, tmp, ignore=shutil.ignore_patterns(".cache", ".ingest.lock"), copy_function=shutil.copy)
+        try:
+            shutil.copytree(path, tmp, ignore=shutil.ignore_patterns(".cache", ".ingest.lock", ".damaged"),
+                            copy_function=shutil.copy)
+        except (OSError, shutil.Error):
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise OSError(errno.ENOSPC, f"cannot copy {path}") from None
         for p in [tmp, *tmp.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)  # the copy is ours to write
         tmp.rename(target)
@@ -168,6 +187,21 @@ def _readonly_snapshot(path: Path, cache_dir: Path) -> Path:
     return target
 
 
+def _same_index_files(original: Path, copy: Path) -> bool:
+    """True when the copy's index id maps are byte for byte the original's (small files; the rest
+    of a copy is checked by the sizes and times its folder is named after)."""
+    from assistant.ingest.repair import INDEX_FILE
+
+    for theirs in original.glob(f"*/{INDEX_FILE}"):
+        ours = copy / theirs.relative_to(original)
+        try:
+            if ours.read_bytes() != theirs.read_bytes():
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def _chroma_settings():
     from chromadb.config import Settings as ChromaSettings
 
@@ -175,11 +209,15 @@ def _chroma_settings():
 
 
 class Store:
-    def __init__(self, settings: Settings, create: bool = False):
+    def __init__(self, settings: Settings, create: bool = False, private_copy: bool = False):
+        """`private_copy`: open a private copy of the store (as for a read-only one), for reading
+        when the store's disk is full."""
         self.settings = settings
         self._create = create
+        self._private_copy = private_copy
         self._papers_cache: dict[str, Paper] | None = None
         self.read_only = False  # set when the store directory cannot be written: a snapshot is read
+        self.opened_path: Path | None = None  # the directory Chroma opened (a private copy when read-only)
 
     # -- connection -------------------------------------------------------------------------
     @cached_property
@@ -200,6 +238,8 @@ class Store:
             raise StoreMissing(f"no store at {path}: run `digestqa ingest PATH` first (or pass --store DIR)")
         if path.exists() and not path.is_dir():
             raise StoreError(f"store path {path} is a file, not a directory")
+        if self._private_copy and not self._create:
+            return self._open_copy(path, None)
         try:
             if is_read_only(path):
                 if self._create:  # an ingest: say so before anything is attempted
@@ -208,15 +248,32 @@ class Store:
                 path = _readonly_snapshot(path, Path(s.cache_dir).expanduser())
             else:
                 path.mkdir(parents=True, exist_ok=True)
+            self.opened_path = path
             return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
         except StoreError:
             raise
         except Exception as exc:
             fault = store_fault(exc, str(s.store))
+            if fault is not None and "no space left" in str(fault) and not self._create and not self.read_only:
+                # Chroma writes to its database even to open it: on a full disk a question is
+                # answered from a private copy made where there is room (like a read-only store).
+                return self._open_copy(path, fault)
             if fault is not None:
                 raise fault from None
             raise StoreError(f"the store at {path} cannot be opened ({type(exc).__name__}: {str(exc)[:120]}); "
                              "it may be corrupt: move it aside and ingest again") from None
+
+    def _open_copy(self, path: Path, fault: StoreError | None):
+        import chromadb
+
+        try:
+            copy = _readonly_snapshot(path, Path(self.settings.cache_dir).expanduser())
+        except OSError:
+            raise StoreError(f"no space left on device: the store at {path} cannot even be opened for reading "
+                             "(Chroma writes to its database when it opens it), and no copy of it fits elsewhere; "
+                             "free some space and re-run") from None
+        self.read_only, self.opened_path = True, copy
+        return chromadb.PersistentClient(path=str(copy), settings=_chroma_settings())
 
     def _collection(self, suffix: str):
         name = f"{self.settings.collection}_{suffix}"
@@ -440,6 +497,30 @@ class Store:
         if chunk_ids:
             self._stamp_write()
 
+    def delete_papers(self, paper_ids: list[str]) -> None:
+        """Remove papers entirely: their chunks first, then their records (a kill in between leaves
+        orphan chunks, which the next ingest removes)."""
+        if not paper_ids:
+            return
+        self.delete_chunks([c.id for c in self.chunks_of(paper_ids)])
+        for i in range(0, len(paper_ids), _BATCH):
+            self.papers_collection.delete(ids=paper_ids[i:i + _BATCH])
+        self._papers_cache = None
+        self._stamp_write()
+
+    def relist_papers(self, papers: list[Paper]) -> None:
+        """Rewrite where these stored papers appeared (digests, dates) without touching their text,
+        chunks or vectors: the paper records are what filters read."""
+        for i in range(0, len(papers), _BATCH):
+            part = papers[i:i + _BATCH]
+            self.papers_collection.update(
+                ids=[p.id for p in part],
+                metadatas=[{"paper": p.to_json(ascii_only=True), "content_hash": p.content_hash(), "category": p.category,
+                            "digests": list(p.digests) or [""], "dates": list(p.dates) or [""]} for p in part])
+        if papers:
+            self._papers_cache = None
+            self._stamp_write()
+
     def _stamp_write(self) -> None:
         """Record that the content changed. Caches key on this stamp as well as the generation, so
         the papers an ingest wrote before it was killed (no generation bump) are not hidden behind
@@ -459,19 +540,37 @@ class Store:
     def digest_records(self) -> dict[str, dict]:
         """name -> {date, order, ingested_at} as recorded by ingest ({} for older stores)."""
         got = self.meta.get(ids=["digests"], include=["documents"])
-        return json.loads(got["documents"][0]) if got["ids"] and got["documents"][0] else {}
+        if not (got["ids"] and got["documents"][0]):
+            return {}
+        try:  # a damaged record reads as none (labels then come from the papers), never a traceback
+            records = json.loads(got["documents"][0])
+        except (ValueError, RecursionError):
+            return {}
+        return {k: v for k, v in records.items() if isinstance(v, dict)} if isinstance(records, dict) else {}
 
-    def record_digests(self, digests: list[tuple[str, str | None]]) -> None:
+    def record_digests(self, digests: list[tuple[str, str | None]], sample: frozenset[str] = frozenset()) -> None:
         """Remember (name, date) of each ingested digest: a new name gets the next ingest order (its
-        first ingest decides), a known one keeps its order and takes a newly given date."""
+        first ingest decides), a known one keeps its order and takes a newly given date. Names in
+        `sample` are the packaged sample's (assistant/ingest/sample.py)."""
         records = self.digest_records()
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
         for name, day in digests:
             record = records.get(name)
             if record is None:
-                records[name] = {"date": day, "order": len(records) + 1, "ingested_at": now}
+                records[name] = record = {"date": day, "order": max((r.get("order", 0) for r in records.values()),
+                                                                    default=0) + 1, "ingested_at": now}
             elif day and record.get("date") != day:
                 record["date"] = day
+            if name in sample:
+                record["sample"] = True
+        self._write_digest_records(records)
+
+    def forget_digests(self, names: list[str]) -> None:
+        records = self.digest_records()
+        if any(name in records for name in names):
+            self._write_digest_records({n: r for n, r in records.items() if n not in names})
+
+    def _write_digest_records(self, records: dict[str, dict]) -> None:
         self.meta.upsert(ids=["digests"], embeddings=[[1.0]], documents=[json.dumps(records, ensure_ascii=False)],
                          metadatas=[{"schema": SCHEMA_VERSION}])
 

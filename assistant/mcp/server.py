@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from assistant.app import App
 from assistant.errors import DigestQAError, InputError
-from assistant.mcp.tools import MAX_K, PaperTools
+from assistant.mcp.tools import MAX_K, PaperTools, shown_value
 
 INSTRUCTIONS = """digestqa holds arXiv papers from daily digests (title, authors, category, abstract and a \
 Chinese summary per paper). Cite papers by their arXiv id in square brackets, e.g. [2601.16032]. \
@@ -51,9 +52,58 @@ def _call(work: Callable[[], dict | str]) -> CallToolResult:
         raise ToolError(str(exc)) from None
 
 
-def build_server(make_app: Callable[[], App], allow_ingest: bool = False) -> MCPServer:
+INGEST_DESCRIPTION = """Parse digest files and store their papers (re-running changes nothing). Reads only \
+regular files under these folders, which the server's user allowed: {folders}. Returns counts of added, \
+changed and unchanged papers and the entries that were skipped, with reasons."""
+
+
+class DigestServer(MCPServer):
+    """The SDK's server with two changes at the protocol's edge: arguments that fail the tools'
+    schemas are answered in our words (pydantic's own message names its documentation URL and
+    echoes the whole value), and stdio checks every line first (assistant/mcp/stdio.py)."""
+
+    async def call_tool(self, name, arguments, context=None):
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(argument_problem(exc.__cause__, self._tool_schema(name))) from None
+            raise
+
+    def _tool_schema(self, name: str) -> dict:
+        return (self._tool_input_schema(name) or {}).get("properties", {})
+
+    async def run_stdio_async(self) -> None:
+        from assistant.mcp.stdio import checked_stdio_server
+
+        async with checked_stdio_server() as (read_stream, write_stream):
+            await self._lowlevel_server.run(read_stream, write_stream, self._lowlevel_server.create_initialization_options())
+
+
+def argument_problem(error: ValidationError, properties: dict) -> str:
+    """The first argument problem as one line: which argument, what it must be, what it got (cut)."""
+    first = error.errors(include_url=False)[0]
+    name = ".".join(str(part) for part in first["loc"]) or "arguments"
+    schema = properties.get(str(first["loc"][0]), {}) if first["loc"] else {}
+    low, high = schema.get("minimum"), schema.get("maximum")
+    kind = first["type"]
+    if kind == "missing":
+        return f"{name} is required"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") or (
+            kind.startswith("int") and low is not None):
+        what = f"must be a whole number from {low} to {high}" if low is not None and high is not None else "is out of range"
+    else:
+        what = {"int_type": "must be a whole number", "int_parsing": "must be a whole number",
+                "int_from_float": "must be a whole number", "string_type": "must be text", "list_type": "must be a list",
+                "dict_type": "must be an object"}.get(kind, "is not valid")
+    return f"{name} {what}, got {shown_value(first.get('input'))}"
+
+
+def build_server(make_app: Callable[[], App], allow_ingest: bool = False,
+                 ingest_roots: tuple[Path, ...] = ()) -> MCPServer:
+    """`ingest_roots`: the folders the `ingest` tool may read (with `allow_ingest`); none: no tool."""
     tools = PaperTools(make_app)
-    server = MCPServer("digestqa", instructions=INSTRUCTIONS, log_level="WARNING")
+    server = DigestServer("digestqa", instructions=INSTRUCTIONS, log_level="WARNING")
 
     @server.tool(annotations=READ_ONLY)
     def search_papers(
@@ -121,14 +171,15 @@ def build_server(make_app: Callable[[], App], allow_ingest: bool = False) -> MCP
         return _call(lambda: tools.new_papers(since))
 
     if allow_ingest:
+        folders = ", ".join(str(Path(r).expanduser()) for r in ingest_roots)
+
         @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False,
-                                                 idempotent_hint=True, open_world_hint=False))
+                                                 idempotent_hint=True, open_world_hint=False),
+                     description=INGEST_DESCRIPTION.format(folders=folders))
         def ingest(
-            paths: Annotated[list[str], Field(description="digest files (.md/.txt) or folders, as paths on the "
-                                                          "machine running digestqa")],
+            paths: Annotated[list[str], Field(description="digest files (.md/.txt) or folders, under the folders "
+                                                          "this tool's description names, as paths on the server")],
         ) -> CallToolResult:
-            """Parse digest files and store their papers (re-running changes nothing). Returns counts
-            of added, changed and unchanged papers and the entries that were skipped, with reasons."""
             return _call(lambda: tools.ingest(paths))
 
     # {+id} (reserved expansion) so that old-style ids with a slash (hep-th/9901001) match too.

@@ -18,12 +18,14 @@ from assistant.answer.answerers.extractive import contribution_sentence
 from assistant.app import App
 from assistant.arxiv_ids import normalize_arxiv_id
 from assistant.errors import InputError, StoreError
+from assistant.markup import readable
 from assistant.search.retrieval import Filters, author_matches
 from assistant.types import SUMMARY_SECTIONS, Paper
 
 MAX_K = 50
 PASSAGE_CHARS = 300  # a search hit's best passage: enough to judge relevance, small enough for 50 hits
 LINE_CHARS = 220  # list_papers' one line per paper
+ECHO_CHARS = 200  # an argument echoed back in a result or an error message, at most
 
 
 def _trim(text: str, width: int) -> str:
@@ -37,14 +39,14 @@ def parse_date(value: str | None, name: str) -> str | None:
     try:
         return datetime.date.fromisoformat(str(value).strip()).isoformat()
     except ValueError:
-        raise InputError(f"{name} must be a date as YYYY-MM-DD, got '{value}'") from None
+        raise InputError(f"{name} must be a date as YYYY-MM-DD, got '{shown_value(value)}'") from None
 
 
 def parse_paper_id(value: str) -> str:
     raw = (value or "").strip()
     paper_id = normalize_arxiv_id(raw)
     if paper_id is None:
-        raise InputError(f"'{value}' is not an arXiv id; expected e.g. 2601.16032, 2601.16032v2 or hep-th/9901001")
+        raise InputError(f"'{shown_value(value)}' is not an arXiv id; expected e.g. 2601.16032, 2601.16032v2 or hep-th/9901001")
     return paper_id
 
 
@@ -77,20 +79,57 @@ def last_ingest_papers(app: App) -> tuple[list[Paper], str] | None:
     return [catalog[i] for i in ids if i in catalog], f"the last ingest ({record.at})"
 
 
+def shown_value(value: object, width: int = ECHO_CHARS) -> str:
+    """An argument as echoed back in a result or an error: cut, so a 1 MB argument is not returned whole."""
+    text = str(value)
+    return text if len(text) <= width else text[:width] + f"… ({len(text):,} characters)"
+
+
+def files_under_roots(paths: list[Path], roots: tuple[Path, ...]) -> list[Path]:
+    """The digest files named by `paths`, each of which must lie under one of `roots` (the folders the
+    server's user allowed, `mcp_ingest_roots`) once links are resolved: a client's model names the
+    paths, so it must not read anywhere the server's user can."""
+    from assistant.ingest.parser import discover_digest_files
+
+    resolved_roots = [Path(r).expanduser().resolve() for r in roots]
+    if not resolved_roots:
+        raise InputError("the ingest tool has no folders to read: the server's user sets mcp_ingest_roots "
+                         "(or digestqa mcp --ingest-root DIR)")
+    allowed = ", ".join(map(str, resolved_roots))
+    for path in paths:
+        if not any(path.resolve().is_relative_to(root) for root in resolved_roots):
+            raise InputError(f"{shown_value(path)} is outside the folders this server may read ({allowed})")
+        if not path.exists():
+            raise InputError(f"no such file or folder: {shown_value(path)}")
+    files = discover_digest_files(paths)
+    outside = [f for f in files if not any(f.resolve().is_relative_to(root) for root in resolved_roots)]
+    if outside:  # a link inside a root that points out of it
+        raise InputError(f"{shown_value(outside[0])} leads outside the folders this server may read ({allowed})")
+    if not files:
+        raise InputError(f"no digest files (.md, .txt) in {', '.join(shown_value(p) for p in paths[:3])}")
+    return files
+
+
 def paper_brief(paper: Paper) -> dict:
-    return {"id": paper.id, "title": " ".join(paper.title.split()), "category": paper.category}
+    return {"id": paper.id, "title": readable(paper.title), "category": paper.category}
+
+
+def rendered(paper: Paper) -> dict:
+    """The paper's fields with its text as a person reads it (LaTeX rendered: assistant/markup.py)."""
+    text = {name: readable(getattr(paper, name)) for name in ("title", "abstract", *SUMMARY_SECTIONS)}
+    return asdict(paper) | text
 
 
 def paper_markdown(paper: Paper) -> str:
-    lines = [f"# {' '.join(paper.title.split())}", "",
+    lines = [f"# {readable(paper.title)}", "",
              f"- arXiv: [{paper.id}]({paper.url})", f"- category: {paper.category}",
              f"- authors: {', '.join(paper.authors)}",
              f"- digests: {', '.join(paper.dates or paper.digests)}", ""]
     if paper.abstract:
-        lines += ["## Abstract", "", paper.abstract, ""]
+        lines += ["## Abstract", "", readable(paper.abstract), ""]
     names = {"tldr": "TL;DR", "motivation": "Motivation", "method": "Method", "result": "Result",
              "conclusion": "Conclusion"}
-    sections = [(names[s], getattr(paper, s)) for s in SUMMARY_SECTIONS if getattr(paper, s)]
+    sections = [(names[s], readable(getattr(paper, s))) for s in SUMMARY_SECTIONS if getattr(paper, s)]
     if sections:
         lines += ["## Chinese summary (from the digest)", ""]
         for name, text in sections:
@@ -126,6 +165,9 @@ class PaperTools:
         since, until = parse_date(since, "since"), parse_date(until, "until")
         if since and until and since > until:
             raise InputError(f"since {since} is after until {until}")
+        if (since or until) and not any(p.dates for p in catalog.values()):
+            raise InputError("the stored digests carry no dates (their file names have no YYYY-MM-DD), so since/until "
+                             "match nothing; leave them out")
         categories: tuple[str, ...] = ()
         if category and category.strip():
             known: dict[str, int] = {}
@@ -134,12 +176,12 @@ class PaperTools:
             match = [c for c in known if c.lower() == category.strip().lower()]
             if not match:
                 listing = ", ".join(f"{c} ({n})" for c, n in sorted(known.items(), key=lambda kv: (-kv[1], kv[0])))
-                raise InputError(f"unknown category '{category}'; stored categories (papers): {listing}")
+                raise InputError(f"unknown category '{shown_value(category)}'; stored categories (papers): {listing}")
             categories = (match[0],)
         authors: tuple[str, ...] = ()
         if author and author.strip():
             if not any(author_matches(author, a) for p in catalog.values() for a in p.authors):
-                raise InputError(f"no stored paper has an author matching '{author}' "
+                raise InputError(f"no stored paper has an author matching '{shown_value(author)}' "
                                  "(give a surname, or 'First Last')")
             authors = (author.strip(),)
         return Filters(categories=categories, since=since, until=until, authors=authors)
@@ -147,7 +189,7 @@ class PaperTools:
     @staticmethod
     def check_k(k: int) -> int:
         if not isinstance(k, int) or not 1 <= k <= MAX_K:
-            raise InputError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
+            raise InputError(f"k must be a whole number from 1 to {MAX_K}, got {shown_value(repr(k))}")
         return k
 
     @staticmethod
@@ -164,12 +206,13 @@ class PaperTools:
 
         def work(app: App) -> dict:
             result = app.search(query, k, self.filters(app, category, since, until, author))
-            papers = [{**paper_brief(s.paper), "dates": s.paper.dates or s.paper.digests, "score": s.score,
-                       "passage": _trim(s.passages[0].text, PASSAGE_CHARS) if s.passages else ""}
+            labels = app.digests()
+            papers = [{**paper_brief(s.paper), "dates": s.paper.dates, "digests": labels.paper_labels(s.paper), "score": s.score,
+                       "passage": _trim(readable(s.passages[0].text), PASSAGE_CHARS) if s.passages else ""}
                       for s in result.sources]
             notices = [] if papers else ["no paper matches these filters" if result.filtered_to == 0
                                          else "no matching papers"]
-            return {"query": query, "papers": papers, "notices": notices}
+            return {"query": shown_value(query), "papers": papers, "notices": notices}
         return self.run(work)
 
     def get_paper(self, paper_id: str) -> dict:
@@ -177,7 +220,7 @@ class PaperTools:
 
         def work(app: App) -> dict:
             paper = self.lookup(app, pid)
-            return {**asdict(paper), "url": paper.url}
+            return {**rendered(paper), "url": paper.url}
         return self.run(work)
 
     def lookup(self, app: App, pid: str) -> Paper:
@@ -198,7 +241,7 @@ class PaperTools:
             answer = app.ask(question, self.filters(app, category, since, until, author))
             full = answer.to_json_dict()
             return {"answer": full["answer"], "cited_ids": full["cited_ids"],
-                    "sources": [{"id": s["id"], "title": " ".join(s["title"].split())} for s in full["sources"]],
+                    "sources": [{"id": s["id"], "title": readable(s["title"])} for s in full["sources"]],
                     "refused": full["refused"], "notices": full["notices"],
                     "unsupported_claims": [{"sentence": c["sentence"], "reason": c["reason"]}
                                            for c in full["unsupported_claims"]]}
@@ -222,9 +265,9 @@ class PaperTools:
                 papers = [by_id[pid] for pid in answer.cited_ids if pid in by_id]
                 notices = list(answer.notices)
                 if answer.refused:
-                    notices.insert(0, f"the digests do not cover '{topic}'")
-            return {"topic": topic, "count": len(papers),
-                    "papers": [{**paper_brief(p), "line": _trim(contribution_sentence(p), LINE_CHARS)} for p in papers],
+                    notices.insert(0, f"the digests do not cover '{shown_value(topic)}'")
+            return {"topic": shown_value(topic) if topic else None, "count": len(papers),
+                    "papers": [{**paper_brief(p), "line": _trim(readable(contribution_sentence(p)), LINE_CHARS)} for p in papers],
                     "notices": notices}
         return self.run(work)
 
@@ -250,6 +293,7 @@ class PaperTools:
         def work(app: App) -> dict:
             latest = last_ingest_papers(app) if since is None else None
             papers, label = latest or new_papers_since(self.catalog(app), since)
+            labels = app.digests()
             papers.sort(key=lambda p: (p.category, p.id))
             counts: dict[str, int] = {}
             for p in papers:
@@ -260,7 +304,7 @@ class PaperTools:
                              "call new_papers without since for the latest digest")
             return {"selection": label, "count": len(papers), "notices": notes,
                     "per_category": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
-                    "papers": [{**paper_brief(p), "dates": p.dates or p.digests} for p in papers]}
+                    "papers": [{**paper_brief(p), "dates": p.dates, "digests": labels.paper_labels(p)} for p in papers]}
         return self.run(work)
 
     def ingest(self, paths: list[str]) -> dict:
@@ -268,7 +312,8 @@ class PaperTools:
             raise InputError("paths is empty; give digest files or folders on the server's machine")
 
         def work(app: App) -> dict:
-            report = asdict(app.ingest([Path(p).expanduser() for p in paths]))
+            files = files_under_roots([Path(p).expanduser() for p in paths], app.settings.mcp_ingest_roots)
+            report = asdict(app.ingest(files))
             # The problem lists can hold thousands of entries: counts and the first few are enough here.
             for key in ("skipped", "partial"):
                 report[f"{key}_count"] = len(report[key])

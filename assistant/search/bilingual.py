@@ -63,10 +63,12 @@ def _clean(gloss: str) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def glosses(word: str) -> tuple[tuple[str, ...], ...]:
+def glosses(word: str, single: bool = False) -> tuple[tuple[str, ...], ...]:
     """English senses of a Chinese word, each as the index's terms (tokenized like the index:
-    stemmed, stop words out). Empty for single characters, non-Chinese words and unknown words."""
-    if len(word) < 2 or not has_cjk(word):
+    stemmed, stop words out). Empty for non-Chinese words and unknown words, and for single
+    characters unless `single` (their many senses mislead a search; a theme's name is checked
+    against a known phrase)."""
+    if (len(word) < 2 and not single) or not has_cjk(word):
         return ()
     senses: list[tuple[str, ...]] = []
     for gloss in _entries().get(word, []):

@@ -51,6 +51,11 @@ def _jieba():
     return jieba
 
 
+def chinese_words(text: str) -> list[str]:
+    """Chinese text as jieba's words, in order ('强化学习方法' -> 强化学习, 方法)."""
+    return [w for w in _jieba().lcut(text) if w.strip()]
+
+
 def tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
@@ -308,7 +313,7 @@ def load_lexical(path: Path, key: str) -> LexicalIndex | None:
         with np.load(path, allow_pickle=False) as npz:
             a = {name: npz[name] for name in _ARRAYS}
         header = json.loads(a["header"].tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(header, dict) or header.get("format") != LEXICAL_FORMAT or header.get("key") != key:
         return None

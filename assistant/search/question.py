@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from assistant.arxiv_ids import find_arxiv_ids
 from assistant.search.bilingual import glossary
+from assistant.search.comparison import Comparison, detect_comparison
 from assistant.search.lexical import tokenize
 from assistant.search.sets.framing import FRAMING_EN, FRAMING_ZH
 from assistant.search.vocabulary import category_names, stem
@@ -97,6 +98,7 @@ class Analysis:
     # Chinese content terms -> their English senses (bilingual.py): a paper may state them in English only.
     # None for an English question.
     glosses: dict[str, tuple[tuple[str, ...], ...]] | None = None
+    comparison: Comparison | None = None  # "how do A and B differ": the two sides (search/comparison.py)
 
     @property
     def content_terms_beyond_ids(self) -> bool:
@@ -179,6 +181,7 @@ class QuestionAnalyzer:
             analysis.overview = ((bool(analysis.authors) and not author_rest)
                                  or (bool(analysis.categories) and not category_rest))
         analysis.follow_up = bool(_FOLLOW_UP_EN.search(question) or _FOLLOW_UP_ZH.search(question))
+        analysis.comparison = detect_comparison(question) if not analysis.ids else None
         return analysis
 
     def _find_category_names(self, question: str) -> tuple[str, str] | None:

@@ -12,6 +12,7 @@ from assistant.arxiv_ids import abs_url
 from assistant.config import Settings
 from assistant.digests import DigestCatalog
 from assistant.errors import DigestQAError
+from assistant.markup import readable
 from assistant.search.retrieval import Filters
 from assistant.types import Paper
 from assistant.ui_support.messages import Friendly, friendly
@@ -133,7 +134,7 @@ def paper_rows(papers: list[Paper], known: DigestCatalog | None = None) -> list[
     rows = []
     for p in papers:
         authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
-        rows.append({"id": p.id, "arXiv": abs_url(p.id), "title": " ".join(p.title.split()),
+        rows.append({"id": p.id, "arXiv": abs_url(p.id), "title": readable(p.title),
                      "category": p.category, "authors": authors,
                      "digest": ", ".join(known.paper_labels(p)) or "–", "digest file": ", ".join(p.digests)})
     return rows

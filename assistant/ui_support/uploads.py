@@ -110,5 +110,11 @@ def ingest_uploads(app, uploads: list[Upload], digest_date: str | None = None,
             path.write_bytes(upload.data)
             paths.append(path)
             names[str(path)] = upload.name
-        report = app.ingest(paths, digest_date, progress_to(on_progress) if on_progress else None)
+        try:
+            report = app.ingest(paths, digest_date, progress_to(on_progress) if on_progress else None)
+        except InputError as exc:  # nothing could be read: say it with the names the user uploaded
+            message = str(exc)
+            for written, name in sorted(names.items(), key=lambda kv: -len(kv[0])):
+                message = message.replace(written, name)
+            raise InputError(message.replace(folder, "the upload")) from None
     return summarize(report, names, refused)

@@ -32,7 +32,12 @@ def render_details(answer: Answer) -> None:
         st.warning("Claims not found in the cited papers (marked ⚠ above):\n\n"
                    + "\n".join(f"- {escape_markdown(c.reason)}" for c in answer.unsupported))
     if answer.sources:
-        st.markdown("**Sources** (★ cited in the answer)")
+        # The order is the answer's (members of a set, or a comparison's two sides, first); the score
+        # is the search's own, which the answer's order also weighs, so the two can differ.
+        st.markdown("**Sources**, in the order the answer ranked them (★ cited in the answer)",
+                    help="The score is the search's relevance score. The answer's order also weighs how much of "
+                         "the question each paper states (and, for a comparison, puts each side's paper first), "
+                         "so a lower score can come before a higher one.")
         for card in source_cards(answer, app.digests()):
             with st.expander(card.label):
                 st.markdown(f"[{card.id}]({card.url}) · {card.category} · digests: {escape_markdown(card.when)} "

@@ -46,11 +46,20 @@ else:
     st.markdown(f"**{view['count']} papers** · " + " · ".join(f"{c} {n}" for c, n in view["categories"].items()))
     stored = app.store.papers()
     downloads([stored[p["id"]] for p in view["papers"] if p["id"] in stored], "digestqa-new", "new")
-    for item in view["papers"]:
-        star = f" ★ {plain('; '.join(item['watches']))}" if item["watches"] else ""
-        changed = " (changed)" if item["kind"] == "changed" else ""
-        st.markdown(f"**{plain(item['title'])}**{changed}{star}  \n[{item['id']}]({item['url']}) · {item['category']}  \n"
-                    f"{plain(item['contribution'])}")
+    # Watch hits first and open; then one collapsed group per category, largest first, with its count.
+    hits = [item for item in view["papers"] if item["watches"]]
+    groups = [("Watch hits", hits, True)] if hits else []
+    groups += [(category, [i for i in view["papers"] if i["category"] == category and not i["watches"]], False)
+               for category in view["categories"]]
+    for label, items, expanded in groups:
+        if not items:
+            continue
+        with st.expander(f"{label} ({len(items)})", expanded=expanded):
+            for item in items:
+                star = f" ★ {plain('; '.join(item['watches']))}" if item["watches"] else ""
+                changed = " (changed)" if item["kind"] == "changed" else ""
+                st.markdown(f"**{plain(item['title'])}**{changed}{star}  \n[{item['id']}]({item['url']}) · "
+                            f"{item['category']}  \n{plain(item['contribution'])}")
 
 # -- watchlist ---------------------------------------------------------------------------------------
 st.header("Watchlist")

@@ -6,6 +6,7 @@ import time
 import frame
 import streamlit as st
 
+from assistant.markup import readable
 from assistant.ui_support.messages import EMPTY_LIBRARY
 from assistant.ui_support.overview import paper_rows, search_papers
 from assistant.ui_support.render import plain
@@ -79,7 +80,7 @@ st.dataframe(paper_rows(papers, app.digests()), hide_index=True, width="stretch"
 
 if papers:
     by_id = {p.id: p for p in papers}
-    chosen = st.selectbox("Read a paper", list(by_id), format_func=lambda pid: f"{pid} · {by_id[pid].title}")
+    chosen = st.selectbox("Read a paper", list(by_id), format_func=lambda pid: f"{pid} · {readable(by_id[pid].title)}")
     paper = by_id[chosen]
     with st.container(border=True):
         st.markdown(f"**{plain(paper.title)}**  \n[{paper.id}]({paper.url}) · {paper.category} · "

@@ -16,6 +16,10 @@ class Draft:
     refused: bool = False
     notices: list[str] = field(default_factory=list)
     backend: str = ""
+    # What an LLM server reported about this reply: the model id it answered with ("gpt-4o-mini-2024-07-18"
+    # for "gpt-4o-mini"), and token usage when the server counts it (prompt_tokens, completion_tokens).
+    served_model: str = ""
+    usage: dict = field(default_factory=dict)
 
 
 class Answerer(Protocol):

@@ -9,6 +9,7 @@ abstract's own sentence added when the answer hinges on a number.
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -17,8 +18,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.answerers import Draft
-from assistant.answer.answerers.roles import ASKS_RESULT, BACKGROUND, CONTRIBUTION, FINDING, question_parts, role
+from assistant.answer.answerers.roles import (
+    ASKS_RESULT,
+    BACKGROUND,
+    CONTRIBUTION,
+    ENUMERATION,
+    FINDING,
+    is_filler,
+    names_method,
+    names_subject,
+    question_parts,
+    role,
+)
 from assistant.answer.evidence import TermWeights, clean_latex, numbers_in, paper_terms
+from assistant.answer.injection import addresses_reader
 from assistant.ingest.chunking import embed_text, header_title
 from assistant.ingest.embeddings import Embedder
 from assistant.search.lexical import tokenize
@@ -69,12 +82,14 @@ class ExtractiveAnswerer:
 
     # -- public interface -------------------------------------------------------------------
     def answer(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
-        if analysis.kind == "id" or (analysis.unknown_ids and not analysis.content_terms_beyond_ids):
+        if analysis.kind == "id" or analysis.unknown_ids:  # any id named is looked up, and said when not stored
             return self._answer_ids(analysis, sources)
         if analysis.kind in ("author", "category"):
             return self._answer_overview(question, analysis, sources)
         if not sources:
             return self._refuse(analysis, sources, "no stored paper matches the question")
+        if analysis.comparison is not None and analysis.comparison.resolved:  # two papers, each named by its side
+            return self._answer_comparison(analysis, sources)
         if any(s.membership is not None for s in sources):  # a set question, membership already judged
             members = [s for s in sources if s.member]
             related = [s for s in sources if s.related]
@@ -268,6 +283,61 @@ class ExtractiveAnswerer:
             text += "\n" + "\n".join(maybe)
         return Draft(text, backend=self.name)
 
+    def _answer_comparison(self, analysis: Analysis, sources: list[Source]) -> Draft:
+        """Each side's own sentence on what the question asks about, cited to its paper, then what
+        differs: for each side the sentence of its paper that says most of what the other paper does
+        not (a finding before a method), also quoted and cited. Nothing is written that the papers
+        do not say."""
+        comparison = analysis.comparison
+        zh = analysis.language == "zh"
+        by_id = {s.id: s for s in sources}
+        sides = [(name, by_id[pid]) for name, pid in zip(comparison.sides, comparison.paper_ids, strict=True)]
+        ranked = {name: self._side_sentences(name, comparison.aspect, analysis, source) for name, source in sides}
+        said = {name: ranked[name][0] for name, _ in sides if ranked[name]}
+        a, b = comparison.sides
+        lines = [f"{a} 与 {b}：" if zh else f"{a} and {b}, side by side:"]
+        for name, source in sides:
+            sentence = said[name].sentence if name in said else contribution_sentence(source.paper, analysis.language)
+            lines.append(f"- {name} — *{_title(source.paper)}* [{source.id}]"
+                         f"{'：' if zh else ': '}{shorten(clean_latex(sentence), LINE_CHARS)}")
+        contrasts = []
+        for (name, source), (_, other) in zip(sides, reversed(sides), strict=True):
+            theirs = paper_terms(other.paper)
+            rest = [s for s in ranked[name] if name not in said or s.sentence != said[name].sentence]
+            if not rest:
+                continue
+
+            def distinct(s: _Scored, theirs=theirs, source=source) -> float:
+                terms = set(tokenize(s.sentence))
+                own = sum(self.weights.idf(t) for t in terms - theirs) / (sum(self.weights.idf(t) for t in terms) or 1.0)
+                finding = role(s.sentence) == "result" or (zh and s.section == "result")
+                return own + (0.3 if finding else 0.0) + 0.5 * s.score - (1.0 if _filler(s.sentence, source.paper) else 0.0)
+
+            best = max(rest, key=distinct)
+            quote = shorten(clean_latex(best.sentence), LINE_CHARS).rstrip("。.")
+            contrasts.append(f"{name}：“{quote}”[{source.id}]" if zh else f"{name}: “{quote}” [{source.id}]")
+        if contrasts:
+            lines.append(("区别（论文原话）：" + "；".join(contrasts) + "。") if zh
+                         else "How they differ, in the papers' words: " + "; ".join(contrasts) + ".")
+        return Draft(lines[0] + "\n" + "\n".join(lines[1:-1] if contrasts else lines[1:])
+                     + (f"\n\n{lines[-1]}" if contrasts else ""), backend=self.name)
+
+    def _side_sentences(self, name: str, aspect: str, analysis: Analysis, source: Source) -> list[_Scored]:
+        """A side's paper's sentences, best first for "what does `name` do about `aspect`": the
+        sentences that name the side and the aspect's terms, what it does or finds before background."""
+        question = f"{name} {aspect}".strip()
+        side = dataclasses.replace(analysis, content_terms=tokenize(question))
+        ranked = self._rank_sentences(question, side, [source])
+        if analysis.language == "zh" and not source.paper.tldr:
+            ranked = self._rank_sentences(question, side, [source], force_english=True)
+        named = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.I)
+        bonus = {"contribution": 0.25, "result": -0.05, "other": 0.0, "background": -0.3}
+        for scored in ranked:  # what the side is and does first; its findings go to what differs
+            scored.score += (0.2 if named.search(scored.sentence) else 0.0) + (
+                bonus[role(scored.sentence)] - (0.5 if _filler(scored.sentence, source.paper) else 0.0)
+                if scored.section == "abstract" else 0.0)
+        return sorted(ranked, key=lambda s: -s.score)
+
     def _answer_ids(self, analysis: Analysis, sources: list[Source]) -> Draft:
         by_id = {s.id: s for s in sources}
         lines, notices = [], []
@@ -338,8 +408,7 @@ class ExtractiveAnswerer:
             paper = source.paper
             sections = (("tldr", "result", "method", "conclusion", "motivation") if zh and paper.tldr else ("abstract",))
             for section in sections:
-                text = paper.section(section)[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS]
-                for sentence in split_sentences(text)[:MAX_SENTENCES_PER_SECTION]:
+                for sentence in paper_sentences(paper.section(section)):
                     if len(sentence) > 12:
                         candidates.append((paper, section, sentence[:MAX_SENTENCE_CHARS]))
         if not candidates:
@@ -396,30 +465,53 @@ class ExtractiveAnswerer:
         return joiner.join(clean_latex(p.sentence) for p in picks)
 
 
+def paper_sentences(text: str) -> list[str]:
+    """The sentences of a section that may be quoted: bounded in number and size (see the limits
+    above), and none that addresses its reader instead of reporting on the paper, such as
+    instructions planted in a digest (assistant/answer/injection.py)."""
+    sentences = split_sentences(text[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]
+    return [s for s in sentences if not addresses_reader(s)]
+
+
 def sources_for(paper: Paper, sources: list[Source]) -> Source:
     return next(s for s in sources if s.id == paper.id)
 
 
+def _abstract_sentences(paper: Paper) -> list[str]:
+    """The abstract's sentences as read (each one's LaTeX rendered: "(\\textbf{DnR})" names DnR), none
+    addressed to the reader (paper_sentences). Split before rendering: a sentence may open with a
+    command ("\\ours achieves …")."""
+    return [clean_latex(s) for s in paper_sentences(paper.abstract)]
+
+
+def _filler(sentence: str, paper: Paper) -> bool:
+    return is_filler(sentence, clean_latex(paper.title), clean_latex(paper.abstract))
+
+
 def contribution_sentence(paper: Paper, language: str = "en") -> str:
-    """The sentence that says what the paper does: its TL;DR in Chinese, else the abstract's 'we propose'."""
+    """The sentence that says what the paper does: its TL;DR in Chinese, else the abstract's first
+    'we propose …' that is no filler (roles.is_filler: not "To tackle this challenge, we propose a
+    bottom-up experiment pipeline.", "(1) We utilize …"), else its first sentence that names its
+    subject and is neither background nor filler."""
     if language == "zh" and paper.tldr:
         return paper.tldr
-    sentences = split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]
-    for sentence in sentences:
-        if CONTRIBUTION.search(sentence):
-            return sentence
-    for sentence in sentences:
-        if not BACKGROUND.search(sentence):
-            return sentence
-    return sentences[0] if sentences else (paper.tldr or paper.title)
+    sentences = _abstract_sentences(paper)
+    contributions = [s for s in sentences if CONTRIBUTION.search(s) and not _filler(s, paper)]
+    plain = [s for s in sentences if not BACKGROUND.search(s) and not _filler(s, paper)]
+    title, abstract = clean_latex(paper.title), clean_latex(paper.abstract)
+    named_plain = [s for s in plain if names_subject(s, title, abstract)]
+    for choice in (contributions, named_plain, plain, sentences):
+        if choice:
+            return choice[0]
+    return paper.tldr or paper.title
 
 
 def gist_sentence(paper: Paper, terms: set[str], language: str = "en") -> str:
     """One sentence for a paper's line in a list: what it does or finds, preferring the sentence that
-    names the question's terms, never its background."""
+    names the question's terms, never its background or filler."""
     if language == "zh" and paper.tldr:
         return paper.tldr
-    sentences = split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]
+    sentences = _abstract_sentences(paper)
     if not sentences:
         return paper.tldr or paper.title
 
@@ -428,15 +520,21 @@ def gist_sentence(paper: Paper, terms: set[str], language: str = "en") -> str:
         overlap = len(terms & set(tokenize(sentence))) / (len(terms) or 1)
         # Membership already established that the paper is on the subject: its line says what it does.
         return ({"contribution": 1.0, "result": 0.8, "other": 0.1, "background": -1.0}[kind] + 0.5 * overlap
-                - 0.02 * index - (0.2 if len(sentence) > 400 else 0.0))
+                - 0.02 * index - (0.2 if len(sentence) > 400 else 0.0) - (1.5 if _filler(sentence, paper) else 0.0))
 
     return max(enumerate(sentences), key=lambda item: score(*item))[1]
 
 
 def result_sentence(paper: Paper) -> str | None:
-    """The abstract's first sentence that states a figure of what the paper achieves."""
-    for sentence in split_sentences(paper.abstract[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]:
-        if numbers_in(sentence) and FINDING.search(sentence):
+    """The abstract's first sentence that states a figure of what the paper achieves (a list
+    marker's "(1)" is no figure; background, or a pointer back, is no finding of its own)."""
+    for sentence in _abstract_sentences(paper):
+        # Background ("While ternary quantization offers … reducing weights to {-1, 0, +1}, …") states
+        # others' figures, unless it names the paper's own method ("Despite …, Beat-SSL reached 93% …").
+        title, abstract = clean_latex(paper.title), clean_latex(paper.abstract)
+        background = BACKGROUND.search(sentence) and not names_method(sentence, title, abstract)
+        figure = numbers_in(ENUMERATION.sub(" ", sentence)) and FINDING.search(sentence)
+        if figure and not background and not _filler(sentence, paper):
             return sentence
     return None
 
