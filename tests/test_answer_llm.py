@@ -61,7 +61,7 @@ def test_citation_of_a_paper_not_retrieved_is_removed_and_reported(llm_app):
     assert any("not among the sources" in n for n in answer.notices)
     # The sentence that cited only that paper is kept, marked, and listed with the reason.
     assert "A famous paper also does this. ⚠" in answer.text
-    assert [c.reason for c in answer.unsupported] == ["its citation of 2401.00001 was removed: not among the sources"]
+    assert [c.reason for c in answer.unsupported] == ["its citation of 2401.00001 was removed (not among the sources)"]
 
 
 def test_an_answer_citing_only_papers_outside_the_sources_falls_back_and_says_which(llm_app):

@@ -92,10 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "abstract does not.", STATS_EPILOG)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
-    p = sub.add_parser("repair", parents=[common], help="rebuild a damaged vector index of the store",
-                       description="Find the store's vector index files that are damaged or not Chroma's "
-                                   "(checked without unpickling), move them aside and rebuild those indexes "
-                                   "from the stored papers and chunks.")
+    p = add_command(sub, common, "repair", "rebuild a damaged vector index of the store",
+                    "Find the store's vector index files that are damaged or not Chroma's (checked without "
+                    "unpickling), move them aside and rebuild those indexes from the stored papers and chunks.",
+                    "examples:\n  digestqa repair                  # the default store (vectorstore/)\n"
+                    "  digestqa repair --store ~/papers  # another store\n  digestqa repair --json")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     # Every command group, in the order `--help` lists them (`daily` adds options to papers, ask and

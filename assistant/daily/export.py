@@ -49,8 +49,9 @@ def _tex(text: str, encoder) -> str:
 
 
 def _name(author: str, encoder) -> str:
-    """One author: escaped, and braced when it holds the word "and" (else BibTeX splits it)."""
-    name = _tex(author, encoder)
+    """One author, as written (a name is not LaTeX to render: "Bob }{ Curly" stays that): escaped, and
+    braced when it holds the word "and" (else BibTeX splits it)."""
+    name = encoder.unicode_to_latex(" ".join(author.split()))
     return "{" + name + "}" if re.search(r"\band\b", name, re.I) else name
 
 

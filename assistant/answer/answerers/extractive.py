@@ -136,7 +136,17 @@ class ExtractiveAnswerer:
         dense = source.evidence.get("dense", 0.0) if english else 0.0
         title = self.title_similarity(question, source.paper) if english else 0.0
         return {"coverage": self.evidence(analysis, source), "dense": dense, "title": title,
-                "closest": max(dense, title), "standout": source.evidence.get("dense_local", 0.0) if english else 0.0}
+                "closest": max(dense, title), "standout": source.evidence.get("dense_local", 0.0) if english else 0.0,
+                "named": self.names_the_paper(analysis, source.paper)}
+
+    def names_the_paper(self, analysis: Analysis, paper: Paper) -> float:
+        """1 when the question's rarest term is in the paper's title ("What does PageKV report?"):
+        a question that names a paper is about it, whatever else its words cover."""
+        terms = [t for t in dict.fromkeys(analysis.content_terms) if len(t) > 2]
+        if not terms:
+            return 0.0
+        rarest = max(terms, key=self.weights.idf)
+        return float(rarest in set(tokenize(paper.title)))
 
     def is_answerable(self, question: str, analysis: Analysis, source: Source) -> bool:
         """Whether the top source answers the question, by the calibrated model (sets/model.py)."""
