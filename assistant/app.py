@@ -12,14 +12,19 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.ingest.embeddings import Embedder
+from assistant.ingest.paper_table import cards_of
 from assistant.ingest.store import Store
 from assistant.search.retrieval import Filters, RetrievalResult, Retriever
 from assistant.types import IngestReport, Paper
 
 
 class App:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        """`embedder`: one already made (and perhaps loading: the CLI starts the model before it
+        imports the rest); by default one is made when first needed."""
         self.settings = settings
+        if embedder is not None:
+            self.__dict__["embedder"] = embedder
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -53,6 +58,12 @@ class App:
             answerer = LLMAnswerer(self.settings)
         return AnswerChain(self.retriever, answerer)
 
+    def warm_up(self) -> None:
+        """Start loading the embedding model in a background thread (onnxruntime and the weights,
+        ~0.2-0.3 s, mostly in compiled code that releases the GIL), so that it loads while this
+        thread imports modules and reads the store's caches: the very model the question then uses."""
+        self.embedder.load_in_background()
+
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None):
         return self.chain.ask(question, filters, k)
 
@@ -72,16 +83,21 @@ class App:
         self.__dict__.pop("chain", None)
         if report.added or report.changed:
             # Build the keyword index now, while the user expects ingest to take time, rather than
-            # inside the first question after it (minutes at 50k papers; see benchmarks/RESULTS.md).
+            # inside the first question after it (minutes at 50k papers; see benchmarks/RESULTS.md);
+            # and for the same reason the chunk-vector matrix and the paper table, which every
+            # question reads instead of Chroma (vectors.py, paper_table.py).
             self.retriever.lexical(lexical)
+            self.retriever.vectors()
+            self.store.papers()
         return report
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid") -> RetrievalResult:
         return self.retriever.search(query, k, filters, mode)
 
     def papers(self, filters: Filters | None = None) -> list[Paper]:
-        papers = [p for p in self.store.papers().values() if filters is None or filters.matches(p)]
-        return sorted(papers, key=lambda p: (p.category, p.id))
+        catalog = self.store.papers()
+        chosen = [card for card in cards_of(catalog) if filters is None or filters.matches(card)]
+        return [catalog[card.id] for card in sorted(chosen, key=lambda p: (p.category, p.id))]
 
     def stats(self) -> dict:
         from assistant.daily.summary_check import SummaryChecks
@@ -95,4 +111,5 @@ class App:
         """Every stored digest with its readable label and the "latest" rule (assistant/digests.py)."""
         from assistant.digests import DigestCatalog
 
-        return DigestCatalog.build(self.store.papers().values(), self.store.digest_records())
+        return DigestCatalog.build(cards_of(self.store.papers()), self.store.digest_records())
+

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
-
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -26,6 +24,14 @@ MAX_CONFIG_BYTES = 1_000_000  # a configuration file is a few lines; anything th
 
 # Types with their valid ranges, checked by pydantic when settings are loaded (`load_settings`).
 # Strict: TOML's `top_k = true` or `top_k = 1e9` and `llm_base_url = 5` are errors, not coerced.
+# The annotations are read only when something is checked (they are strings until then: `from
+# __future__ import annotations`), so pydantic is imported only then (`Field`), not by every command.
+def Field(**constraints):  # pydantic's Field, under its own name in the annotations below
+    from pydantic import Field as field_info
+
+    return field_info(**constraints)
+
+
 def _int(lo: int, hi: int, description: str = ""):
     return Annotated[int, Field(strict=True, ge=lo, le=hi, description=description)]
 
@@ -148,7 +154,7 @@ def _kinds() -> dict[str, type]:
 def _coerce(name: str, value, source: str):
     """A value as the field takes it: environment strings parsed, TOML lists made tuples, paths made
     Paths. Types and ranges are checked afterwards, all at once (`_validate`)."""
-    kind = _kinds().get(name)
+    kind = Path if name in _PLAIN_PATHS else _kinds().get(name)  # (reading every field's type imports pydantic)
     if kind is None:
         raise ConfigError(f"{source}: unknown setting '{name}'")
     from_env = source.startswith("DIGESTQA_") or source == "OPENAI_API_KEY"
@@ -180,6 +186,7 @@ def _shown(value) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
+_PLAIN_PATHS = frozenset({"store", "cache_dir"})  # fields typed `Path` with no constraint
 _MESSAGES = {"int_type": "must be a whole number", "float_type": "must be a number", "string_type": "must be text",
              "tuple_type": "must be a list", "too_short": "must not be empty", "string_too_short": "must not be empty"}
 
@@ -187,6 +194,10 @@ _MESSAGES = {"int_type": "must be a whole number", "float_type": "must be a numb
 def _validate(values: dict, sources: dict[str, str]) -> Settings:
     """Settings from `values`, every field checked for type and range by pydantic; the first
     problem becomes one line in our words, naming where the value came from."""
+    if set(values) <= _PLAIN_PATHS and all(isinstance(v, Path) for v in values.values()):
+        # Only paths given (`--store`, DIGESTQA_STORE: most commands): a path is any Path, so there
+        # is nothing to check, and building the validator (~0.1 s, and pydantic's import) is skipped.
+        return Settings(**values)
     from pydantic import TypeAdapter, ValidationError
 
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.answer.evidence import TermWeights, numbers_in, paper_terms, paper_text
+from assistant.answer.evidence import PaperTerms, TermWeights, numbers_in, paper_terms, paper_text
 from assistant.arxiv_ids import CITATION_GROUP, ID_IN_TEXT, cited_ids_in, group_ids
 from assistant.search.lexical import tokenize
 from assistant.text import split_sentences
@@ -113,7 +113,7 @@ def _check(sentence: str, ids: list[str], papers: dict, weights: TermWeights) ->
     if missing:
         return Citation(sentence, ids, False, f"number(s) {', '.join(missing)} not found in {', '.join(ids)}")
     terms = tokenize(claim)
-    available_terms = frozenset().union(*(paper_terms(p) for p in cited)) if cited else frozenset()
+    available_terms = PaperTerms.union(paper_terms(p) for p in cited)  # Chinese words segmented only if asked about
     support = weights.coverage(terms, available_terms)
     if terms and support < MIN_TERM_SUPPORT:
         return Citation(sentence, ids, False, f"only {support:.0%} of its key terms occur in {', '.join(ids)}")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Set
 from functools import lru_cache
 
 from assistant.markup import readable as clean_latex  # the display form; many callers name it so
-from assistant.search.lexical import LexicalIndex, tokenize
+from assistant.search.lexical import LexicalIndex, is_chinese_term, tokenize
 from assistant.search.sets.framing import FRAMING_ZH
 from assistant.search.vocabulary import stem
 from assistant.text import has_cjk
@@ -35,12 +35,51 @@ def paper_text(paper: Paper) -> str:
                       paper.conclusion, " ".join(paper.authors)])
 
 
+class PaperTerms(Set):
+    """The set of terms of some papers' texts (`tokenize`), whose Chinese words are segmented only
+    when a Chinese term is first looked up or the whole set is read: loading jieba costs ~0.6-1 s,
+    and an English question looks up English terms only. Membership is exact either way (a
+    Chinese term is only ever among the Chinese words, any other only among the other words)."""
+
+    def __init__(self, texts: tuple[str, ...], other: frozenset[str]):
+        self._texts, self._other = texts, other
+        self._chinese: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, text: str) -> PaperTerms:
+        return cls((text,), frozenset(tokenize(text, chinese=False)))
+
+    @classmethod
+    def union(cls, parts: Iterable[PaperTerms]) -> PaperTerms:
+        parts = list(parts)
+        return cls(tuple(t for p in parts for t in p._texts), frozenset().union(*(p._other for p in parts)))
+
+    @property
+    def chinese(self) -> frozenset[str]:
+        if self._chinese is None:
+            self._chinese = frozenset(t for text in self._texts for t in tokenize(text, other=False))
+        return self._chinese
+
+    def __contains__(self, term) -> bool:
+        return term in (self.chinese if isinstance(term, str) and is_chinese_term(term) else self._other)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._other | self.chinese)
+
+    def __len__(self) -> int:
+        return len(self._other | self.chinese)
+
+    @classmethod
+    def _from_iterable(cls, items) -> frozenset[str]:  # what `set - PaperTerms` (and the like) gives
+        return frozenset(items)
+
+
 @lru_cache(maxsize=20000)
-def _paper_terms(paper_id: str, text: str) -> frozenset[str]:
-    return frozenset(tokenize(text))
+def _paper_terms(paper_id: str, text: str) -> PaperTerms:
+    return PaperTerms.of(text)
 
 
-def paper_terms(paper: Paper) -> frozenset[str]:
+def paper_terms(paper: Paper) -> PaperTerms:
     return _paper_terms(paper.id, paper_text(paper))
 
 
@@ -64,7 +103,7 @@ class TermWeights:
         """How rare a term is, however many words it has: the IDF of its rarest word."""
         return max([self.idf(t) for t in tokenize(text)], default=1.0)
 
-    def coverage(self, terms: list[str], available: frozenset[str] | set[str],
+    def coverage(self, terms: list[str], available: Set[str],
                  glosses: Mapping[str, tuple[tuple[str, ...], ...]] | None = None) -> float:
         """The IDF-weighted share of `terms` found in `available`. With `glosses` (a Chinese
         question's terms -> English senses), a Chinese term also counts when the paper states one of
@@ -85,7 +124,7 @@ class TermWeights:
                       and any(self.share(sense, available) >= 0.5 for sense in glosses.get(t, ()))}
         return sum(self.idf(t) for t in unique if t in found) / total if total else 0.0
 
-    def share(self, terms: tuple[str, ...], available: frozenset[str] | set[str]) -> float:
+    def share(self, terms: tuple[str, ...], available: Set[str]) -> float:
         """The IDF-weighted share of a phrase's terms present ("world expo": mostly "expo"); a
         dictionary sense is matched by stem ("poison" ~ "poisoning", "robust" ~ "robustness")."""
         total = sum(self.idf(t) for t in terms)

@@ -51,6 +51,7 @@ def add_commands(sub, common) -> None:
 def run_ask(args, app) -> int:
     from assistant.cli import daily
 
+    app.warm_up()
     filters = filters_from(args, app)
     if args.json:
         answer = app.ask(args.question, filters, args.top_k)
@@ -89,6 +90,7 @@ def _print_screened(answer: Answer) -> None:
 
 def run_chat(args, app) -> int:
 
+    app.warm_up()
     session = app.chat_session(filters_from(args, app))
     backend = app.chain.answerer.name
     print(f"digestqa chat ({backend}; {app.settings.store_label}). /reset, /sources, /quit.", file=sys.stderr)

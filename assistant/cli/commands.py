@@ -183,6 +183,8 @@ def run_papers(args, app) -> int:
 
 
 def run_search(args, app) -> int:
+    if args.mode != "lexical":
+        app.warm_up()
     result = app.search(args.query, args.top_k, filters_from(args, app), args.mode)
     if args.json:
         print(json.dumps([{"id": s.id, "title": s.paper.title, "category": s.paper.category, "score": s.score}
@@ -252,13 +254,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    from assistant.app import App
-
     handler = COMMANDS[args.command]
     settings = app = None
     try:
         settings = settings_from(args)
-        app = App(settings)
+        embedder = _model_loading(args, settings)
+        from assistant.app import App  # (after the model started loading: it loads meanwhile)
+
+        app = App(settings, embedder)
         try:
             return handler(args, app)
         except Exception as exc:
@@ -281,6 +284,19 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"digestqa: error: {message}", file=sys.stderr)
         return 2
+
+
+def _model_loading(args, settings):
+    """For a command that embeds a question (ask, chat, search other than lexical): the embedding
+    model, already loading in a background thread (App.warm_up), so that it loads while this
+    process imports everything else; else None."""
+    if args.command not in ("ask", "chat", "search") or getattr(args, "mode", "hybrid") == "lexical":
+        return None
+    from assistant.ingest.embeddings import Embedder
+
+    embedder = Embedder(settings)
+    embedder.load_in_background()
+    return embedder
 
 
 # Commands that only read the store: on a full disk they are answered from a private copy.

@@ -8,14 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import signal
-import socket
-import subprocess
 import sys
-import threading
-import time
-import urllib.request
-import webbrowser
 from pathlib import Path
 
 from assistant.cli.common import add_command, port
@@ -78,6 +71,8 @@ def ui_environment(settings: Settings, base: dict[str, str]) -> dict[str, str]:
 
 
 def _check_port_free(host: str, port: int, command: str = "digestqa ui") -> None:
+    import socket  # (here and below: every command builds the parser that imports this module)
+
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -100,6 +95,10 @@ def streamlit_command(script: Path, host: str, port: int) -> list[str]:
 
 def open_when_ready(url: str, timeout_s: float = 90.0) -> None:
     """Open the user's browser once the server answers its health check (run in a thread)."""
+    import time
+    import urllib.request
+    import webbrowser
+
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -119,6 +118,8 @@ def _dies_with(parent: int):
     if not sys.platform.startswith("linux"):
         return None
 
+    import signal
+
     def set_death_signal() -> None:  # runs in the child, between fork and exec
         import ctypes
 
@@ -130,6 +131,10 @@ def _dies_with(parent: int):
 
 
 def run_ui(args, app) -> int:
+    import signal
+    import subprocess
+    import threading
+
     if importlib.util.find_spec("streamlit") is None:
         raise InputError("the web UI needs Streamlit: pip install streamlit")
     script = find_ui_script()

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
+import threading
 import warnings
 from functools import cached_property
 from pathlib import Path
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
+from assistant.ingest.vector_cache import VectorCache, vector_cache_path
 
 # Any hub access must fail fast instead of hanging on a closed network; set before the
 # Hugging Face libraries are imported, because they read these at import time.
@@ -19,6 +22,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+LOADING_SWITCH_INTERVAL_S = 0.0005  # see Embedder._load_quietly
 
 
 def model_path(settings: Settings) -> Path:
@@ -37,6 +43,29 @@ class Embedder:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.path = model_path(settings)
+        self._loading: threading.Thread | None = None
+
+    def load_in_background(self) -> None:
+        """Start loading the question-time model (`onnx`) in a background thread, once: it loads
+        while the caller imports and reads the store (`App.warm_up`). A failure is left for the
+        first use to meet and report."""
+        if self._loading is None:
+            self._loading = threading.Thread(target=self._load_quietly, name="digestqa-model")
+            self._loading.start()
+
+    def _load_quietly(self) -> None:
+        # The loading thread needs the GIL in many short turns (imports, the session's Python
+        # side) while the main thread imports and reads: at Python's default switch interval
+        # (5 ms) each turn waits that long, and loading took twice as long as alone (0.29 -> 0.6 s
+        # here). A shorter interval while it loads; the previous one afterwards.
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(min(previous, LOADING_SWITCH_INTERVAL_S))
+        try:
+            _ = self.onnx
+        except Exception:  # the question meets the same failure, in its own thread, and reports it
+            pass
+        finally:
+            sys.setswitchinterval(previous)
 
     @cached_property
     def model(self) -> MeanPooledEmbedding:
@@ -84,6 +113,25 @@ class Embedder:
     def embed_query(self, text: str) -> list[float]:
         return self.embed_texts([text])[0]
 
+    def embed_recurring(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of texts that recur from one question to the next (a paper's sentences and title
+        when an answer ranks them, a set question's key-term candidates): from the model's vector
+        cache (vector_cache.py, the one ingest fills: keyed by model and exact text, float32 as
+        computed) when there, else embedded now and kept there. An answer from the shell is a new
+        process each time: without this, embedding them again was most of an answer's own time."""
+        unique = list(dict.fromkeys(texts))
+        found = self.vector_cache.get_many(unique)
+        missing = [t for t in unique if t not in found]
+        if missing:
+            fresh = self.embed_texts(missing)
+            self.vector_cache.put_many(missing, fresh)
+            found.update(zip(missing, fresh, strict=True))
+        return [found[t] for t in texts]
+
+    @cached_property
+    def vector_cache(self) -> VectorCache:
+        return VectorCache(vector_cache_path(self.settings, self.identity))
+
     @cached_property
     def onnx(self) -> OnnxEncoder | None:
         try:
@@ -116,6 +164,12 @@ class Embedder:
     def identity(self) -> str:
         """Names the vectors this model makes: same identity, same vector for the same text."""
         return model_key(self.path, self.settings)
+
+
+def embed_recurring(embedder, texts: list[str]) -> list[list[float]]:
+    """`Embedder.embed_recurring` when the embedder has it (a stand-in model in a test may not)."""
+    method = getattr(embedder, "embed_recurring", None)
+    return method(texts) if method is not None else embedder.embed_texts(texts)
 
 
 def _onnx_has_cuda() -> bool:

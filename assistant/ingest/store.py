@@ -44,6 +44,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import StoreError, StoreMissing
+from assistant.ingest.paper_table import PaperCatalog, cache_folders, load_or_save_table
 from assistant.types import Chunk, Paper
 
 _BATCH = 1000  # ids per Chroma get/delete call (keeps request sizes sane on a server)
@@ -208,6 +209,28 @@ def _chroma_settings():
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
+class _Collection:
+    """One of the store's collections: `get`, `query` and `count` read through `Store._reader`;
+    anything else (upsert, delete, update, …) is the chromadb client's collection, and marks the
+    Store as written."""
+
+    def __init__(self, store: Store, suffix: str):
+        self._store, self._suffix = store, suffix
+
+    def get(self, *args, **kwargs):
+        return self._store._reader(self._suffix).get(*args, **kwargs)
+
+    def query(self, *args, **kwargs):
+        return self._store._reader(self._suffix).query(*args, **kwargs)
+
+    def count(self) -> int:
+        return self._store._reader(self._suffix).count()
+
+    def __getattr__(self, name: str):
+        self._store._wrote = True
+        return getattr(self._store._client_collection(self._suffix), name)
+
+
 class Store:
     def __init__(self, settings: Settings, create: bool = False, private_copy: bool = False):
         """`private_copy`: open a private copy of the store (as for a read-only one), for reading
@@ -215,9 +238,12 @@ class Store:
         self.settings = settings
         self._create = create
         self._private_copy = private_copy
-        self._papers_cache: dict[str, Paper] | None = None
+        self._papers_cache: PaperCatalog | None = None
+        self._papers_key: str | None = None  # the cache key the catalogue was read for
         self.read_only = False  # set when the store directory cannot be written: a snapshot is read
         self.opened_path: Path | None = None  # the directory Chroma opened (a private copy when read-only)
+        self._client_collections: dict[str, object] = {}
+        self._wrote = False  # set by the first write: from then on the client reads too
 
     # -- connection -------------------------------------------------------------------------
     @cached_property
@@ -275,6 +301,38 @@ class Store:
         self.read_only, self.opened_path = True, copy
         return chromadb.PersistentClient(path=str(copy), settings=_chroma_settings())
 
+    @cached_property
+    def core(self):
+        """Chroma's engine opened for reading without the chromadb package (chroma_core.py), or
+        None where the client reads: a server, an ingest's store (`create`), a private copy, a
+        read-only store, a store that is not there or does not open (the client says why)."""
+        s = self.settings
+        if s.uses_server or self._create or self._private_copy or "client" in self.__dict__:
+            return None
+        path = Path(s.store)
+        if not (path / "chroma.sqlite3").is_file() or is_read_only(path):
+            return None
+        from assistant.ingest.chroma_core import ChromaCore
+
+        try:
+            core = ChromaCore.open(path)
+        except Exception:  # whatever it is, the client meets it too and names it (full disk, damage)
+            return None
+        if core is not None:
+            self.opened_path = path
+        return core
+
+    def _reader(self, suffix: str):
+        """What reads collection `suffix`: the core until this Store writes, then the client (so
+        a process reads its own writes through the one engine that made them)."""
+        core = None if self._wrote else self.core
+        return core.collection(f"{self.settings.collection}_{suffix}") if core is not None else self._client_collection(suffix)
+
+    def _client_collection(self, suffix: str):
+        if suffix not in self._client_collections:
+            self._client_collections[suffix] = self._collection(suffix)
+        return self._client_collections[suffix]
+
     def _collection(self, suffix: str):
         name = f"{self.settings.collection}_{suffix}"
         try:
@@ -292,10 +350,10 @@ class Store:
 
     # The collections, opened on first use: the embedded chunks (English passages), the chunks kept
     # for BM25 and the answerers only (Chinese sections), one record per paper, and the store's state.
-    chunks = cached_property(lambda self: self._collection("chunks"))
-    text_chunks = cached_property(lambda self: self._collection("text"))
-    papers_collection = cached_property(lambda self: self._collection("papers"))
-    meta = cached_property(lambda self: self._collection("meta"))
+    chunks = cached_property(lambda self: _Collection(self, "chunks"))
+    text_chunks = cached_property(lambda self: _Collection(self, "text"))
+    papers_collection = cached_property(lambda self: _Collection(self, "papers"))
+    meta = cached_property(lambda self: _Collection(self, "meta"))
 
     @property
     def chunk_collections(self):
@@ -305,22 +363,36 @@ class Store:
         return sum(c.count() for c in self.chunk_collections)
 
     # -- reading ----------------------------------------------------------------------------
-    def papers(self) -> dict[str, Paper]:
-        """Every stored paper by id (cached for the life of this Store; writes invalidate it)."""
+    def papers(self) -> PaperCatalog:
+        """Every stored paper by id, in the store's order (cached for the life of this Store; writes
+        invalidate it). Read from the paper table when one is valid for what the store holds now
+        (paper_table.py), else from the records (and the table written, unless the store changed
+        meanwhile). A store being written (an ingest's) is always read from its records."""
         if self._papers_cache is None:
-            out: dict[str, Paper] = {}
-            for offset in range(0, self.papers_collection.count(), _PAGE):
-                got = self.papers_collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-                for doc, meta in zip(got["documents"], got["metadatas"], strict=False):
-                    paper = _paper_of(meta, doc)
-                    if paper is not None:
-                        out[paper.id] = paper
-            self._papers_cache = out
+            if self._create or self._wrote:
+                self._papers_key, self._papers_cache = None, PaperCatalog.of(self._read_papers())
+            else:
+                key = self.cache_key()
+                self._papers_cache = load_or_save_table(cache_folders(self.settings), self.settings.collection, key,
+                                                        lambda: (self._read_papers(), self.cache_key()))
+                self._papers_key = key
         return self._papers_cache
 
-    def forget_papers(self) -> None:
-        """Drop the cached catalogue: the next `papers()` reads the store again."""
-        self._papers_cache = None
+    def _read_papers(self) -> dict[str, Paper]:
+        out: dict[str, Paper] = {}
+        for offset in range(0, self.papers_collection.count(), _PAGE):
+            got = self.papers_collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            for doc, meta in zip(got["documents"], got["metadatas"], strict=False):
+                paper = _paper_of(meta, doc)
+                if paper is not None:
+                    out[paper.id] = paper
+        return out
+
+    def forget_papers(self, unless_read_for: str | None = None) -> None:
+        """Drop the cached catalogue: the next `papers()` reads the store again (unless it was read
+        for the key `unless_read_for`: then it is what the store holds now)."""
+        if unless_read_for is None or unless_read_for != self._papers_key:
+            self._papers_cache = None
 
     def paper_states(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         """id -> (content hash, digests) as recorded: what ingest compares against."""
@@ -390,8 +462,22 @@ class Store:
             out.update({pid: np.asarray(e, dtype=np.float32) for pid, e in zip(got["ids"], got["embeddings"], strict=False)})
         return out
 
+    def _meta_get(self, ids: list[str], include: list[str]) -> dict:
+        """`meta.get(ids=…, include=…)`, read straight from the catalogue where it can be
+        (chroma_core.read_records: every command reads these few records, and opening even the
+        core costs more than reading them), else through Chroma."""
+        if not (self.settings.uses_server or self._create or self._wrote or self._private_copy):
+            from assistant.ingest.chroma_core import read_records
+
+            found = read_records(Path(self.settings.store), f"{self.settings.collection}_meta", tuple(ids))
+            if found is not None:
+                present = [i for i in ids if i in found]
+                return {"ids": present, "metadatas": [found[i][0] for i in present],
+                        "documents": [found[i][1] for i in present]}
+        return self.meta.get(ids=ids, include=include)
+
     def state(self) -> dict:
-        got = self.meta.get(ids=["state"], include=["metadatas"])
+        got = self._meta_get(["state"], ["metadatas"])
         return dict(got["metadatas"][0]) if got["ids"] else {"generation": 0, "last_ingest": None}
 
     def stats(self) -> dict:
@@ -442,6 +528,7 @@ class Store:
                 else:
                     dense.append((chunk, paper, vector))
         paper_ids = [paper.id for paper, _, _ in batch]
+        self._stamp_write()  # before as well as after: see _stamp_write
         self._upsert_chunks(self.chunks, dense)
         self._upsert_chunks(self.text_chunks, text, text_in_metadata=True)
         for collection, rows in ((self.chunks, dense), (self.text_chunks, text)):
@@ -492,6 +579,8 @@ class Store:
             for i in range(0, len(chunk_ids), _BATCH):
                 present.update(collection.get(ids=chunk_ids[i:i + _BATCH], include=[])["ids"])
             ids = [cid for cid in chunk_ids if cid in present]
+            if ids:
+                self._stamp_write()
             for i in range(0, len(ids), _BATCH):
                 collection.delete(ids=ids[i:i + _BATCH])
         if chunk_ids:
@@ -502,6 +591,7 @@ class Store:
         orphan chunks, which the next ingest removes)."""
         if not paper_ids:
             return
+        self._stamp_write()
         self.delete_chunks([c.id for c in self.chunks_of(paper_ids)])
         for i in range(0, len(paper_ids), _BATCH):
             self.papers_collection.delete(ids=paper_ids[i:i + _BATCH])
@@ -511,6 +601,8 @@ class Store:
     def relist_papers(self, papers: list[Paper]) -> None:
         """Rewrite where these stored papers appeared (digests, dates) without touching their text,
         chunks or vectors: the paper records are what filters read."""
+        if papers:
+            self._stamp_write()
         for i in range(0, len(papers), _BATCH):
             part = papers[i:i + _BATCH]
             self.papers_collection.update(
@@ -524,7 +616,10 @@ class Store:
     def _stamp_write(self) -> None:
         """Record that the content changed. Caches key on this stamp as well as the generation, so
         the papers an ingest wrote before it was killed (no generation bump) are not hidden behind
-        a cache built before them."""
+        a cache built before them. Every write stamps before it changes anything as well as after:
+        a write killed halfway then still leaves a key no cache was built for (the catalogue itself
+        is a cache now, paper_table.py); one more small upsert per group of papers (~1% of an
+        ingest's time)."""
         self.meta.upsert(ids=["written"], embeddings=[[1.0]], documents=["{}"],
                          metadatas=[{"stamp": uuid.uuid4().hex[:12]}])
 
@@ -539,7 +634,7 @@ class Store:
 
     def digest_records(self) -> dict[str, dict]:
         """name -> {date, order, ingested_at} as recorded by ingest ({} for older stores)."""
-        got = self.meta.get(ids=["digests"], include=["documents"])
+        got = self._meta_get(["digests"], ["documents"])
         if not (got["ids"] and got["documents"][0]):
             return {}
         try:  # a damaged record reads as none (labels then come from the papers), never a traceback
@@ -576,7 +671,7 @@ class Store:
 
     def cache_key(self) -> str:
         """Names what the store holds now: store id, generation and the last write's stamp."""
-        got = self.meta.get(ids=["state", "written"], include=["metadatas"])
+        got = self._meta_get(["state", "written"], ["metadatas"])
         found = dict(zip(got["ids"], got["metadatas"], strict=False))
         state, written = found.get("state") or {}, found.get("written") or {}
         return f"{state.get('store_id', 'none')}-g{state.get('generation', 0)}-w{written.get('stamp', '0')}"

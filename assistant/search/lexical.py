@@ -14,17 +14,17 @@ import json
 import logging
 import os
 import re
-import zipfile
 from array import array
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from assistant.ingest.paper_table import cache_folders
 from assistant.ingest.store import Store, StoredChunk
-from assistant.search.compact import Strings, StringsBuilder
+from assistant.search.compact import Strings, StringsBuilder, mapped_npz
 from assistant.search.vocabulary import plural_stem
 from assistant.types import Chunk
 
@@ -56,13 +56,89 @@ def chinese_words(text: str) -> list[str]:
     return [w for w in _jieba().lcut(text) if w.strip()]
 
 
-def tokenize(text: str) -> list[str]:
+def is_chinese_term(term: str) -> bool:
+    """Whether `tokenize` made this term from Chinese text (then every character of it is Chinese;
+    otherwise none is)."""
+    return bool(term) and "\u3400" <= term[0] <= "\u9fff"
+
+
+class ChineseRuns:
+    """jieba's search-mode words of runs of Chinese text, remembered on disk between processes. An
+    English set question also searches for the Chinese spellings of its terms (aliases.toml:
+    低秩适配 for LoRA), the same few runs every time, and segmenting them needs jieba, whose
+    dictionary takes ~0.6-1 s to load: remembered, a later process has them without loading it.
+    The file is keyed by jieba's code and dictionary (so the words are jieba's own), is plain JSON
+    (read as data), holds at most RUNS_KEPT runs, and is only a cache: unreadable means empty."""
+
+    RUNS_KEPT = 5000
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._known: dict[str, list[str]] | None = None
+        self._added: dict[str, list[str]] = {}
+
+    @cached_property
+    def path(self) -> Path | None:
+        import importlib.util
+
+        spec = importlib.util.find_spec("jieba")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        package = Path(spec.submodule_search_locations[0])
+        stamp = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in
+                         (package / "__init__.py", package / "dict.txt", package / "finalseg" / "prob_emit.py")
+                         if p.exists())
+        return self.folder / f"jieba-{hashlib.sha1(stamp.encode()).hexdigest()[:12]}.json"
+
+    def _read(self) -> dict[str, list[str]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8")) if self.path is not None else {}
+        except (OSError, ValueError, RecursionError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, list)
+                and all(isinstance(w, str) for w in v)}
+
+    def words(self, run: str) -> list[str]:
+        """`jieba.cut_for_search(run)` as a list."""
+        if self._known is None:
+            self._known = self._read()
+        words = self._known.get(run)
+        if words is None:
+            words = self._known[run] = self._added[run] = list(_jieba().cut_for_search(run))
+        return words
+
+    def save(self) -> None:
+        """Keep the runs segmented since the last save (merged with what another process kept)."""
+        if not self._added or self.path is None:
+            return
+        kept = self._read()
+        kept.update(self._added)
+        kept = dict(list(kept.items())[-self.RUNS_KEPT:])
+        self._added = {}
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError:
+            pass  # a read-only or full disk: segmented again next time
+
+
+def tokenize(text: str, chinese: bool = True, other: bool = True, runs: ChineseRuns | None = None) -> list[str]:
+    """The text's terms in order: Chinese words (jieba, search mode) and stemmed other words, stop
+    words left out. `chinese`/`other` False leaves that kind out: the terms of one kind never
+    depend on the other, so the non-Chinese ones are had without loading jieba (~0.6-1 s).
+    `runs`: Chinese runs remembered from earlier processes (the same words, maybe without jieba)."""
     tokens: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
         piece = match.group()
-        if "\u3400" <= piece[0] <= "\u9fff":
-            tokens.extend(w for w in _jieba().cut_for_search(piece) if w.strip() and w not in ZH_STOPWORDS)
-        elif piece not in EN_STOPWORDS and len(piece) > 1:
+        if is_chinese_term(piece):
+            if chinese:
+                words = runs.words(piece) if runs is not None else _jieba().cut_for_search(piece)
+                tokens.extend(w for w in words if w.strip() and w not in ZH_STOPWORDS)
+        elif other and piece not in EN_STOPWORDS and len(piece) > 1:
             tokens.append(plural_stem(piece))
     return tokens
 
@@ -247,8 +323,9 @@ class LexicalIndex:
         indptr = self.matrix.indptr
         return {term: int(indptr[i + 1] - indptr[i]) for i, term in enumerate(self.vocabulary) if indptr[i + 1] > indptr[i]}
 
-    def search(self, query: str, n: int, paper_ids: set[str] | None = None) -> list[LexicalHit]:
-        terms = [self.term_id[t] for t in tokenize(query) if t in self.term_id]
+    def search(self, query: str, n: int, paper_ids: set[str] | None = None,
+               runs: ChineseRuns | None = None) -> list[LexicalHit]:
+        terms = [self.term_id[t] for t in tokenize(query, runs=runs) if t in self.term_id]
         if not terms or not len(self.chunks):
             return []
         scores = self.matrix.scores(terms, len(self.chunks))
@@ -270,14 +347,8 @@ LEXICAL_FORMAT = 4  # bump when tokenize() or the cache layout changes: old cach
 # which does. Every field is checked against the others before use; anything odd is rebuilt.
 def lexical_cache_folders(settings) -> list[Path]:
     """Where the cache may live, in order: inside the store, else the user's cache_dir (read-only
-    stores, servers)."""
-    if settings.uses_server:
-        where = f"{settings.chroma_host}:{settings.chroma_port}/{settings.collection}"
-    else:
-        where = str(Path(settings.store).expanduser().resolve())
-    key = hashlib.sha1(where.encode()).hexdigest()[:12]
-    fallback = Path(settings.cache_dir).expanduser() / "lexical" / key
-    return [fallback] if settings.uses_server else [Path(settings.store) / ".cache", fallback]
+    stores, servers); the same folders as every file derived from a store (paper_table.py)."""
+    return cache_folders(settings)
 
 
 def lexical_cache_name(store: Store) -> str:
@@ -308,12 +379,11 @@ _ARRAYS = ("data", "indices", "indptr", "ids", "id_offsets", "texts", "text_offs
 
 def load_lexical(path: Path, key: str) -> LexicalIndex | None:
     """The cached index at `path` when it is well-formed and for this key, else None. Never
-    unpickles (allow_pickle=False refuses object arrays and pickle files alike)."""
+    unpickles (`mapped_npz` refuses object arrays, and a pickle file is no zip)."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            a = {name: npz[name] for name in _ARRAYS}
+        a = mapped_npz(path, _ARRAYS)  # mapped, not read: a question touches a few hundred KB of it
         header = json.loads(a["header"].tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError, RecursionError):
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(header, dict) or header.get("format") != LEXICAL_FORMAT or header.get("key") != key:
         return None

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from assistant.arxiv_ids import find_arxiv_ids
+from assistant.ingest.paper_table import cards_of
 from assistant.search.bilingual import glossary
 from assistant.search.comparison import Comparison, detect_comparison
 from assistant.search.lexical import tokenize
@@ -119,11 +121,12 @@ class Analysis:
 class QuestionAnalyzer:
     """Built once per catalogue: an index of author names and categories for matching in questions."""
 
-    def __init__(self, catalog: dict[str, Paper]):
+    def __init__(self, catalog: Mapping[str, Paper]):
         self.catalog = catalog
         self.authors: dict[str, str] = {}  # folded name -> stored spelling
-        self.categories = {p.category.lower(): p.category for p in catalog.values()}
-        for paper in catalog.values():
+        cards = list(cards_of(catalog))  # (what is read of every paper, without decoding its text)
+        self.categories = {p.category.lower(): p.category for p in cards}
+        for paper in cards:
             for author in paper.authors:
                 folded = fold(author)
                 if len(folded.split()) >= 2 or (folded and not folded.isascii()):

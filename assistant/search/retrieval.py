@@ -9,15 +9,25 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
 from assistant.arxiv_ids import find_arxiv_ids
 from assistant.config import Settings
 from assistant.ingest.embeddings import Embedder
-from assistant.ingest.store import Store
+from assistant.ingest.paper_table import cards_of
+from assistant.ingest.store import DenseHit, Store
 from assistant.search.bilingual import english_query
-from assistant.search.lexical import LexicalBuilder, LexicalHit, LexicalIndex, load_or_build_lexical, tokenize
+from assistant.search.lexical import (
+    ChineseRuns,
+    LexicalBuilder,
+    LexicalHit,
+    LexicalIndex,
+    load_or_build_lexical,
+    tokenize,
+)
 from assistant.search.vectors import PaperVectors, load_or_build_vectors
 from assistant.text import cjk_ratio, has_cjk
 from assistant.types import Paper, Passage, Source
@@ -90,6 +100,12 @@ class Retriever:
         self._vectors: PaperVectors | None = None
         self._vectors_key: str | None = None
 
+    @cached_property
+    def chinese_runs(self) -> ChineseRuns:
+        """Chinese runs segmented by earlier processes (lexical.py): an English set question's
+        Chinese spellings are searched without loading jieba."""
+        return ChineseRuns(Path(self.settings.cache_dir).expanduser() / "words")
+
     @property
     def catalog(self) -> dict[str, Paper]:
         return self.store.papers()
@@ -100,7 +116,7 @@ class Retriever:
         # also sees papers written by another process's ingest, finished or killed.
         key = self.store.cache_key()
         if self._lexical is None or key != self._lexical_key:
-            self.store.forget_papers()  # the store changed: the catalogue is stale too
+            self.store.forget_papers(unless_read_for=key)  # the store changed: the catalogue is stale too
             self._lexical = load_or_build_lexical(self.store, self.store.state().get("generation"), known)
             self._lexical_key = key
         return self._lexical
@@ -109,9 +125,17 @@ class Retriever:
         """Every embedded chunk's vector (vectors.py), for exact similarity over the whole store."""
         key = self.store.cache_key()
         if self._vectors is None or key != self._vectors_key:
-            self._vectors = load_or_build_vectors(self.store)
+            self._vectors = load_or_build_vectors(self.store, self.lexical().chunks)
             self._vectors_key = key
         return self._vectors
+
+    def dense(self, vector: list[float], n: int, allowed: set[str] | None) -> list[DenseHit]:
+        """The `n` chunks nearest to `vector` by cosine (of the `allowed` papers, when given). For
+        the embedded store, exact over the cached chunk-vector matrix (vectors.py: no Chroma in the
+        process); for a Chroma server, through its index."""
+        if self.settings.uses_server:
+            return self.store.dense_query(vector, n, allowed)
+        return self.vectors().nearest(vector, n, self.lexical().chunks, allowed)
 
     def _with_english_words(self, query: str, hits: list[LexicalHit], n: int, allowed: set[str] | None) -> list[LexicalHit]:
         """A Chinese question also searched in English words (bilingual.py): some papers have no
@@ -135,7 +159,7 @@ class Retriever:
     def allowed_ids(self, filters: Filters | None) -> set[str] | None:
         if filters is None or not filters.active:
             return None
-        return {pid for pid, paper in self.catalog.items() if filters.matches(paper)}
+        return {card.id for card in cards_of(self.catalog) if filters.matches(card)}
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
                mode: str = "hybrid", lexical_query: str | None = None) -> RetrievalResult:
@@ -158,12 +182,13 @@ class Retriever:
             vector = self.embedder.embed_query(query)
             timings["embed_s"] = time.perf_counter() - started
             started = time.perf_counter()
-            hits = self.store.dense_query(vector, n, allowed)
+            hits = self.dense(vector, n, allowed)
             timings["dense_s"] = time.perf_counter() - started
             rankings["dense"] = [(h.chunk.paper_id, Passage(h.chunk.id, h.chunk.section, h.chunk.text, h.score)) for h in hits]
         if mode in ("hybrid", "lexical"):
             started = time.perf_counter()
-            lexical_hits = self.lexical().search(lexical_query or query, n, allowed)
+            lexical_hits = self.lexical().search(lexical_query or query, n, allowed, self.chinese_runs)
+            self.chinese_runs.save()
             if weights["dense"] < 1.0:
                 lexical_hits = self._with_english_words(query, lexical_hits, n, allowed)
             timings["lexical_s"] = time.perf_counter() - started

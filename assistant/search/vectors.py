@@ -1,37 +1,46 @@
-"""Every embedded chunk's vector in one matrix, for exact question-to-paper similarity.
+"""Every embedded chunk's vector in one matrix, for exact question-to-chunk similarity.
 
 Set questions are judged by meaning (assistant/search/sets/): each candidate's cosine to the
 question, where that cosine sits among every paper's (a question about a subject the digests do not
 hold is far from all of them), and how close a candidate is to the papers that are clearly about
 the subject. That needs every paper's similarity, not the top of an approximate index: one matrix
-product over the chunk vectors (350 papers: ~1,000 x 384; 50,000 papers: ~150k x 384, 230 MB).
+product over the chunk vectors (350 papers: ~600 x 384; 50,000 papers: ~150k x 384, 230 MB).
+Dense retrieval for the embedded store reads the same matrix (`nearest`): every chunk scored, which
+Chroma's HNSW index approximates (on the dev and holdout questions the answers are the same; the
+index also answered slightly differently from one process to the next), with no Chroma in the
+question's process at all.
 
 The matrix is read from the store once and cached beside the keyword index (same folders, same
-key: store id, generation and last write), as plain arrays read without pickle.
+key: store id, generation and last write), as plain arrays mapped from the file, never unpickled.
+Each row also names its chunk, and the chunk's row in the keyword index (whose table holds the
+chunk's paper, section and text), checked on use.
 """
 from __future__ import annotations
 
 import json
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from assistant.ingest.store import Store
-from assistant.search.lexical import lexical_cache_folders
+from assistant.ingest.store import DenseHit, Store
+from assistant.search.compact import Strings, mapped_npz
+from assistant.search.lexical import ChunkTable, lexical_cache_folders
 
-VECTORS_FORMAT = 1
+VECTORS_FORMAT = 2  # 2: chunk ids and keyword-index rows beside the matrix
 _PAGE = 5000
 
 
 class PaperVectors:
     """Chunk vectors (unit length) with the paper each belongs to."""
 
-    def __init__(self, paper_ids: list[str], rows: np.ndarray, matrix: np.ndarray):
+    def __init__(self, paper_ids: list[str], rows: np.ndarray, matrix: np.ndarray,
+                 chunk_ids: Strings | None = None, lexical_rows: np.ndarray | None = None):
         self.paper_ids = paper_ids  # one per paper, in the order of `rows`' codes
         self.rows = rows  # chunk -> paper code
         self.matrix = matrix  # chunks x dims, float32
+        self.chunk_ids = chunk_ids  # chunk -> its id
+        self.lexical_rows = lexical_rows  # chunk -> its row in the keyword index's chunk table
         self.position = {pid: i for i, pid in enumerate(paper_ids)}
         self._centroids: np.ndarray | None = None
 
@@ -45,6 +54,38 @@ class PaperVectors:
             np.maximum.at(best, self.rows, self.matrix @ np.asarray(vector, dtype=np.float32))
         return best
 
+    def nearest(self, vector, n: int, chunks: ChunkTable, paper_ids: set[str] | None = None) -> list[DenseHit]:
+        """The `n` chunks closest to `vector` by cosine, best first (only these papers' chunks when
+        `paper_ids` is given), each with its paper, section and text from the keyword index's
+        `chunks` table."""
+        if paper_ids is not None and not paper_ids or not len(self.matrix):
+            return []
+        scores = self.matrix @ np.asarray(vector, dtype=np.float32)
+        if paper_ids is None:
+            candidates = np.arange(len(scores))
+        else:
+            codes = np.asarray([self.position[p] for p in paper_ids if p in self.position], dtype=np.int64)
+            candidates = np.flatnonzero(np.isin(self.rows, codes))
+        n = min(n, len(candidates))
+        if n <= 0:
+            return []
+        top = candidates[np.argpartition(-scores[candidates], n - 1)[:n]]
+        top = top[np.lexsort((top, -scores[top]))]  # best first; a tie in the store's order
+        rows = self._rows_in(chunks, top)
+        # (A chunk the keyword index lacks, -1, is one written after it was read: left out.)
+        return [DenseHit(chunks[int(row)], float(scores[i])) for i, row in zip(top, rows, strict=True) if row >= 0]
+
+    def _rows_in(self, chunks: ChunkTable, top: np.ndarray) -> np.ndarray:
+        """The keyword-index rows of these chunks: as recorded when they name the same chunks (the
+        usual case), else found again by id (the keyword index was rebuilt since)."""
+        if self.lexical_rows is not None:
+            rows = self.lexical_rows[top]
+            if len(rows) and rows.min() >= 0 and rows.max() < len(chunks) \
+                    and all(chunks.ids[int(r)] == self.chunk_ids[int(i)] for i, r in zip(top, rows, strict=True)):
+                return rows
+        self.lexical_rows = lexical_rows_of(self.chunk_ids, chunks)
+        return self.lexical_rows[top]
+
     @property
     def centroids(self) -> np.ndarray:
         """Each paper's own vector: the normalised mean of its chunks' vectors."""
@@ -56,32 +97,47 @@ class PaperVectors:
         return self._centroids
 
 
+def lexical_rows_of(chunk_ids: Strings, chunks: ChunkTable) -> np.ndarray:
+    """Each chunk's row in the keyword index's table (-1 for one it lacks, which a store read
+    between two writes could show)."""
+    row_of = {cid: i for i, cid in enumerate(chunks.ids)}
+    return np.fromiter((row_of.get(cid, -1) for cid in chunk_ids), dtype=np.int64, count=len(chunk_ids))
+
+
 def vectors_cache_name(store: Store) -> str:
     return f"vectors-{store.settings.collection}-{store.cache_key()}-v{VECTORS_FORMAT}.npz"
+
+
+_ARRAYS = ("rows", "matrix", "ids", "id_offsets", "lexical_rows", "header")
 
 
 def load_vectors(path: Path, key: str) -> PaperVectors | None:
     """The cached matrix at `path` when well-formed and for this key, else None (never unpickles)."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            rows, matrix, header = npz["rows"], npz["matrix"], npz["header"]
-        meta = json.loads(header.tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+        a = mapped_npz(path, _ARRAYS)
+        meta = json.loads(a["header"].tobytes().decode())
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(meta, dict) or meta.get("format") != VECTORS_FORMAT or meta.get("key") != key:
         return None
     papers = meta.get("papers")
     if not isinstance(papers, list) or not all(isinstance(p, str) for p in papers):
         return None
+    rows, matrix, lexical_rows = a["rows"], a["matrix"], a["lexical_rows"]
     if matrix.ndim != 2 or matrix.dtype != np.float32 or rows.ndim != 1 or rows.dtype.kind not in "iu" \
             or len(rows) != len(matrix) or (len(rows) and (rows.min() < 0 or rows.max() >= len(papers))):
         return None
-    return PaperVectors(papers, rows.astype(np.int64, copy=False), matrix)
+    if not Strings.well_formed(a["ids"], a["id_offsets"]) or len(a["id_offsets"]) - 1 != len(rows) \
+            or lexical_rows.ndim != 1 or lexical_rows.dtype.kind != "i" or len(lexical_rows) != len(rows):
+        return None
+    chunk_ids = Strings(a["ids"], a["id_offsets"].astype(np.int64, copy=False))
+    return PaperVectors(papers, rows.astype(np.int64, copy=False), matrix, chunk_ids, lexical_rows.astype(np.int64, copy=False))
 
 
-def _read_from_store(store: Store) -> PaperVectors:
+def _read_from_store(store: Store, chunks: ChunkTable) -> PaperVectors:
     papers: dict[str, int] = {}
     rows: list[int] = []
+    ids: list[str] = []
     blocks: list[np.ndarray] = []
     collection = store.chunks
     for offset in range(0, collection.count(), _PAGE):
@@ -89,22 +145,26 @@ def _read_from_store(store: Store) -> PaperVectors:
         if not len(got["ids"]):
             continue
         rows.extend(papers.setdefault(m["paper_id"], len(papers)) for m in got["metadatas"])
+        ids.extend(got["ids"])
         blocks.append(np.asarray(got["embeddings"], dtype=np.float32))
     matrix = np.concatenate(blocks) if blocks else np.zeros((0, 1), np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     matrix = matrix / np.where(norms > 0, norms, 1.0)
-    return PaperVectors(list(papers), np.asarray(rows, dtype=np.int64), matrix.astype(np.float32, copy=False))
+    chunk_ids = Strings.of(ids)
+    return PaperVectors(list(papers), np.asarray(rows, dtype=np.int64), matrix.astype(np.float32, copy=False),
+                        chunk_ids, lexical_rows_of(chunk_ids, chunks))
 
 
-def load_or_build_vectors(store: Store) -> PaperVectors:
-    """The chunk-vector matrix of what the store holds now: from a valid cache, or read and cached."""
+def load_or_build_vectors(store: Store, chunks: ChunkTable) -> PaperVectors:
+    """The chunk-vector matrix of what the store holds now: from a valid cache, or read and cached.
+    `chunks`: the keyword index's table of the same store state (the rows recorded refer to it)."""
     name = vectors_cache_name(store)
     folders = lexical_cache_folders(store.settings)
     for folder in folders:
         found = load_vectors(folder / name, name)
         if found is not None:
             return found
-    vectors = _read_from_store(store)
+    vectors = _read_from_store(store, chunks)
     if not len(vectors):
         return vectors
     header = np.frombuffer(json.dumps({"format": VECTORS_FORMAT, "key": name, "papers": vectors.paper_ids}).encode(),
@@ -118,7 +178,8 @@ def load_or_build_vectors(store: Store) -> PaperVectors:
             path = folder / name
             tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             with open(tmp, "wb") as fh:
-                np.savez(fh, rows=vectors.rows, matrix=vectors.matrix, header=header)
+                np.savez(fh, rows=vectors.rows, matrix=vectors.matrix, ids=vectors.chunk_ids.blob,
+                         id_offsets=vectors.chunk_ids.offsets, lexical_rows=vectors.lexical_rows, header=header)
             tmp.replace(path)
             return vectors
         except OSError:

@@ -24,9 +24,17 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 @lru_cache(maxsize=1)
 def _stemmer():
-    import snowballstemmer
+    # PyStemmer is the Snowball project's own C build of the same algorithm: a set question stems
+    # a few thousand words of its candidates' text, ~0.2 s in pure Python, ~5 ms in C (the two
+    # agree on every word of the sample papers and of CC-CEDICT's English, 66k words; tested).
+    try:
+        import Stemmer
 
-    return snowballstemmer.stemmer("english")
+        return Stemmer.Stemmer("english")
+    except ImportError:  # the pure-Python build, if PyStemmer is missing
+        import snowballstemmer
+
+        return snowballstemmer.stemmer("english")
 
 
 # British spellings folded to American before stemming, so "Bayesian optimisation" is "Bayesian

@@ -33,7 +33,7 @@ from assistant.answer.answerers.roles import (
 from assistant.answer.evidence import TermWeights, clean_latex, numbers_in, paper_terms
 from assistant.answer.injection import addresses_reader
 from assistant.ingest.chunking import embed_text, header_title
-from assistant.ingest.embeddings import Embedder
+from assistant.ingest.embeddings import Embedder, embed_recurring
 from assistant.search.lexical import tokenize
 from assistant.search.question import Analysis
 from assistant.search.sets.judge import SET_CANDIDATES
@@ -452,7 +452,7 @@ class ExtractiveAnswerer:
         with self._vectors_lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if missing:
-            fresh = np.asarray(self.embedder.embed_texts(missing))
+            fresh = np.asarray(embed_recurring(self.embedder, missing))  # kept across processes too
             with self._vectors_lock:
                 self._vectors.update(zip(missing, fresh, strict=True))
                 while len(self._vectors) > SENTENCE_VECTORS_KEPT:

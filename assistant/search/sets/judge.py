@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.ingest.embeddings import embed_recurring
 from assistant.search.retrieval import Filters, Retriever
 from assistant.search.sets.concepts import Concept, topic_concepts
 from assistant.search.sets.features import SetQuestion, subject_row
@@ -164,7 +165,7 @@ class SetJudge:
         if missing:
             if len(self._term_vectors) > TERM_VECTORS_KEPT:
                 self._term_vectors.clear()
-            fresh = np.asarray(self.retriever.embedder.embed_texts(missing), dtype=np.float32)
+            fresh = np.asarray(embed_recurring(self.retriever.embedder, missing), dtype=np.float32)  # kept across processes too
             self._term_vectors.update(zip(missing, fresh, strict=True))
         return np.stack([self._term_vectors[t] for t in texts])
 
