@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # An English sentence ends at . ! ? followed by space and a capital, digit or opening mark;
@@ -12,6 +13,13 @@ _ZH_BOUNDARY = re.compile(r"(?<=[。！？；])")
 # Digest text sometimes lost the space after a full stop ("knowledge confusion.To address this").
 _GLUED_BOUNDARY = re.compile(r"(?<=[a-z]{3}[.!?])(?=[A-Z][a-z]{2})")
 _ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|et al|etc|vs|Fig|Eq|cf|resp|approx|Sec|Ref)\.\s", re.I)
+
+
+def fold(text: str) -> str:
+    """A name or question as compared with names: accents dropped, punctuation a space, lower case
+    ('Sławomir Stańczak' -> 'slawomir stanczak')."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^\w\s]", " ", (plain or text).lower()).split())
 
 
 def has_cjk(text: str) -> bool:

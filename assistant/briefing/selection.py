@@ -11,6 +11,7 @@ from pathlib import Path
 
 from assistant.digests import DigestCatalog
 from assistant.errors import InputError
+from assistant.ingest.paper_table import cards_of
 from assistant.ingest.parser import digest_date_from_name
 from assistant.search.retrieval import Filters
 from assistant.types import Paper, warning
@@ -49,18 +50,20 @@ def select(catalog: dict[str, Paper], category: str, dates: list[str] | tuple = 
            until: str | None = None, digests: list[str] | tuple = (), all_dates: bool = False,
            known: DigestCatalog | None = None) -> Selection:
     """Resolve the options to paper ids; an empty result is an InputError that says what exists.
-    `known` labels the digests and orders them (built from the papers alone when not given)."""
+    `known` labels the digests and orders them (built from the papers alone when not given).
+    Reads the papers' cards only (paper_table.py: no paper's text is decoded)."""
+    cards = list(cards_of(catalog))
     if known is None:
-        known = DigestCatalog.build(catalog.values())
+        known = DigestCatalog.build(cards)
     if not catalog:
         raise InputError("the store holds no papers: run `digestqa ingest PATH` first")
     if not category or not category.strip():
         raise InputError("give a category, e.g. --category cs.DB")
     wanted = category.strip().lower()
-    in_category = [p for p in catalog.values() if p.category.lower() == wanted]
+    in_category = [p for p in cards if p.category.lower() == wanted]
     if not in_category:
         counts: dict[str, int] = {}
-        for p in catalog.values():
+        for p in cards:
             counts[p.category] = counts.get(p.category, 0) + 1
         raise InputError(f"no papers in category '{category}'; available categories: {_count_list(counts)}")
     canonical = in_category[0].category
@@ -68,7 +71,7 @@ def select(catalog: dict[str, Paper], category: str, dates: list[str] | tuple = 
     notices: list[str] = []
 
     if digests:
-        stored = {d for p in catalog.values() for d in p.digests}
+        stored = {d for p in cards for d in p.digests}
         unknown = [d for d in digests if d not in stored]
         if unknown and len(unknown) == len(digests):
             raise InputError(f"no stored digest named {', '.join(unknown)}; stored digests: "

@@ -76,10 +76,12 @@ def filters_from(args, app=None):
                              "given with ingest --date), so --date/--since/--until match nothing; choose digests "
                              "with --digest NAME (digestqa stats lists them)")
     if app is not None and (args.category or args.author):
+        from assistant.ingest.paper_table import cards_of
+
         catalog = app.store.papers()
         if catalog:
             counts: dict[str, int] = {}
-            for paper in catalog.values():
+            for paper in cards_of(catalog):  # (categories and authors: no paper's text decoded)
                 counts[paper.category] = counts.get(paper.category, 0) + 1
             known_categories = {c.lower() for c in counts}
             unknown = [c for c in args.category if c.strip().lower() not in known_categories]
@@ -88,7 +90,7 @@ def filters_from(args, app=None):
                 raise InputError(f"unknown category {', '.join(repr(c) for c in unknown)}; "
                                  f"available categories: {listed}")
             for name in args.author:
-                if not any(author_matches(name, a) for p in catalog.values() for a in p.authors):
+                if not any(author_matches(name, a) for p in cards_of(catalog) for a in p.authors):
                     print(f"digestqa: note: no stored paper has an author matching '{name}'", file=sys.stderr)
     return Filters(categories=tuple(args.category), dates=tuple(args.date), since=args.since, until=args.until,
                    authors=tuple(args.author), digests=digests)

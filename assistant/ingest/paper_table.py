@@ -14,19 +14,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from assistant.errors import StoreError
-from assistant.search.compact import Strings
+from assistant.search.compact import Strings, mapped_npz
+from assistant.text import fold
 from assistant.types import Paper
 
 TABLE_FORMAT = 1  # bump when the layout or what a card holds changes: old files are ignored
-_CARD_FIELDS = ("id", "title", "authors", "category", "digests", "dates")
+_CARD_FIELDS = ("id", "title", "authors", "category", "digests", "dates", "folded")
 _PAPER_FIELD_ORDER = tuple(f.name for f in fields(Paper))
 _PAPER_FIELDS = frozenset(_PAPER_FIELD_ORDER)
 
@@ -55,6 +55,7 @@ class PaperCard:
     category: str
     digests: list[str]
     dates: list[str]
+    folded: list[str] | None = None  # the authors as question analysis compares names (text.fold), when known
 
 
 class PaperCatalog(Mapping[str, Paper]):
@@ -119,14 +120,15 @@ def table_name(collection: str, key: str) -> str:
 
 
 def save_table(catalog: PaperCatalog, path: Path, key: str) -> None:
-    ids = Strings.of([card.id for card in catalog.cards()])
-    records = Strings.of([json.dumps(_fields_of(catalog[card.id]), ensure_ascii=False) for card in catalog.cards()])
-    header = {"format": TABLE_FORMAT, "key": key,
-              "cards": [[getattr(card, name) for name in _CARD_FIELDS[1:]] for card in catalog.cards()]}
+    cards = [card if card.folded is not None else replace(card, folded=[fold(a) for a in card.authors])
+             for card in catalog.cards()]
+    records = Strings.of([json.dumps(_fields_of(catalog[card.id]), ensure_ascii=False) for card in cards])
+    # The cards by field (one list per field): read back and checked a field at a time.
+    header = {"format": TABLE_FORMAT, "key": key, **{name: [getattr(card, name) for card in cards] for name in _CARD_FIELDS}}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
-        np.savez(fh, ids=ids.blob, id_offsets=ids.offsets, records=records.blob, record_offsets=records.offsets,
+        np.savez(fh, records=records.blob, record_offsets=records.offsets,
                  header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), dtype=np.uint8))
     tmp.replace(path)  # atomic: a concurrent reader never sees half a file
 
@@ -137,36 +139,37 @@ def _fields_of(paper: Paper) -> dict:
     return {name: getattr(paper, name) for name in _PAPER_FIELD_ORDER}
 
 
-def _strings(value) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+def _texts(column, rows: int) -> bool:
+    return type(column) is list and len(column) == rows and all(type(v) is str for v in column)
+
+
+def _lists_of_texts(column, rows: int) -> bool:
+    return (type(column) is list and len(column) == rows and all(type(v) is list for v in column)
+            and all(type(x) is str for v in column for x in v))
 
 
 def load_table(path: Path, key: str) -> PaperCatalog | None:
-    """The catalogue at `path` when the file is well-formed and for this key, else None (never unpickles)."""
+    """The catalogue at `path` when the file is well-formed and for this key, else None (never
+    unpickles: `mapped_npz` refuses object arrays). The records are mapped, not read: a question
+    decodes the few papers it shows."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            a = {name: npz[name] for name in ("ids", "id_offsets", "records", "record_offsets", "header")}
+        a = mapped_npz(path, ("records", "record_offsets", "header"))
         header = json.loads(a["header"].tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError, RecursionError):
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(header, dict) or header.get("format") != TABLE_FORMAT or header.get("key") != key:
         return None
-    if not (Strings.well_formed(a["ids"], a["id_offsets"]) and Strings.well_formed(a["records"], a["record_offsets"])):
+    if not Strings.well_formed(a["records"], a["record_offsets"]):
         return None
-    ids = Strings(a["ids"], a["id_offsets"].astype(np.int64, copy=False))
     records = Strings(a["records"], a["record_offsets"].astype(np.int64, copy=False))
-    rows = header.get("cards")
-    if not isinstance(rows, list) or len(rows) != len(ids) or len(records) != len(ids):
+    rows = len(records)
+    columns = [header.get(name) for name in _CARD_FIELDS]
+    if not (all(_texts(header.get(name), rows) for name in ("id", "title", "category"))
+            and all(_lists_of_texts(header.get(name), rows) for name in ("authors", "digests", "dates", "folded"))
+            and all(len(f) == len(a) for f, a in zip(header["folded"], header["authors"], strict=True))
+            and len(set(header["id"])) == rows):
         return None
-    cards = []
-    for pid, row in zip(ids, rows, strict=True):
-        if not (isinstance(row, list) and len(row) == 5 and isinstance(row[0], str) and isinstance(row[2], str)
-                and _strings(row[1]) and _strings(row[3]) and _strings(row[4])):
-            return None
-        cards.append(PaperCard(pid, *row))
-    if len({card.id for card in cards}) != len(cards):
-        return None
-    return PaperCatalog(cards, records)
+    return PaperCatalog([PaperCard(*fields) for fields in zip(*columns, strict=True)], records)
 
 
 def load_or_save_table(folders: list[Path], collection: str, key: str, read) -> PaperCatalog:

@@ -318,6 +318,11 @@ class LexicalIndex:
         self.vocabulary = vocabulary or []
         self.term_id = {term: i for i, term in enumerate(self.vocabulary)}
 
+    def document_frequency(self, term: str) -> int:
+        """Chunks containing `term` (0 for a term the index does not know)."""
+        i = self.term_id.get(term)
+        return 0 if i is None else int(self.matrix.indptr[i + 1] - self.matrix.indptr[i])
+
     def document_frequencies(self) -> dict[str, int]:
         """Chunks containing each term (read off the matrix's term columns)."""
         indptr = self.matrix.indptr

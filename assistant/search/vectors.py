@@ -27,7 +27,7 @@ from assistant.ingest.store import DenseHit, Store
 from assistant.search.compact import Strings, mapped_npz
 from assistant.search.lexical import ChunkTable, lexical_cache_folders
 
-VECTORS_FORMAT = 2  # 2: chunk ids and keyword-index rows beside the matrix
+VECTORS_FORMAT = 2  # 2: chunk ids, keyword-index rows and paper centroids beside the matrix
 _PAGE = 5000
 
 
@@ -108,7 +108,7 @@ def vectors_cache_name(store: Store) -> str:
     return f"vectors-{store.settings.collection}-{store.cache_key()}-v{VECTORS_FORMAT}.npz"
 
 
-_ARRAYS = ("rows", "matrix", "ids", "id_offsets", "lexical_rows", "header")
+_ARRAYS = ("rows", "matrix", "ids", "id_offsets", "lexical_rows", "centroids", "header")
 
 
 def load_vectors(path: Path, key: str) -> PaperVectors | None:
@@ -130,8 +130,14 @@ def load_vectors(path: Path, key: str) -> PaperVectors | None:
     if not Strings.well_formed(a["ids"], a["id_offsets"]) or len(a["id_offsets"]) - 1 != len(rows) \
             or lexical_rows.ndim != 1 or lexical_rows.dtype.kind != "i" or len(lexical_rows) != len(rows):
         return None
+    centroids = a["centroids"]
+    if centroids.dtype != np.float32 or centroids.shape != (len(papers), matrix.shape[1]):
+        return None
     chunk_ids = Strings(a["ids"], a["id_offsets"].astype(np.int64, copy=False))
-    return PaperVectors(papers, rows.astype(np.int64, copy=False), matrix, chunk_ids, lexical_rows.astype(np.int64, copy=False))
+    vectors = PaperVectors(papers, rows.astype(np.int64, copy=False), matrix, chunk_ids,
+                           lexical_rows.astype(np.int64, copy=False))
+    vectors._centroids = centroids  # as `centroids` computed them when the file was written
+    return vectors
 
 
 def _read_from_store(store: Store, chunks: ChunkTable) -> PaperVectors:
@@ -179,7 +185,8 @@ def load_or_build_vectors(store: Store, chunks: ChunkTable) -> PaperVectors:
             tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             with open(tmp, "wb") as fh:
                 np.savez(fh, rows=vectors.rows, matrix=vectors.matrix, ids=vectors.chunk_ids.blob,
-                         id_offsets=vectors.chunk_ids.offsets, lexical_rows=vectors.lexical_rows, header=header)
+                         id_offsets=vectors.chunk_ids.offsets, lexical_rows=vectors.lexical_rows,
+                         centroids=vectors.centroids, header=header)  # (centroids: np.add.at is 0.1 s at 5k papers)
             tmp.replace(path)
             return vectors
         except OSError:
