@@ -284,3 +284,35 @@ def test_settings_of_paths_alone_are_the_validated_ones(tmp_path):
     for values in ({"store": tmp_path}, {"store": tmp_path, "cache_dir": tmp_path / "c"}, {}):
         assert load_settings(env={}, **values) == TypeAdapter(Settings).validate_python(values)
     assert load_settings(env={"DIGESTQA_STORE": str(tmp_path)}).store == tmp_path
+
+
+def test_hostile_read_caches_run_nothing_and_answers_are_unchanged(fixture_app, embedder, tmp_path):
+    import pickle
+    import shutil
+
+    from conftest import make_app
+    from test_trust import _Payload  # (tested there to run when unpickled)
+
+    from assistant.ingest.paper_table import cache_folders, table_name
+    from assistant.search.lexical import lexical_cache_name
+    from assistant.search.vectors import vectors_cache_name
+
+    store = tmp_path / "store"
+    shutil.copytree(fixture_app.settings.store, store)
+    question = "Which papers compress the KV cache?"
+
+    def answer() -> dict:
+        data = make_app(store, embedder).ask(question).to_json_dict()
+        data.pop("timings")
+        return data
+
+    expected = answer()
+    marker, app = tmp_path / "pwned", make_app(store, embedder)
+    names = (table_name(app.settings.collection, app.store.cache_key()), vectors_cache_name(app.store),
+             lexical_cache_name(app.store))
+    for folder in cache_folders(app.settings):
+        for name in names:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(pickle.dumps(_Payload(marker)))
+    assert answer() == expected and not marker.exists()
+    assert answer() == expected and not marker.exists()  # from the caches written again
