@@ -25,6 +25,13 @@ Schema (owned here and nowhere else):
 Write order per batch of papers makes a killed ingest safe to resume: chunks (both collections) are upserted first, stale
 chunks deleted next, and the paper record (with its content hash) written last. A paper whose
 record is missing or stale is simply processed again by the next ingest.
+
+Reading (what every command does, so it is made cheap): an embedded store is read through
+Chroma's compiled core rather than the chromadb package until this Store writes
+(chroma_core.py); the state records (`cache_key`, `state`, `digest_records`) straight from
+Chroma's SQLite catalogue when Chroma has applied every write to it; the catalogue from the paper
+table kept beside the keyword index (paper_table.py). A server, an ingest's Store (`create`) and a
+private copy read through the client, as before.
 """
 from __future__ import annotations
 
@@ -216,6 +223,8 @@ class _Collection:
 
     def __init__(self, store: Store, suffix: str):
         self._store, self._suffix = store, suffix
+        if store._create:  # a store being written: its collections exist once named, as Chroma's do
+            store._client_collection(suffix)
 
     def get(self, *args, **kwargs):
         return self._store._reader(self._suffix).get(*args, **kwargs)
@@ -442,7 +451,8 @@ class Store:
         return out
 
     def dense_query(self, embedding: list[float], n: int, paper_ids: set[str] | None = None) -> list[DenseHit]:
-        """Nearest chunks by cosine similarity, optionally restricted to some papers."""
+        """Nearest chunks by cosine similarity, optionally restricted to some papers, through Chroma's
+        (approximate) HNSW index. Questions search exactly instead (search/vectors.py)."""
         if paper_ids is not None and not paper_ids:
             return []
         where = {"paper_id": {"$in": sorted(paper_ids)}} if paper_ids is not None else None

@@ -130,11 +130,9 @@ class Retriever:
         return self._vectors
 
     def dense(self, vector: list[float], n: int, allowed: set[str] | None) -> list[DenseHit]:
-        """The `n` chunks nearest to `vector` by cosine (of the `allowed` papers, when given). For
-        the embedded store, exact over the cached chunk-vector matrix (vectors.py: no Chroma in the
-        process); for a Chroma server, through its index."""
-        if self.settings.uses_server:
-            return self.store.dense_query(vector, n, allowed)
+        """The `n` chunks nearest to `vector` by cosine (of the `allowed` papers, when given): exact,
+        over the cached chunk-vector matrix (vectors.py), for an embedded store (no Chroma in the
+        process) and a Chroma server alike (the same answers from both)."""
         return self.vectors().nearest(vector, n, self.lexical().chunks, allowed)
 
     def _with_english_words(self, query: str, hits: list[LexicalHit], n: int, allowed: set[str] | None) -> list[LexicalHit]:
