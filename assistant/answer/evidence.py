@@ -56,6 +56,10 @@ class TermWeights:
         self.total = max(1, len(lexical.chunks))
         self._df = lexical.document_frequencies()
 
+    def frequency(self, term: str) -> int:
+        """Chunks that contain the term (0: the store never states it)."""
+        return self._df.get(term, 0)
+
     def idf(self, term: str) -> float:
         df = self._df.get(term, 0)
         return math.log(1 + (self.total - df + 0.5) / (df + 0.5))

@@ -140,9 +140,9 @@ class ExtractiveAnswerer:
                 "named": self.names_the_paper(analysis, source.paper)}
 
     def names_the_paper(self, analysis: Analysis, paper: Paper) -> float:
-        """1 when the question's rarest term is in the paper's title ("What does PageKV report?"):
-        a question that names a paper is about it, whatever else its words cover."""
-        terms = [t for t in dict.fromkeys(analysis.content_terms) if len(t) > 2]
+        """1 when the question's rarest term the store holds is in the paper's title ("What does
+        PageKV report?"): a question that names a paper is about it, whatever else its words cover."""
+        terms = [t for t in dict.fromkeys(analysis.content_terms) if len(t) > 2 and self.weights.frequency(t)]
         if not terms:
             return 0.0
         rarest = max(terms, key=self.weights.idf)
