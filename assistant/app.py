@@ -74,6 +74,7 @@ class App:
             # Build the keyword index now, while the user expects ingest to take time, rather than
             # inside the first question after it (minutes at 50k papers; see benchmarks/RESULTS.md).
             self.retriever.lexical(lexical)
+            self.retriever.vectors()  # likewise the chunk-vector matrix set questions read (search/vectors.py)
         return report
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid") -> RetrievalResult:

@@ -86,6 +86,11 @@ class ExtractiveAnswerer:
             return self._answer_ids(analysis, sources)
         if analysis.kind in ("author", "category"):
             return self._answer_overview(question, analysis, sources)
+        if analysis.names_no_subject:
+            text = ("这个问题没有说明主题：请问具体的主题，例如“有哪些关于KV缓存压缩的论文？”" if analysis.language == "zh"
+                    else "The question names no subject to look for: ask about one, e.g. \"Which papers study KV "
+                         "cache compression?\", or name an author or a category (\"cs.IR papers?\").")
+            return Draft(text, refused=True, backend=self.name)
         if not sources:
             return self._refuse(analysis, sources, "no stored paper matches the question")
         if analysis.comparison is not None and analysis.comparison.resolved:  # two papers, each named by its side
