@@ -76,6 +76,7 @@ FALSE_DECLINE_COST = 2.0
 # A false decline is the more damaging mistake (the reader stops looking): unanswerable questions weigh
 # this much of answerable ones in the bars' objective (0.5 and 1.0 measured: more declines of both).
 UNANSWERABLE_WEIGHT = 0.35
+PLATEAU = 0.01  # objective values this close to the best count as equally good
 MAX_FALSE_DECLINES = 0.05  # the subject gate's bar: at most this share of answerable set questions declined
 L2 = 1.0
 BARS = np.round(np.arange(0.05, 0.96, 0.025), 3)
@@ -242,7 +243,10 @@ def fit_sets(cases: list[SetCase], language: str) -> LanguageModel | None:
 
 
 def best_bars(cases: list[SetCase], scored) -> tuple[float, float]:
-    best, best_score = (0.5, 0.5), -1.0
+    """The (member, related) bars with the best objective. The objective is flat near its top (a few
+    questions flip between neighbouring bars), so of the bars within PLATEAU of the best the middle
+    one is taken: a refit on slightly different data then moves the bars little."""
+    results = []
     for member in BARS:
         for related in BARS[BARS <= member]:
             s = set_scores(LanguageModel((), float(member), float(related)), cases, float(member), float(related), scored)
@@ -250,10 +254,13 @@ def best_bars(cases: list[SetCase], scored) -> tuple[float, float]:
             # classes weigh as UNANSWERABLE_WEIGHT says, however many questions each has.
             declined = s["declined"] / s["n_unanswerable"] if s["n_unanswerable"] else 1.0
             f1 = s["f1"] if s["n"] else 1.0
-            score = (f1 + UNANSWERABLE_WEIGHT * declined) / (1 + UNANSWERABLE_WEIGHT)
-            if score > best_score + 1e-9:
-                best, best_score = (float(member), float(related)), score
-    return best
+            results.append(((f1 + UNANSWERABLE_WEIGHT * declined) / (1 + UNANSWERABLE_WEIGHT), float(member), float(related)))
+    top = max(score for score, _, _ in results)
+    near = [(m, r) for score, m, r in results if score >= top - PLATEAU]
+    members = sorted({m for m, _ in near})
+    member = members[len(members) // 2]
+    relateds = sorted(r for m, r in near if m == member)
+    return member, relateds[len(relateds) // 2]
 
 
 def fit_standing(cases: list[SetCase], first: LanguageModel) -> Logistic:

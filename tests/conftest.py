@@ -2,6 +2,7 @@
 heavy objects are session-scoped so the suite loads the model once."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -79,3 +80,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in _SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    """`digestqa ARGS` in this process: (exit code, stdout, stderr)."""
+    from assistant import cli
+
+    code = cli.main(list(map(str, args)))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def quiet_env(monkeypatch, tmp_path):
+    """No DIGESTQA_* variable of the developer's leaks in; a private user cache."""
+    for key in list(os.environ):
+        if key.startswith("DIGESTQA_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("DIGESTQA_CACHE_DIR", str(tmp_path / "user-cache"))

@@ -13,29 +13,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, SHARED_DIGESTS, make_settings
+from conftest import FIXTURES, SHARED_DIGESTS, make_settings, run_cli
 
-from assistant import cli
 from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError, InputError, StoreError
 from assistant.types import Paper
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = (FIXTURES / "2026-01-20.md").read_text()
-
-
-def _main(capsys, *args) -> tuple[int, str, str]:
-    code = cli.main(list(map(str, args)))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def quiet_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("DIGESTQA_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("DIGESTQA_CACHE_DIR", str(tmp_path / "user-cache"))
 
 
 def _entry(n: int, new_id: str | None = None, abstract: str | None = None) -> str:
@@ -210,7 +195,7 @@ def test_mcp_ingest_reads_only_under_the_configured_roots(tmp_path):
 def test_mcp_allow_ingest_needs_roots_and_names_them_in_the_tool(tmp_path, capsys, quiet_env):
     from assistant.mcp.server import build_server
 
-    code, _, err = _main(capsys, "--store", tmp_path / "s", "mcp", "--allow-ingest")
+    code, _, err = run_cli(capsys, "--store", tmp_path / "s", "mcp", "--allow-ingest")
     assert code == 2 and "--ingest-root" in err
     server = build_server(lambda: None, allow_ingest=True, ingest_roots=(tmp_path,))
     import asyncio
@@ -253,11 +238,11 @@ def _store_with_an_index_file(path: Path) -> Path:
 def test_a_damaged_index_file_is_one_line_and_repair_rebuilds_it(tmp_path, capsys, quiet_env):
     index = _store_with_an_index_file(tmp_path / "store")
     index.write_bytes(index.read_bytes()[:500])
-    code, out, err = _main(capsys, "--store", tmp_path / "store", "stats")
+    code, out, err = run_cli(capsys, "--store", tmp_path / "store", "stats")
     assert code == 2 and str(index) in err and "digestqa repair" in err and len(err.strip().splitlines()) == 1
-    code, out, err = _main(capsys, "--store", tmp_path / "store", "repair")
+    code, out, err = run_cli(capsys, "--store", tmp_path / "store", "repair")
     assert code == 0 and "rebuilt digestqa_text (1100 records)" in out, err
-    code, out, err = _main(capsys, "--store", tmp_path / "store", "stats", "--json")
+    code, out, err = run_cli(capsys, "--store", tmp_path / "store", "stats", "--json")
     assert code == 0 and json.loads(out)["chunks"] == 1100
 
 
@@ -266,11 +251,11 @@ def test_a_damaged_private_copy_of_a_read_only_store_is_made_again(tmp_path, cap
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode & os.W_OK and str(p).startswith(
         str(tmp_path / "store")) else real_access(p, mode, **kw))
-    code, out, _ = _main(capsys, "--store", tmp_path / "store", "stats", "--json")
+    code, out, _ = run_cli(capsys, "--store", tmp_path / "store", "stats", "--json")
     assert code == 0
     copy = next((tmp_path / "user-cache" / "readonly-stores").glob("*/*/*/index_metadata.pickle"))
     copy.write_bytes(b"\x80\x03}(garbage")
-    code, out, err = _main(capsys, "--store", tmp_path / "store", "stats", "--json")
+    code, out, err = run_cli(capsys, "--store", tmp_path / "store", "stats", "--json")
     assert code == 0 and json.loads(out)["chunks"] == 1100, err
 
 
@@ -292,7 +277,7 @@ def test_deeply_nested_daily_json_is_no_recursion_error(tmp_path, name, capsys, 
         history = History(settings)
         history.record(["2601.1"], [], ["d"])
         assert history.moved_aside is not None and [r.added for r in history.records()] == [["2601.1"]]
-    code, _, err = _main(capsys, "--store", tmp_path / "store", "watch", "list")
+    code, _, err = run_cli(capsys, "--store", tmp_path / "store", "watch", "list")
     assert "Traceback" not in err and (code == 0 or len(err.strip().splitlines()) == 1)
 
 
@@ -432,12 +417,12 @@ def test_unknown_digest_and_dates_of_undated_digests_are_errors(fresh_app, tmp_p
     undated.write_text(GOOD)
     fresh_app.ingest([undated])
     store = fresh_app.settings.store
-    code, out, err = _main(capsys, "--store", store, "papers", "--digest", "nosuchdigest")
+    code, out, err = run_cli(capsys, "--store", store, "papers", "--digest", "nosuchdigest")
     assert code == 2 and "unknown digest 'nosuchdigest'" in err and "000_undated" in err and out == ""
     for args in (["papers", "--since", "2026-01-01"], ["ask", "KV cache?", "--date", "2026-01-20"]):
-        code, out, err = _main(capsys, "--store", store, *args)
+        code, out, err = run_cli(capsys, "--store", store, *args)
         assert code == 2 and "carry no dates" in err and len(err.strip().splitlines()) == 1
-    code, out, err = _main(capsys, "--store", store, "papers", "--digest", "000_undated")
+    code, out, err = run_cli(capsys, "--store", store, "papers", "--digest", "000_undated")
     assert code == 0 and "6 paper(s)" in out
 
 

@@ -347,3 +347,11 @@ def test_a_paper_with_no_chinese_summary_states_a_chinese_word_through_its_engli
     assert members("篮球阵容的论文", [failed, chinese, passing, UNRELATED], chinese=True) == ["2601.00007", "2601.00008"]
     # An English question is not touched: the senses are only for Chinese words.
     assert "2601.00009" not in members("basketball lineup papers", [failed, chinese, passing, UNRELATED])
+
+
+def test_a_question_of_framing_alone_names_no_subject():
+    analyzer = QuestionAnalyzer({p.id: p for p in (LORA_TITLE, FEDERATED)})
+    for question in ("which papers?", "papers?", "有哪些论文？", "Any papers?"):
+        assert analyzer.analyze(question).names_no_subject, question
+    for question in ("LoRA papers?", "papers by Ada Lovelace?", "cs.LG papers?", "联邦学习的论文有哪些？"):
+        assert not analyzer.analyze(question).names_no_subject, question

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, make_app, make_settings
+from conftest import FIXTURES, make_app, make_settings, run_cli
 
 from assistant.cli import commands as cli
 from assistant.errors import StoreError
@@ -118,20 +118,6 @@ def test_papers_written_by_a_killed_ingest_are_found_lexically(store_copy, embed
     assert [s.id for s in found.sources] == ["2601.99901"]
 
 
-def _main(capsys, *args) -> tuple[int, str, str]:
-    code = cli.main(list(map(str, args)))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def quiet_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("DIGESTQA_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("DIGESTQA_CACHE_DIR", str(tmp_path / "user-cache"))
-
-
 def test_a_read_only_store_is_queried_and_ingest_says_read_only(store_copy, monkeypatch, capsys, quiet_env):
     """Tests run as root, where chmod stops nothing: the permission check is what is mocked here
     (the real chmod path is the subprocess test below)."""
@@ -140,9 +126,9 @@ def test_a_read_only_store_is_queried_and_ingest_says_read_only(store_copy, monk
         str(store_copy)) else real_access(p, mode, **kw))
     before = sorted(p.relative_to(store_copy) for p in store_copy.rglob("*"))
     for args in (["stats"], ["papers"], ["search", "KV cache", "--mode", "lexical"], ["ask", "What does KVSqueeze do?"]):
-        code, out, err = _main(capsys, "--store", store_copy, *args)
+        code, out, err = run_cli(capsys, "--store", store_copy, *args)
         assert code == 0 and out and "Traceback" not in err, (args, err)
-    code, out, err = _main(capsys, "--store", store_copy, "ingest", FIXTURES / "2026-01-21.md", "-q")
+    code, out, err = run_cli(capsys, "--store", store_copy, "ingest", FIXTURES / "2026-01-21.md", "-q")
     assert code == 2 and "read-only" in err and "corrupt" not in err and len(err.strip().splitlines()) == 1
     assert sorted(p.relative_to(store_copy) for p in store_copy.rglob("*")) == before  # no lock, no cache
 
@@ -155,11 +141,11 @@ def test_a_full_disk_during_ingest_is_one_line_and_the_store_stays_usable(store_
 
     papers_before = len(Store(make_settings(store_copy)).paper_states())
     monkeypatch.setattr(Store, "write_papers", full)
-    code, out, err = _main(capsys, "--store", store_copy, "ingest", FIXTURES / "old_style_id.md", "-q")
+    code, out, err = run_cli(capsys, "--store", store_copy, "ingest", FIXTURES / "old_style_id.md", "-q")
     assert code == 2 and err.startswith("digestqa: error: no space left on device") and "Traceback" not in err
     monkeypatch.undo()
     monkeypatch.setenv("DIGESTQA_CACHE_DIR", str(store_copy.parent / "user-cache"))
-    code, out, err = _main(capsys, "--store", store_copy, "stats", "--json")
+    code, out, err = run_cli(capsys, "--store", store_copy, "stats", "--json")
     assert code == 0 and f'"papers": {papers_before}' in out
     store = Store(make_settings(store_copy))
     assert store.orphan_chunk_ids() == [] and len(store.paper_states()) == papers_before
@@ -349,11 +335,11 @@ def test_old_records_with_escape_sequences_are_cleaned_when_read():
 def test_an_unknown_category_is_exit_2_with_the_known_ones(fixture_app, capsys, quiet_env):
     store = fixture_app.settings.store
     for command in (["papers"], ["search", "cache"], ["ask", "which papers compress the KV cache?"]):
-        code, out, err = _main(capsys, "--store", store, *command, "--category", "cs.XX")
+        code, out, err = run_cli(capsys, "--store", store, *command, "--category", "cs.XX")
         assert code == 2 and "unknown category 'cs.XX'" in err and "cs.LG (" in err, (command, err)
-    code, out, err = _main(capsys, "--store", store, "papers", "--category", "CS.lg")
+    code, out, err = run_cli(capsys, "--store", store, "papers", "--category", "CS.lg")
     assert code == 0 and "paper(s)" in out
-    code, out, err = _main(capsys, "--store", store, "papers", "--author", "Nobody Atall")
+    code, out, err = run_cli(capsys, "--store", store, "papers", "--author", "Nobody Atall")
     assert code == 0 and "0 paper(s)" in out and "no stored paper has an author matching 'Nobody Atall'" in err
 
 

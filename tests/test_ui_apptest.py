@@ -361,6 +361,11 @@ def test_ui_command_passes_the_settings_on_and_finds_the_app(tmp_path, monkeypat
     env = cli_ui.ui_environment(settings, {"DIGESTQA_CHROMA_HOST": "stale", "PATH": "/bin"})
     assert env["DIGESTQA_STORE"] == str((tmp_path / "s").resolve()) and env["DIGESTQA_LLM_MODEL"] == "m"
     assert "DIGESTQA_CHROMA_HOST" not in env and env["PATH"] == "/bin"
+    # The app's process reads the same settings back (a list setting too: it once went as "('en',)").
+    from assistant.config import load_settings
+
+    again = load_settings(env=env)
+    assert again.embed_languages == settings.embed_languages and again.llm_model == "m"
     assert cli_ui.find_ui_script() == UI_APP
     command = cli_ui.streamlit_command(UI_APP, "127.0.0.1", 8765)
     assert command[1:4] == ["-m", "streamlit", "run"] and "--server.headless" in command

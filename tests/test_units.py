@@ -30,7 +30,8 @@ def test_fusion_ranks_a_paper_both_retrievers_find_first_and_pins_named_ids():
                 "lexical": [passage("2601.00001", 9.0), passage("2601.00003", 5.0)]}
     sources = fuse(rankings, [], {"dense": 1.0, "lexical": 1.0}, CATALOG, 60)
     assert [s.id for s in sources] == ["2601.00001", "2601.00002", "2601.00003"]
-    assert sources[0].matched_by == ["dense", "lexical"] and {k: sources[0].evidence[k] for k in ("dense", "lexical")} == {"dense": 0.7, "lexical": 9.0}
+    assert sources[0].matched_by == ["dense", "lexical"]
+    assert {k: sources[0].evidence[k] for k in ("dense", "lexical")} == {"dense": 0.7, "lexical": 9.0}
     pinned = fuse(rankings, ["2601.00003"], {"dense": 1.0, "lexical": 1.0}, CATALOG, 60)
     assert pinned[0].id == "2601.00003" and pinned[0].score == 1.0 and pinned[0].matched_by[0] == "id"
     # A retriever whose vote is turned down (dense for a Chinese question) no longer decides the order.

@@ -87,6 +87,8 @@ class AnswerChain:
             return [], {}, []
         if analysis.kind in ("author", "category"):
             return self.overview_sources(question, analysis, filters, k), {}, []
+        if analysis.names_no_subject:
+            return [], {}, []  # the answerer asks for a subject
         filters = self.narrowed(analysis, filters)
         if analysis.comparison is not None:  # two named sides: each side's own paper (search/comparison.py)
             found = resolve_sides(self.retriever, question, analysis.comparison, filters, k)

@@ -64,6 +64,11 @@ def ui_environment(settings: Settings, base: dict[str, str]) -> dict[str, str]:
             continue
         if name in ("store", "cache_dir"):
             value = Path(value).expanduser().resolve() if name == "store" else Path(value).expanduser()
+        if isinstance(value, tuple):  # as load_settings reads a list from the environment
+            value = (os.pathsep if name == "mcp_ingest_roots" else ",").join(str(item) for item in value)
+            if not value:
+                env.pop(var, None)
+                continue
         env[var] = str(value)
     if settings.preset:
         env["DIGESTQA_PRESET"] = settings.preset

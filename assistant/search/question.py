@@ -104,6 +104,12 @@ class Analysis:
         return len([t for t in self.content_terms if t not in _ID_QUESTION_WORDS]) > 0
 
     @property
+    def names_no_subject(self) -> bool:
+        """Only framing ("which papers?", "有哪些论文？"): no subject, person, category or id to look for."""
+        return self.wants_list and not (self.topic_words or self.authors or self.categories or self.ids
+                                        or self.unknown_ids)
+
+    @property
     def kind(self) -> str:
         if self.ids:
             return "id"

@@ -86,6 +86,11 @@ class ExtractiveAnswerer:
             return self._answer_ids(analysis, sources)
         if analysis.kind in ("author", "category"):
             return self._answer_overview(question, analysis, sources)
+        if analysis.names_no_subject:
+            text = ("这个问题没有说明主题：请问具体的主题，例如“有哪些关于KV缓存压缩的论文？”" if analysis.language == "zh"
+                    else "The question names no subject to look for: ask about one, e.g. \"Which papers study KV "
+                         "cache compression?\", or name an author or a category (\"cs.IR papers?\").")
+            return Draft(text, refused=True, backend=self.name)
         if not sources:
             return self._refuse(analysis, sources, "no stored paper matches the question")
         if analysis.comparison is not None and analysis.comparison.resolved:  # two papers, each named by its side
@@ -140,9 +145,9 @@ class ExtractiveAnswerer:
                 "named": self.names_the_paper(analysis, source.paper)}
 
     def names_the_paper(self, analysis: Analysis, paper: Paper) -> float:
-        """1 when the question's rarest term is in the paper's title ("What does PageKV report?"):
-        a question that names a paper is about it, whatever else its words cover."""
-        terms = [t for t in dict.fromkeys(analysis.content_terms) if len(t) > 2]
+        """1 when the question's rarest term the store holds is in the paper's title ("What does
+        PageKV report?"): a question that names a paper is about it, whatever else its words cover."""
+        terms = [t for t in dict.fromkeys(analysis.content_terms) if len(t) > 2 and self.weights.frequency(t)]
         if not terms:
             return 0.0
         rarest = max(terms, key=self.weights.idf)
