@@ -97,7 +97,7 @@ class TermWeights:
 
     def frequency(self, term: str) -> int:
         """Chunks that contain the term (0: the store never states it)."""
-        return self._df.get(term, 0)
+        return self._df(term)
 
     def idf(self, term: str) -> float:
         df = self._df(term)
