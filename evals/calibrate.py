@@ -62,9 +62,13 @@ CHANNELS = {
     "zh": {"words": ("words", "lexical", "lexical_key", "key_words", "neighbour", "neighbour_local", "fused_rank",
                      "key_score", "coherence")},
 }
-# Not how far the top paper stands out from the others retrieved: in a store of a dozen papers (the
-# quick start's sample) that says little, and a question about the one paper on it was declined.
 ANSWERABLE = {"en": ("coverage", "closest", "named"), "zh": ("coverage", "named")}
+# The same, with how far the top paper stands out from the others the dense search found: the
+# measure that tells a paper described in other words (it stands well above the rest) from a
+# neighbouring subject the store lacks (the first few level). A z-score needs a population: in a
+# store of a dozen papers (the quick start's sample) it says little, so this one ships with the
+# smallest dense pool it was fitted on and applies only from there (sets/model.py).
+ANSWERABLE_POOLED = {"en": ("coverage", "closest", "named", "standout")}
 MIN_NEGATIVES = 3
 SUBJECT_GATE = True
 # Separate bars for fact questions that fell back to set retrieval: measured, they decline too many
@@ -311,8 +315,18 @@ def fit_answerable(cases: list[FactCase], language: str) -> tuple[Logistic, floa
     return model, _balanced_bar(probs, np.array([c.label for c in cases]))
 
 
+def fit_answerable_pooled(cases: list[FactCase], language: str) -> tuple[Logistic, float, int] | None:
+    """The answer bar with `standout`, and the smallest dense pool among the questions it was fitted on."""
+    cases = [c for c in cases if c.language == language and c.row.get("pool", 0.0) > 1]
+    if language not in ANSWERABLE_POOLED or all(c.label for c in cases) or not any(c.label for c in cases):
+        return None
+    model = fit_logistic([c.row for c in cases], [c.label for c in cases], ANSWERABLE_POOLED[language])
+    probs = np.array([model.probability(c.row) for c in cases])
+    return model, _balanced_bar(probs, np.array([c.label for c in cases])), int(min(c.row["pool"] for c in cases))
+
+
 def fit(data: Collected, fallback: RelevanceModel | None = None) -> RelevanceModel:
-    sets, answerable = {}, {}
+    sets, answerable, pooled = {}, {}, {}
     for language in ("en", "zh"):
         model = fit_sets(data.sets, language)
         if model is None and fallback is not None:
@@ -324,7 +338,12 @@ def fit(data: Collected, fallback: RelevanceModel | None = None) -> RelevanceMod
             fitted = fallback.answerable.get(language)
         if fitted is not None:
             answerable[language] = fitted
-    return RelevanceModel(sets, answerable, {})
+        fitted_pooled = fit_answerable_pooled(data.facts, language)
+        if fitted_pooled is None and fallback is not None:
+            fitted_pooled = fallback.pooled.get(language)
+        if fitted_pooled is not None:
+            pooled[language] = fitted_pooled
+    return RelevanceModel(sets, answerable, {}, pooled)
 
 
 def fact_scores(model: RelevanceModel, cases: list[FactCase]) -> dict:
@@ -374,7 +393,9 @@ def report(data: Collected, full: RelevanceModel, names: list[str]) -> str:
     lines += ["", "## Fitted on all (in-sample; what ships)", "", head.rstrip("\n"),
               "| all | " + " | ".join(evaluate(full, data, None)) + " |", "",
               "Bars: " + "; ".join(f"{lang}: member {m.member:.3f}, related {m.related:.3f}" for lang, m in full.sets.items())
-              + "; answerable: " + "; ".join(f"{lang} {bar:.3f}" for lang, (_, bar) in full.answerable.items()), ""]
+              + "; answerable: " + "; ".join(f"{lang} {bar:.3f}" for lang, (_, bar) in full.answerable.items())
+              + "; answerable where the dense search found enough papers: "
+              + "; ".join(f"{lang} {bar:.3f} from {pool} papers" for lang, (_, bar, pool) in full.pooled.items()), ""]
     return "\n".join(lines)
 
 
@@ -402,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     full = RelevanceModel(full.sets, full.answerable, {
         "git_commit": commit or None, "date": time.strftime("%Y-%m-%d"),
         "datasets": {p.stem: hashlib.sha1(p.read_bytes()).hexdigest()[:12] for p in paths},
-        "set_questions": len(data.sets), "fact_questions": len(data.facts)})
+        "set_questions": len(data.sets), "fact_questions": len(data.facts)}, full.pooled)
     text = report(data, full, names)
     print(text)
     print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)

@@ -93,3 +93,29 @@ def test_calibration_fits_a_separable_signal_and_a_bar_between_the_classes():
     assert probs[:3].max() < 0.5 < probs[3:].min()
     bar = calibrate._balanced_bar(probs, np.array([False, False, False, True, True, True]))
     assert probs[:3].max() < bar <= probs[3:].min()
+
+
+def test_the_answer_bar_reads_how_far_the_top_paper_stands_out_only_over_enough_papers():
+    # Without a population (a dozen-paper store), how far the top paper stands out says little: the
+    # bar without it decides; from the smallest dense pool the pooled model was fitted on, it reads it.
+    plain = Logistic(("coverage",), (0.5,), (0.1,), (4.0,), 0.0)
+    pooled = Logistic(("coverage", "standout"), (0.5, 3.0), (0.1, 1.0), (1.0, 4.0), 0.0)
+    model = RelevanceModel({}, {"en": (plain, 0.5)}, {}, {"en": (pooled, 0.5, 20)})
+    described = {"coverage": 0.45, "standout": 5.0}  # few of the question's words, far above the rest
+    assert model.answers("en", described | {"pool": 30.0})[1]
+    assert not model.answers("en", described | {"pool": 8.0})[1]
+    assert not model.answers("en", {"coverage": 0.45, "standout": 1.0, "pool": 30.0})[1]
+    assert not model.answers("zh", described | {"pool": 30.0})[1]  # no pooled model for Chinese: the plain "en" one
+    again = RelevanceModel.from_json(json.loads(json.dumps(model.to_json())))
+    assert again.pooled == model.pooled
+
+
+def test_calibration_ships_the_pooled_bar_with_the_smallest_pool_it_saw():
+    cases = [calibrate.FactCase("s", f"q{i}", "en", label, {"coverage": 0.5, "closest": 0.5, "named": 0.0,
+                                                             "standout": s, "pool": p})
+             for i, (label, s, p) in enumerate([(True, 5.0, 31.0), (True, 4.6, 25.0), (True, 4.8, 28.0),
+                                                (False, 1.5, 33.0), (False, 2.0, 22.0), (False, 0.9, 35.0)])]
+    model, bar, min_pool = calibrate.fit_answerable_pooled(cases, "en")
+    assert min_pool == 22
+    probs = [model.probability(c.row) for c in cases]
+    assert min(probs[:3]) >= bar > max(probs[3:])

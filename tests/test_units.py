@@ -129,3 +129,20 @@ def test_a_fact_question_is_answered_when_the_top_paper_states_or_resembles_it_a
     chinese = Analysis(language="zh", content_terms=["酸面包"])
     assert answerer.answerability("酸面包", chinese, source)["closest"] == 0.0
     assert not answerer.is_answerable("酸面包", chinese, source)
+
+
+def test_a_question_names_the_paper_when_any_of_its_rarest_terms_is_in_the_title():
+    from assistant.answer.answerers.extractive import ExtractiveAnswerer
+    from assistant.search.lexical import tokenize
+    from assistant.search.question import Analysis
+
+    answerer = ExtractiveAnswerer(_WordEmbedder(), _weights())
+    joins = CATALOG["2601.00002"]
+    # "q-error" and "joins" are each stated by one passage only: as rare as each other, and the one
+    # in the title names the paper whichever of the two comes first in the question.
+    for question in ("q-error joins", "joins q-error"):
+        analysis = Analysis(language="en", content_terms=tokenize(question))
+        assert answerer.names_the_paper(analysis, joins) == 1.0
+    # The rarest terms outside the title do not name it.
+    assert answerer.names_the_paper(Analysis(language="en", content_terms=tokenize("q-error joins")),
+                                    CATALOG["2601.00003"]) == 0.0

@@ -222,13 +222,15 @@ def fuse(rankings: dict[str, list[tuple[str, Passage]]], pinned: list[str], weig
             matched.setdefault(pid, []).append(name)
     # How far each paper's closest passage stands above the other retrieved papers' (z-score): a
     # question about one paper the store holds puts it well above the rest, one about an absent
-    # subject leaves the first few level (read by the answer/decline decision).
+    # subject leaves the first few level (read by the answer/decline decision, with how many papers
+    # the z-score is over: a handful say little).
     dense_scores = np.array([e["dense"] for e in evidence.values() if "dense" in e], dtype=np.float64)
     if len(dense_scores) > 1:
         mean, spread = float(dense_scores.mean()), float(dense_scores.std()) or 1.0
         for e in evidence.values():
             if "dense" in e:
                 e["dense_local"] = (e["dense"] - mean) / spread
+                e["dense_pool"] = float(len(dense_scores))
     top_possible = sum(weights.get(name, 1.0) for name in rankings) / (rrf_k + 1) or 1.0
     order = sorted(score, key=lambda pid: -score[pid])
     order = pinned + [pid for pid in order if pid not in pinned]

@@ -135,23 +135,28 @@ class ExtractiveAnswerer:
     def answerability(self, question: str, analysis: Analysis, source: Source) -> dict[str, float]:
         """What the answer/decline decision for a fact question weighs about the top source: the
         IDF-weighted share of the question's terms it states, its closest passage's cosine to the
-        question, and its title's (titles have no stored vector: embedded now). The model reads no
+        question, and its title's (titles have no stored vector: embedded now), how far it stands out
+        from the other papers the dense search found and how many those were. The model reads no
         Chinese, so a Chinese question's dense values are 0 and its model weighs the terms."""
         english = analysis.language != "zh"
         dense = source.evidence.get("dense", 0.0) if english else 0.0
         title = self.title_similarity(question, source.paper) if english else 0.0
         return {"coverage": self.evidence(analysis, source), "dense": dense, "title": title,
                 "closest": max(dense, title), "standout": source.evidence.get("dense_local", 0.0) if english else 0.0,
+                "pool": source.evidence.get("dense_pool", 0.0) if english else 0.0,
                 "named": self.names_the_paper(analysis, source.paper)}
 
     def names_the_paper(self, analysis: Analysis, paper: Paper) -> float:
         """1 when the question's rarest term the store holds is in the paper's title ("What does
-        PageKV report?"): a question that names a paper is about it, whatever else its words cover."""
+        PageKV report?"): a question that names a paper is about it, whatever else its words cover.
+        Terms as rare as each other all count ("What AIME score does PCL-Reasoner report?": both in
+        three passages; the name is the one in the title)."""
         terms = [t for t in dict.fromkeys(analysis.content_terms) if len(t) > 2 and self.weights.frequency(t)]
         if not terms:
             return 0.0
-        rarest = max(terms, key=self.weights.idf)
-        return float(rarest in set(tokenize(paper.title)))
+        rarest = max(map(self.weights.idf, terms))
+        title = set(tokenize(paper.title))
+        return float(any(t in title for t in terms if self.weights.idf(t) >= rarest - 1e-9))
 
     def is_answerable(self, question: str, analysis: Analysis, source: Source) -> bool:
         """Whether the top source answers the question, by the calibrated model (sets/model.py)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -99,12 +99,21 @@ class RelevanceModel:
     sets: dict[str, LanguageModel]  # "en", "zh"
     answerable: dict[str, tuple[Logistic, float]]  # fact questions: the top source answers it at p >= bar
     fitted: dict  # what it was fitted on (sets, commit, date): for reports
+    # The same decision reading also how far the top paper stands out from the others the dense
+    # search found (a z-score): it needs a population, so it applies only where the dense search
+    # found at least as many papers as every question it was fitted on (`min_pool`); a smaller store
+    # (the quick start's dozen sample papers) is decided by `answerable`.
+    pooled: dict[str, tuple[Logistic, float, int]] = field(default_factory=dict)
 
     def for_language(self, language: str) -> LanguageModel:
         return self.sets.get(language) or self.sets["en"]
 
     def answers(self, language: str, row: dict[str, float]) -> tuple[float, bool]:
-        model, bar = self.answerable.get(language) or self.answerable["en"]
+        pooled = self.pooled.get(language)
+        if pooled is not None and row.get("pool", 0.0) >= pooled[2]:
+            model, bar = pooled[0], pooled[1]
+        else:
+            model, bar = self.answerable.get(language) or self.answerable["en"]
         p = model.probability(row)
         return p, p >= bar
 
@@ -116,6 +125,8 @@ class RelevanceModel:
                                 "single_member": m.single_member, "single_related": m.single_related}
                          for lang, m in self.sets.items()},
                 "answerable": {lang: {"model": m.to_json(), "bar": bar} for lang, (m, bar) in self.answerable.items()},
+                "answerable_pooled": {lang: {"model": m.to_json(), "bar": bar, "min_pool": pool}
+                                      for lang, (m, bar, pool) in self.pooled.items()},
                 "fitted": self.fitted}
 
     @classmethod
@@ -127,7 +138,9 @@ class RelevanceModel:
                                     standing=Logistic.from_json(m["standing"]) if m.get("standing") else None)
                 for lang, m in data["sets"].items()}
         answerable = {lang: (Logistic.from_json(m["model"]), float(m["bar"])) for lang, m in data["answerable"].items()}
-        return cls(sets, answerable, data.get("fitted", {}))
+        pooled = {lang: (Logistic.from_json(m["model"]), float(m["bar"]), int(m["min_pool"]))
+                  for lang, m in data.get("answerable_pooled", {}).items()}
+        return cls(sets, answerable, data.get("fitted", {}), pooled)
 
 
 @lru_cache(maxsize=4)
