@@ -140,6 +140,37 @@ def test_an_author_named_in_natural_phrasing_gets_all_their_papers(fixture_app):
     assert set(answer.cited_ids) == {"2601.90001", "2601.90003"}
 
 
+def test_an_author_named_by_family_name_or_with_framing_around_gets_all_their_papers(fixture_app):
+    for question in ("papers by Petrova?", "Did Elena Petrova's group put anything out?"):
+        answer = fixture_app.ask(question)
+        assert not answer.refused and "2601.90003" in answer.cited_ids, question
+    # Both people named Ding? Only one is stored: Chen Ding's two papers.
+    assert set(fixture_app.ask("What has Ding published?").cited_ids) == {"2601.90001", "2601.90003"}
+
+
+def test_a_family_name_the_papers_use_as_a_word_is_not_read_as_a_person():
+    from assistant.search.question import QuestionAnalyzer
+    from assistant.types import Paper
+
+    papers = {p.id: p for p in [
+        Paper(id="2601.00001", title="Faster eigensolvers", authors=["Sam Davidson"], category="cs.NA", abstract="x"),
+        Paper(id="2601.00002", title="Flood forecasts", authors=["Ann Gupta"], category="cs.LG", abstract="y")]}
+    analyzer = QuestionAnalyzer(papers, stated=lambda term: term == "davidson")
+    assert analyzer.analyze("How fast is the Davidson diagonalization on GPUs?").authors == []  # an eponym
+    assert analyzer.analyze("What share reached a Kling-Gupta efficiency above 0.9?").authors == []  # a compound
+    assert analyzer.analyze("papers by Gupta?").authors == ["Ann Gupta"]
+    assert analyzer.analyze("papers by gupta?").authors == []  # a name is written with a capital
+
+
+def test_words_beside_a_category_that_none_of_its_papers_use_do_not_narrow_it(fixture_app):
+    for question in ("Give me a rundown of the cs.DB papers in these digests.",
+                     "what did the databases crowd post?"):
+        answer = fixture_app.ask(question)
+        assert {"2601.90004", "2601.90005", "2601.90007", "2601.90082"} <= set(answer.cited_ids), question
+    narrowed = fixture_app.ask("Which cs.DB papers are about learned indexes?")
+    assert "2601.90082" in narrowed.cited_ids and "2601.90004" not in narrowed.cited_ids
+
+
 def test_a_category_named_in_plain_words_lists_the_category(fixture_app):
     answer = fixture_app.ask("databases papers?")
     assert {"2601.90004", "2601.90005", "2601.90007", "2601.90082"} == set(answer.cited_ids)

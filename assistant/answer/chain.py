@@ -14,10 +14,11 @@ from assistant.answer.answerers import Answerer, Draft
 from assistant.answer.answerers.extractive import ExtractiveAnswerer, contribution_sentence
 from assistant.answer.answerers.roles import ASKS_RESULT
 from assistant.answer.citations import Verified, verify_citations
-from assistant.answer.evidence import TermWeights
+from assistant.answer.evidence import TermWeights, paper_terms
 from assistant.answer.screening import ScreeningNotice, screen_set
 from assistant.errors import BackendError, InputError
 from assistant.search.comparison import resolve_sides
+from assistant.search.lexical import tokenize
 from assistant.search.question import Analysis, QuestionAnalyzer
 from assistant.search.retrieval import Filters, RetrievalResult, Retriever
 from assistant.search.sets.judge import SetJudge
@@ -45,7 +46,9 @@ class AnswerChain:
 
     @cached_property
     def analyzer(self) -> QuestionAnalyzer:
-        return QuestionAnalyzer(self.retriever.catalog)
+        # A family name alone names a person only where the papers' text never uses the word
+        # ("the Davidson diagonalization": an eponym, not a question about Sam Davidson).
+        return QuestionAnalyzer(self.retriever.catalog, stated=lambda term: self.weights.frequency(term) > 0)
 
     @cached_property
     def set_judge(self) -> SetJudge:
@@ -85,6 +88,12 @@ class AnswerChain:
             # "What accuracy does 2601.99999 report?": a question about a paper that is not stored.
             # Nothing to show, not five lookalikes (nor a source's text that names that id).
             return [], {}, []
+        if analysis.wants_list:
+            self.category_as_subject(analysis)
+        if (analysis.authors or analysis.categories) and not analysis.overview and not self.narrows(analysis):
+            # "A rundown of the cs.DB papers", "the database community (cs.DB)": words none of the
+            # named person's or category's papers use cannot pick a subject among them.
+            analysis.overview = True
         if analysis.kind in ("author", "category"):
             return self.overview_sources(question, analysis, filters, k), {}, []
         if analysis.names_no_subject:
@@ -106,16 +115,47 @@ class AnswerChain:
                 return found
         result = self.fact_sources(question, analysis, filters, k)
         sources = result.sources
-        if sources and may_ask_for_papers(question, analysis) and not self.extractive.is_answerable(
-                question, analysis, self.extractive.lead_first(analysis, sources)[0]):
-            # No single paper answers it: a reader who asked "is anyone working on …" or described a
-            # subject in their own words may still be asking for the papers on it. Declined only
-            # when the set judge finds nothing plausible either.
-            found = self.retrieve_set(question, analysis, filters, k, listing=False)
-            if found is not None and any(s.member or s.related for s in found[0]):
-                found[1].update(result.timings)
-                return found
+        if sources and not self.extractive.is_answerable(question, analysis, self.extractive.lead_first(analysis, sources)[0]):
+            if self.category_as_subject(analysis):  # "What did the information retrieval people post?"
+                return self.overview_sources(question, analysis, filters, k), {}, []
+            if may_ask_for_papers(question, analysis):
+                # No single paper answers it: a reader who asked "is anyone working on …" or described
+                # a subject in their own words may still be asking for the papers on it. Declined
+                # only when the set judge finds nothing plausible either.
+                found = self.retrieve_set(question, analysis, filters, k, listing=False)
+                if found is not None and any(s.member or s.related for s in found[0]):
+                    found[1].update(result.timings)
+                    return found
+            if analysis.authors or analysis.categories:
+                # "Did X's group put anything out?": no paper answers it as a fact, so the person or
+                # category named is what it asks about.
+                analysis.overview = True
+                return self.overview_sources(question, analysis, filters, k), {}, []
         return sources, result.timings, []
+
+    def category_as_subject(self, analysis: Analysis) -> bool:
+        """A category's plain name with words none of its papers use ("the information retrieval
+        people"): the category is what the question asks about (an overview of it), said on
+        `analysis`. Read only for a list question, or a fact question nothing answered: a plain
+        name is also a word ("performance")."""
+        if not analysis.category_named or analysis.categories or analysis.authors:
+            return False
+        name, code, rest = analysis.category_named
+        if self.narrows(dataclasses.replace(analysis, categories=[code], subject_words=rest)):
+            return False
+        analysis.categories, analysis.topic_words, analysis.overview = [code], [], True
+        analysis.names.append(name)
+        return True
+
+    def narrows(self, analysis: Analysis) -> bool:
+        """Whether the words beside a named author or category can pick a subject among their papers:
+        at least one of those papers uses one of them."""
+        terms = {t for word in analysis.subject_words for t in tokenize(word)}
+        if not terms:
+            return False
+        named = (sum((self.analyzer.papers_by_author(a) for a in analysis.authors), [])
+                 + sum((self.analyzer.papers_in_category(c) for c in analysis.categories), []))
+        return any(t in paper_terms(p) for p in named for t in terms)
 
     @staticmethod
     def narrowed(analysis: Analysis, filters: Filters) -> Filters:

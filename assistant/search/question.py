@@ -8,8 +8,9 @@ paper judged a member (assistant/membership.py), never from the top-k of a simil
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from assistant.arxiv_ids import find_arxiv_ids
 from assistant.ingest.paper_table import cards_of
@@ -97,6 +98,12 @@ class Analysis:
     # None for an English question.
     glosses: dict[str, tuple[tuple[str, ...], ...]] | None = None
     comparison: Comparison | None = None  # "how do A and B differ": the two sides (search/comparison.py)
+    # A category's plain name with other words beside it ("the information retrieval people"):
+    # (name, code, the other words); the chain decides whether those words narrow it.
+    category_named: tuple[str, str, list[str]] | None = None
+    # Beside a named author or category, the words that may name a subject among their papers
+    # (framing and the category's own name left out).
+    subject_words: list[str] = field(default_factory=list)
 
     @property
     def content_terms_beyond_ids(self) -> bool:
@@ -123,8 +130,11 @@ class Analysis:
 class QuestionAnalyzer:
     """Built once per catalogue: an index of author names and categories for matching in questions."""
 
-    def __init__(self, catalog: Mapping[str, Paper]):
+    def __init__(self, catalog: Mapping[str, Paper], stated: Callable[[str], bool] | None = None):
+        """`stated`: whether the papers' text uses a (tokenized) term; a word it uses is never read as
+        a family name on its own (default: none is)."""
         self.catalog = catalog
+        self._stated = stated or (lambda term: False)
         self.authors: dict[str, str] = {}  # folded name -> stored spelling
         cards = list(cards_of(catalog))  # (what is read of every paper, without decoding its text)
         self.categories = {p.category.lower(): p.category for p in cards}
@@ -133,6 +143,12 @@ class QuestionAnalyzer:
                 if len(folded.split()) >= 2 or (folded and not folded.isascii()):
                     self.authors.setdefault(folded, author)
         self._max_name_words = max((len(n.split()) for n in self.authors), default=0)
+        # Family names, for a question that names a person by it alone ("papers by Klambauer?").
+        self._family_names: dict[str, list[str]] = {}
+        for folded, author in self.authors.items():
+            parts = folded.split()
+            if len(parts) >= 2 and parts[-1].isalpha() and len(parts[-1]) >= 3:
+                self._family_names.setdefault(parts[-1], []).append(author)
         # Plain category names ("databases", "信息检索") of the categories this store holds.
         self._category_names = sorted(((name, code) for code, names in category_names().items()
                                        if code.lower() in self.categories for name in names),
@@ -157,7 +173,13 @@ class QuestionAnalyzer:
         for name in analysis.names:
             remaining = re.sub(re.escape(name), " ", remaining, flags=re.I)
         for name in analysis.authors:
-            remaining = fold(remaining).replace(fold(name), " ") if language == "en" else remaining.replace(name, " ")
+            if language != "en":
+                remaining = remaining.replace(name, " ")
+                continue
+            remaining, full = fold(remaining), fold(name)
+            # Named in full, or by the family name alone.
+            remaining = (remaining.replace(full, " ") if full in remaining
+                         else re.sub(rf"\b{re.escape(full.split()[-1])}\b", " ", remaining))
         analysis.content_terms = [t for t in tokenize(remaining) if t not in _OVERVIEW_WORDS]
         if language == "zh":
             analysis.glosses = glossary(analysis.content_terms)
@@ -175,6 +197,8 @@ class QuestionAnalyzer:
                 analysis.categories = [self.categories[code.lower()]]
                 analysis.names.append(name)
                 analysis.topic_words = []
+            elif not analysis.authors:
+                analysis.category_named = (name, self.categories[code.lower()], rest)
         if analysis.authors or analysis.categories:
             author_rest = [w for w in analysis.topic_words if stem(w) not in _AUTHOR_FRAMING | _OVERVIEW_REQUEST]
             # About the person or the category as a whole, unless the question also names a subject
@@ -184,6 +208,7 @@ class QuestionAnalyzer:
                              and not set(map(stem, re.split(r"[/-]", w))) <= category_words]
             analysis.overview = ((bool(analysis.authors) and not author_rest)
                                  or (bool(analysis.categories) and not category_rest))
+            analysis.subject_words = category_rest if analysis.categories else author_rest
         analysis.follow_up = bool(_FOLLOW_UP_EN.search(question) or _FOLLOW_UP_ZH.search(question))
         analysis.comparison = detect_comparison(question) if not analysis.ids else None
         return analysis
@@ -208,7 +233,24 @@ class QuestionAnalyzer:
                     found.append(self.authors[candidate])
         # Chinese names written in Chinese characters appear verbatim.
         found += [a for f, a in self.authors.items() if not f.isascii() and a in question and a not in found]
+        # A family name alone, capitalised as names are, names everyone stored who bears it, unless
+        # the papers use it as a word ("Long", "Chain"; an eponym: "Davidson diagonalization"), it is
+        # part of a compound ("Kling-Gupta efficiency") or it frames the question.
+        known = {part for name in found for part in fold(name).split()}
+        for match in re.finditer(r"(?<![\w-])[^\W\d_]+(?![\w-])", question):
+            word = match.group()
+            family = fold(word)
+            if (word[0].isupper() and family in self._family_names and family not in known
+                    and family not in self._title_words and stem(family) not in FRAMING_EN | _AUTHOR_FRAMING
+                    and not any(self._stated(t) for t in tokenize(word))):
+                found += [a for a in self._family_names[family] if a not in found]
+                known.add(family)
         return found
+
+    @cached_property
+    def _title_words(self) -> frozenset[str]:
+        """Every word of the stored titles, folded (read only when a family name may be meant)."""
+        return frozenset(w for card in cards_of(self.catalog) for w in fold(card.title).split())
 
     def papers_by_author(self, author: str) -> list[Paper]:
         target = fold(author)
