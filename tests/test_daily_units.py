@@ -9,7 +9,6 @@ import rispy
 from conftest import FIXTURES, SHARED_DIGESTS, needs_shared
 from pylatexenc.latex2text import LatexNodes2Text
 
-from assistant.answer.evidence import numbers_in
 from assistant.arxiv_ids import year_month
 from assistant.config import load_settings
 from assistant.daily.export import bibtex, hits_atom, hits_markdown, ris, transcript_markdown
@@ -18,6 +17,7 @@ from assistant.daily.summary_check import check_paper, flagged, summary_numbers
 from assistant.daily.watchlist import Hit, Watch, Watchlist, WatchResult
 from assistant.errors import InputError, StoreError
 from assistant.ingest.pipeline import collect_papers
+from assistant.text import numbers_in
 from assistant.types import Answer, Citation, Paper, Passage, Source
 
 

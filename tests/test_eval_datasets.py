@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import SHARED_DIGESTS, needs_shared
 
-from assistant.answer.evidence import paper_text
 from assistant.evaluation.dataset import load_dataset
 from assistant.evaluation.metrics import normalize_text
 from assistant.ingest.parser import parse_digest_file
+from assistant.text import paper_text
 
 DATASETS = sorted((Path(__file__).resolve().parents[1] / "evals" / "datasets").glob("*.jsonl"))
 KINDS = {"fact", "fact2", "find", "multi", "topic", "zh-topic", "author", "category", "zh", "none", "id"}

@@ -349,8 +349,8 @@ def test_bibtex_of_hostile_titles_and_authors_parses_with_bibtexparser_and_pybte
     from pybtex.database import parse_string
     from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
-    from assistant.answer.evidence import clean_latex
     from assistant.daily.export import bibtex
+    from assistant.text import clean_latex
 
     text = bibtex(HOSTILE)
     assert "\\end{document}" not in text
@@ -374,8 +374,8 @@ def test_bibtex_of_hostile_titles_and_authors_parses_with_bibtexparser_and_pybte
 def test_ris_of_hostile_entries_parses_with_rispy_one_record_each():
     import rispy
 
-    from assistant.answer.evidence import clean_latex
     from assistant.daily.export import ris
+    from assistant.text import clean_latex
 
     records = rispy.loads(ris(HOSTILE))
     assert len(records) == 3 and records[0]["title"] == clean_latex(HOSTILE[0].title)  # rendered as everywhere

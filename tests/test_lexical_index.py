@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from assistant.compact import Strings
 from assistant.ingest.store import StoredChunk
-from assistant.search.compact import Strings
 from assistant.search.lexical import LexicalBuilder, LexicalIndex, load_lexical, save_lexical, tokenize
 
 CHUNKS = [

@@ -2,10 +2,10 @@
 import pytest
 from conftest import SHARED_DIGESTS, needs_shared
 
-from assistant.answer.evidence import numbers_in
 from assistant.daily.summary_check import check_paper
 from assistant.ingest.pipeline import collect_papers
 from assistant.markup import LEFTOVER_MARKUP, readable
+from assistant.text import numbers_in
 from assistant.types import SUMMARY_SECTIONS
 
 

@@ -3,11 +3,11 @@ the embedding model or a store (fast unit layer). Whether a paper is listed is t
 model's call (tests/test_sets.py); here `states` is a paper stating the subject prominently."""
 from assistant.answer.answerers.roles import role
 from assistant.answer.chat import ChatSession
-from assistant.answer.evidence import clean_latex, numbers_in
 from assistant.search.question import QuestionAnalyzer
 from assistant.search.sets.concepts import topic_concepts
 from assistant.search.sets.presence import membership_score
 from assistant.search.vocabulary import stem
+from assistant.text import clean_latex, numbers_in
 from assistant.types import Answer, Paper
 
 RARE = {"lora": 5.0, "federated": 4.5, "diffusion": 4.0, "adapters": 4.0, "learning": 0.5, "model": 0.5, "models": 0.5}

@@ -3,7 +3,8 @@ from pathlib import Path
 from conftest import FIXTURES, SHARED_DIGESTS, needs_shared
 
 from assistant.arxiv_ids import normalize_arxiv_id
-from assistant.ingest.parser import digest_date_from_name, parse_digest_file, parse_digest_text
+from assistant.digests import digest_date_from_name
+from assistant.ingest.parser import parse_digest_file, parse_digest_text
 from assistant.types import SUMMARY_SECTIONS, Digest
 
 

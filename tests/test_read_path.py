@@ -202,7 +202,7 @@ def test_dense_hits_are_found_again_when_the_keyword_index_was_rebuilt(fixture_a
 
 
 def test_mapped_arrays_are_the_files_and_refuse_objects(tmp_path):
-    from assistant.search.compact import mapped_npz
+    from assistant.compact import mapped_npz
 
     path = tmp_path / "a.npz"
     arrays = {"a": np.arange(10, dtype=np.int32), "b": np.ones((3, 4), dtype=np.float32), "c": np.zeros(0, np.uint8)}

@@ -3,10 +3,11 @@ citation checking (no embedding model, no store)."""
 import json
 
 from assistant.answer.citations import verify_citations
-from assistant.answer.evidence import TermWeights, numbers_in
+from assistant.answer.evidence import TermWeights
 from assistant.ingest.store import StoredChunk
 from assistant.search.lexical import LexicalIndex
 from assistant.search.retrieval import fuse
+from assistant.text import numbers_in
 from assistant.types import Paper, Passage, Source
 
 
