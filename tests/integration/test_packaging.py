@@ -61,7 +61,7 @@ def test_an_installed_wheel_finds_its_prompts_and_ui_without_the_source_tree(whe
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
                               str(wheel)], capture_output=True, text=True)
     assert install.returncode == 0, install.stderr[-2000:]
-    probe = ("import assistant, assistant.prompts as p, assistant.cli.ui as u;"
+    probe = ("import assistant, assistant.prompts as p, assistant.cli.launch_ui as u;"
              "print(assistant.__file__); print(p.prompts_dir()); print(u.find_ui_script());"
              "print(len(p.load_prompt('answer_system')) > 100, p.prompts_hash() is not None)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTQA_")}

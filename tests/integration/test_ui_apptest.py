@@ -353,7 +353,7 @@ def test_list_runs_finds_nested_runs_newest_first(tmp_path):
 
 
 def test_ui_command_passes_the_settings_on_and_finds_the_app(tmp_path, monkeypatch):
-    from assistant.cli import ui as cli_ui
+    from assistant.cli import launch_ui as cli_ui
 
     args = build_parser().parse_args(["ui", "--store", str(tmp_path / "s"), "--port", "8765", "--no-browser"])
     assert (args.port, args.host, args.no_browser) == (8765, "127.0.0.1", True)
