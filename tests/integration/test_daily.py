@@ -130,7 +130,7 @@ def test_an_edited_summary_mismatch_is_flagged_everywhere(tmp_path, embedder, ca
 
 
 def test_whats_new_page_shows_new_papers_watch_hits_and_downloads(daily_app):
-    from test_ui_apptest import everything, open_ui
+    from tests.integration.test_ui_apptest import everything, open_ui
 
     app, _, _ = daily_app
     Watchlist(app.settings).run(app)
@@ -145,9 +145,8 @@ def test_whats_new_page_shows_new_papers_watch_hits_and_downloads(daily_app):
 
 
 def test_library_card_shows_a_summary_flag(tmp_path, embedder):
-    from test_ui_apptest import open_ui
-
     from tests.factories import make_app
+    from tests.integration.test_ui_apptest import open_ui
 
     app = make_app(tmp_path / "store", embedder)
     app.ingest([FIXTURES / "2026-01-21_edited.md"])
@@ -166,7 +165,7 @@ def test_brief_bib_writes_the_briefings_papers(daily_app, capsys, tmp_path):
 
 
 def test_chat_offers_the_transcript_and_cited_papers(daily_app):
-    from test_ui_apptest import ask, open_ui
+    from tests.integration.test_ui_apptest import ask, open_ui
 
     app, _, _ = daily_app
     at = ask(open_ui(app), "How much does KVSqueeze reduce KV-cache memory?")

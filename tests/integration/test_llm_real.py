@@ -147,7 +147,7 @@ def test_briefing_with_the_real_server_keeps_every_paper_and_only_their_citation
 
 
 def test_ui_chat_with_the_real_server(server, llm_store):
-    from test_ui_apptest import ask, open_ui, texts
+    from tests.integration.test_ui_apptest import ask, open_ui, texts
 
     at = ask(open_ui(real_app(llm_store, server.base_url, llm_screen_seconds=0.0)), PAGEKV)
     reply = at.chat_message[1]

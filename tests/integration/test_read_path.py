@@ -234,12 +234,11 @@ def test_hostile_read_caches_run_nothing_and_answers_are_unchanged(fixture_app, 
     import pickle
     import shutil
 
-    from test_trust import _Payload  # (tested there to run when unpickled)
-
     from assistant.ingest.paper_table import cache_folders, table_name
     from assistant.search.lexical import lexical_cache_name
     from assistant.search.vectors import vectors_cache_name
     from tests.factories import make_app
+    from tests.integration.test_trust import _Payload  # (tested there to run when unpickled)
 
     store = tmp_path / "store"
     shutil.copytree(fixture_app.settings.store, store)
