@@ -11,9 +11,11 @@ from functools import cached_property
 from pathlib import Path
 
 from assistant.config import Settings
+from assistant.daily.records import IngestRecords
 from assistant.ingest.embeddings import Embedder
 from assistant.ingest.paper_table import cards_of
 from assistant.ingest.store import Store
+from assistant.search.lexical import LexicalBuilder
 from assistant.search.retrieval import Filters, RetrievalResult, Retriever
 from assistant.types import IngestReport, Paper
 
@@ -74,10 +76,10 @@ class App:
 
     def ingest(self, paths: list[Path], digest_date: str | None = None, progress: Callable | None = None) -> IngestReport:
         from assistant.ingest.pipeline import ingest  # imported here: it pulls in llama-index, which questions never need
-        from assistant.search.lexical import LexicalBuilder
 
         lexical = LexicalBuilder()
-        report = ingest(paths, self.settings, self.embedder, digest_date, progress, lexical)
+        # What's new and the summaries' number checks are recorded as the ingest writes, under its lock.
+        report = ingest(paths, self.settings, self.embedder, digest_date, progress, lexical, IngestRecords(self.settings))
         self.__dict__.pop("store", None)  # reopen: the catalogue changed
         self.__dict__.pop("retriever", None)
         self.__dict__.pop("chain", None)

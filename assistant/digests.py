@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from assistant.arxiv_ids import NEW_ID
-from assistant.ingest.parser import digest_date_from_name
 from assistant.types import Paper
 
 # A stem token that is an identifier, not a word: 8+ hex digits with at least one letter
@@ -27,6 +27,7 @@ from assistant.types import Paper
 _HASH_TOKEN = re.compile(r"^(?=.*[a-f])[0-9a-f]{8,}$", re.I)
 _SEPARATORS = re.compile(r"[_\-\s.]+")
 _NEW_ID = re.compile(rf"^{NEW_ID}$")
+DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")  # in a file name or a digest's header
 
 ORDER_RULES = {
     "date": "by date",
@@ -34,6 +35,17 @@ ORDER_RULES = {
     "ingest-mixed": "by ingest order (not every digest carries a date)",
     "name": "by file name (no dates, and no ingest order recorded in this store)",
 }
+
+
+def digest_date_from_name(path: Path) -> str | None:
+    """The YYYY-MM-DD in a digest file's name ("2026-01-22.md"), if it is a real date."""
+    match = DATE_IN_NAME.search(path.stem)
+    if not match:
+        return None
+    try:
+        return date.fromisoformat(match.group(1)).isoformat()
+    except ValueError:
+        return None
 
 
 def readable_stem(name: str) -> str:

@@ -1,8 +1,19 @@
-"""Small text utilities shared by chunking, lexical search and the extractive answerer."""
+"""Text helpers every layer uses: sentences, folding, control characters, the numbers a text states,
+a paper's searchable text, the Chinese words that frame a question, the JSON object in a model's reply.
+Nothing here imports the rest of the package (the bottom layer; see [tool.importlinter] in pyproject.toml)."""
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from typing import TYPE_CHECKING
+
+from assistant.markup import readable as clean_latex  # the display form; many callers name it so
+
+if TYPE_CHECKING:  # types imports this module
+    from assistant.types import Paper
+
+__all__ = ["clean_latex"]  # re-exported: the name every caller uses for markup.readable
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # An English sentence ends at . ! ? followed by space and a capital, digit or opening mark;
@@ -99,3 +110,54 @@ def strip_controls(text: str) -> str:
     if "\x1b" in text or "\x9b" in text:
         text = _ESCAPE_SEQUENCE.sub("", text)
     return text.translate(_INVISIBLE)
+
+
+# A number standing on its own ("50%", "4.2x", "1,024"), not digits inside a name ("L2", "GB10", "H100").
+# Chinese characters are word characters to `\w` but separate words in a summary ("包含87,100个"), so
+# the look-behind lets a number follow them.
+_NUMBER = re.compile(r"(?<![.\-/])(?<![^\W\u3400-\u9fff])\d+(?:[.,]\d+)*(?![.,]?\d)(?=%|x\b|×|倍|\b|[\u4e00-\u9fff]|$)")
+# The second end of a range ("6.3x-7.3x", "1.44-1.59x", "10%-20%"): the hyphen that keeps "GPT-4"'s 4
+# out must not hide it.
+_RANGE = re.compile(r"(\d(?:[x×%]|\.\d+))\s*(?:-{1,2}|[–~])\s*(?=\d)")
+# ...and a range of whole numbers whose second end carries the unit ("2-4x", "3-5%", "2-3 times").
+_UNIT_RANGE = re.compile(r"(\d)\s*-\s*(?=\d+(?:\.\d+)?\s?(?:%|x\b|×|倍|-?fold\b|times\b))")
+# A number's form in any digest text is read after rendering (assistant/markup.py): "2--4$\\times$"
+# and "2–4×" give the same numbers, and a formula is read as the abstract means it ("log(1/ε)": 1).
+
+
+def paper_text(paper: Paper) -> str:
+    return "\n".join([paper.title, paper.abstract, paper.tldr, paper.motivation, paper.method, paper.result,
+                      paper.conclusion, " ".join(paper.authors)])
+
+
+def numbers_in(text: str) -> set[str]:
+    text = _UNIT_RANGE.sub(r"\1 ", _RANGE.sub(r"\1 ", clean_latex(text)))
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+# Words that frame a Chinese question ("有哪些…的论文") rather than say what it is about: set
+# questions drop them before naming concepts, question routing reads them, citation checking ignores them.
+FRAMING_ZH = ("有哪些", "哪几篇", "哪些", "有没有", "有关于", "关于", "相关的", "相关", "方面的", "方面", "的论文",
+              "论文", "文章", "研究", "工作", "列出", "一下", "请", "吗", "呢", "有", "的", "和", "与", "及",
+              "哪篇", "什么", "是否", "用到", "使用", "采用", "基于", "涉及", "讨论", "篇", "数据分析",
+              "最新", "新的", "进展")
+
+
+def parse_json_object(reply: str) -> dict | None:
+    """The first JSON object in a reply (models like to wrap it in prose or a code fence)."""
+    start = reply.find("{")
+    while start != -1:
+        depth = 0
+        for end in range(start, len(reply)):
+            if reply[end] == "{":
+                depth += 1
+            elif reply[end] == "}":
+                depth -= 1
+                if depth == 0:
+                    try:
+                        value = json.loads(reply[start:end + 1])
+                    except json.JSONDecodeError:
+                        break
+                    return value if isinstance(value, dict) else None
+        start = reply.find("{", start + 1)
+    return None

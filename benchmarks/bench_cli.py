@@ -140,6 +140,7 @@ def phase_scaled_store(store: str, real_store: str, corpus: str, papers: int) ->
 
     from assistant.app import App
     from assistant.config import load_settings
+    from assistant.daily.records import IngestRecords
     from assistant.ingest.pipeline import ingest
     from assistant.ingest.store import Store
     from assistant.search.lexical import LexicalBuilder
@@ -155,7 +156,8 @@ def phase_scaled_store(store: str, real_store: str, corpus: str, papers: int) ->
     write_synthetic_digests(out, papers - n_real, SYNTHETIC_SEED, per_file=50)
     settings = load_settings(env={}, store=Path(store))
     lexical = LexicalBuilder()
-    report = ingest([real_corpus(), out], settings, StandInEmbedder(settings, pool), None, None, lexical)
+    report = ingest([real_corpus(), out], settings, StandInEmbedder(settings, pool), None, None, lexical,
+                    IngestRecords(settings))  # what's new and summary checks, as `digestqa ingest` writes them
     App(settings).retriever.lexical(lexical)  # as `digestqa ingest` ends
     return {"papers": report.papers_total, "seconds": round(time.perf_counter() - started, 1)}
 

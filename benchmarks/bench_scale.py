@@ -67,6 +67,7 @@ def _settings(store: str):
 
 def phase_ingest(store: str, corpus: str, n: int, mode: str, vectors: str, must_be_real: list[str] | None = None) -> dict:
     """Ingest the first n papers with the real ingest code; mode: record (all real) or reuse."""
+    from assistant.daily.records import IngestRecords
     from assistant.ingest.embeddings import Embedder
     from assistant.ingest.pipeline import ingest
     from benchmarks.vectors import CachingEmbedder, Pool, VectorCache
@@ -86,7 +87,7 @@ def phase_ingest(store: str, corpus: str, n: int, mode: str, vectors: str, must_
     if mode == "record":
         _ = embedder.real.model  # load torch + weights outside the timed region, reported separately
     started = time.perf_counter()
-    report = ingest(_files(corpus, n), settings, embedder)
+    report = ingest(_files(corpus, n), settings, embedder, observer=IngestRecords(settings))  # as App.ingest
     seconds = time.perf_counter() - started
     cache.save()
     counts = embedder.counts

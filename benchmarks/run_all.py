@@ -313,7 +313,7 @@ def _method(scale: dict | None) -> list[str]:
             "chunks with a real vector of their own text.",
             "3. The stores beyond the real steps are written by the product's `Store.write_papers` 100 papers per "
             "Chroma call (ingest uses groups of 16; the records are the same, tested in "
-            "tests/test_benchmarks_smoke.py), skipping ingest's bookkeeping for changed papers since all are new.",
+            "tests/integration/test_benchmarks_smoke.py), skipping ingest's bookkeeping for changed papers since all are new.",
             "4. The BM25 index always indexes the real text of every chunk, and the paper catalogue is the real one; "
             "queries, the query model (ONNX) and the answerer are the product's own code paths.", "",
             "What this means for the figures: latency, memory and disk at 50k are those of a real store of that size. "

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.answer.evidence import PaperTerms, TermWeights, numbers_in, paper_terms, paper_text
+from assistant.answer.evidence import PaperTerms, TermWeights, paper_terms
 from assistant.arxiv_ids import CITATION_GROUP, ID_IN_TEXT, cited_ids_in, group_ids
 from assistant.search.lexical import tokenize
-from assistant.text import split_sentences
+from assistant.text import numbers_in, paper_text, split_sentences
 from assistant.types import Citation, Source, warning
 
 # The same group with the spaces before it: a removed group takes them along, so "*Title [fake]*"

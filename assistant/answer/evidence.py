@@ -6,33 +6,13 @@ terms ('sawtooth', 'GB10') count for much more than common ones ('model', 'learn
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Iterator, Mapping, Set
 from functools import lru_cache
 
-from assistant.markup import readable as clean_latex  # the display form; many callers name it so
 from assistant.search.lexical import LexicalIndex, is_chinese_term, tokenize
-from assistant.search.sets.framing import FRAMING_ZH
 from assistant.search.vocabulary import stem
-from assistant.text import has_cjk
+from assistant.text import FRAMING_ZH, has_cjk, paper_text
 from assistant.types import Paper
-
-# A number standing on its own ("50%", "4.2x", "1,024"), not digits inside a name ("L2", "GB10", "H100").
-# Chinese characters are word characters to `\w` but separate words in a summary ("包含87,100个"), so
-# the look-behind lets a number follow them.
-_NUMBER = re.compile(r"(?<![.\-/])(?<![^\W\u3400-\u9fff])\d+(?:[.,]\d+)*(?![.,]?\d)(?=%|x\b|×|倍|\b|[\u4e00-\u9fff]|$)")
-# The second end of a range ("6.3x-7.3x", "1.44-1.59x", "10%-20%"): the hyphen that keeps "GPT-4"'s 4
-# out must not hide it.
-_RANGE = re.compile(r"(\d(?:[x×%]|\.\d+))\s*(?:-{1,2}|[–~])\s*(?=\d)")
-# ...and a range of whole numbers whose second end carries the unit ("2-4x", "3-5%", "2-3 times").
-_UNIT_RANGE = re.compile(r"(\d)\s*-\s*(?=\d+(?:\.\d+)?\s?(?:%|x\b|×|倍|-?fold\b|times\b))")
-# A number's form in any digest text is read after rendering (assistant/markup.py): "2--4$\\times$"
-# and "2–4×" give the same numbers, and a formula is read as the abstract means it ("log(1/ε)": 1).
-
-
-def paper_text(paper: Paper) -> str:
-    return "\n".join([paper.title, paper.abstract, paper.tldr, paper.motivation, paper.method, paper.result,
-                      paper.conclusion, " ".join(paper.authors)])
 
 
 class PaperTerms(Set):
@@ -81,11 +61,6 @@ def _paper_terms(paper_id: str, text: str) -> PaperTerms:
 
 def paper_terms(paper: Paper) -> PaperTerms:
     return _paper_terms(paper.id, paper_text(paper))
-
-
-def numbers_in(text: str) -> set[str]:
-    text = _UNIT_RANGE.sub(r"\1 ", _RANGE.sub(r"\1 ", clean_latex(text)))
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
 class TermWeights:

@@ -10,7 +10,7 @@ The test is by kind of sentence, not by phrase: an abstract is written about a p
 third person or as "we"; it does not tell its reader what to do, speak to "you", refer to its
 reader's instructions, or open with a bracketed arXiv id as the answers' sentences do. Measured on
 the 350 sample papers' 5,420 sentences (abstracts, summaries, titles): none is caught
-(tests/test_injection.py keeps that true).
+(tests/unit/test_hostile_inputs.py keeps that true).
 """
 from __future__ import annotations
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.answer.answerers.llm import Completion, sanitize
-from assistant.answer.evidence import clean_latex, paper_text
 from assistant.arxiv_ids import find_arxiv_ids
 from assistant.errors import BackendError
 from assistant.prompts import load_prompt
+from assistant.text import clean_latex, paper_text
 from assistant.tokens import count_tokens
 from assistant.types import Notice, Paper, Source
 

@@ -14,13 +14,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from assistant.answer.evidence import clean_latex
 from assistant.briefing.content import number_sentence, numbers_limit, paper_line, scrub, title
 from assistant.briefing.model import Briefing, NumberItem, Theme
 from assistant.briefing.render import render_markdown
 from assistant.briefing.selection import select
 from assistant.briefing.themes import OTHER_EN, OTHER_ZH, ChineseNamer, Rarity, find_themes
 from assistant.errors import DigestQAError, InputError
+from assistant.text import clean_latex
 from assistant.types import Paper, warning
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)

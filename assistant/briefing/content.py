@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 
 from assistant.answer.answerers.extractive import contribution_sentence, result_sentence
-from assistant.answer.evidence import numbers_in
 from assistant.arxiv_ids import find_arxiv_ids
 from assistant.markup import readable  # LaTeX rendered: what a reader of the briefing sees
-from assistant.text import shorten, split_sentences
+from assistant.text import numbers_in, shorten, split_sentences
 from assistant.types import Paper
 
 LINE_WIDTH = 240

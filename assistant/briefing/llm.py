@@ -10,17 +10,16 @@ papers. Whatever fails a check keeps its extractive wording, and the briefing sa
 """
 from __future__ import annotations
 
-import json
 import re
 
 from assistant.answer.answerers.llm import LLMAnswerer, sanitize
-from assistant.answer.evidence import clean_latex, numbers_in, paper_text
 from assistant.arxiv_ids import find_arxiv_ids
 from assistant.briefing.content import cited_ids, clip, scrub
 from assistant.briefing.model import Briefing
 from assistant.config import Settings
 from assistant.errors import BackendError
 from assistant.prompts import load_prompt
+from assistant.text import clean_latex, numbers_in, paper_text, parse_json_object
 from assistant.tokens import count_tokens
 from assistant.types import Paper, warning
 
@@ -175,23 +174,3 @@ def supported(text: str, papers: list[Paper]) -> bool:
         stated |= numbers_in(paper_text(paper))
     bare = re.sub(r"\[[^\]]*\]", " ", text)
     return numbers_in(bare) <= stated
-
-
-def parse_json_object(reply: str) -> dict | None:
-    """The first JSON object in a reply (models like to wrap it in prose or a code fence)."""
-    start = reply.find("{")
-    while start != -1:
-        depth = 0
-        for end in range(start, len(reply)):
-            if reply[end] == "{":
-                depth += 1
-            elif reply[end] == "}":
-                depth -= 1
-                if depth == 0:
-                    try:
-                        value = json.loads(reply[start:end + 1])
-                    except json.JSONDecodeError:
-                        break
-                    return value if isinstance(value, dict) else None
-        start = reply.find("{", start + 1)
-    return None

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.digests import DigestCatalog
+from assistant.digests import DigestCatalog, digest_date_from_name
 from assistant.errors import InputError
 from assistant.ingest.paper_table import cards_of
-from assistant.ingest.parser import digest_date_from_name
 from assistant.search.retrieval import Filters
 from assistant.types import Paper, warning
 

@@ -14,7 +14,7 @@ papers state (1-4 word runs of their titles and abstracts; "forecasts" and "fore
 3. a paper stating several chosen phrases joins the theme whose papers it is most like;
 4. a paper stating none joins the theme it is most like (nearly as like it as the selection as a
    whole), while that theme's phrase stays in more than half of its papers; the rest are "Other
-   topics" (at most 15% in each sample category with 10 or more papers: tests/test_briefing.py).
+   topics" (at most 15% in each sample category with 10 or more papers: tests/integration/test_briefing.py).
 
 Chinese briefings name a theme in the words its papers' Chinese summaries use for the phrase (words
 whose CC-CEDICT senses give the phrase's words), or keep the English phrase when they use none.

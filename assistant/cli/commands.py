@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from assistant.cli import answer, brief, daily, evals, mcp, ui
+from assistant.cli import answer, brief, daily, evals, launch_ui, mcp
 from assistant.cli.common import add_command, add_filters, filters_from, iso_date, positive_int, shown
 from assistant.config import available_presets, load_settings
 from assistant.errors import DigestQAError
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     answer.add_commands(sub, common)
     evals.add_eval_command(sub, common)
     brief.add_brief_command(sub, common)
-    ui.add_ui_command(sub, common)
+    launch_ui.add_ui_command(sub, common)
     daily.add_commands(sub, common)
     mcp.add_mcp_command(sub, common)
     return parser
@@ -245,7 +245,7 @@ def _short(text: str, width: int) -> str:
 
 COMMANDS = {"ingest": run_ingest, "papers": run_papers, "search": run_search, "stats": run_stats, "repair": run_repair,
             **answer.COMMANDS,
-            "eval": evals.run_eval, "brief": brief.run_brief, "ui": ui.run_ui, **daily.COMMANDS, **mcp.COMMANDS}
+            "eval": evals.run_eval, "brief": brief.run_brief, "ui": launch_ui.run_ui, **daily.COMMANDS, **mcp.COMMANDS}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -292,8 +292,8 @@ def watch_result_dict(result) -> dict:
 def run_show(args, app) -> int:
     from dataclasses import asdict
 
-    from assistant.answer.evidence import clean_latex
     from assistant.daily.summary_check import check_paper
+    from assistant.text import clean_latex
     from assistant.types import SUMMARY_SECTIONS
 
     paper = app.store.papers().get(args.paper_id.strip().removeprefix("arXiv:").split("v")[0]

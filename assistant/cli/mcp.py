@@ -48,7 +48,7 @@ def run_mcp(args, app) -> int:
         raise InputError("the MCP server needs the MCP SDK: pip install 'mcp>=2.3,<3'")
     if args.host != "127.0.0.1" and not args.http:
         raise InputError("--host applies to --http only (stdio has no address)")
-    from assistant.cli.ui import _check_port_free
+    from assistant.cli.launch_ui import _check_port_free
     from assistant.mcp.server import build_server, quiet_logs
 
     roots = tuple(args.ingest_root) or app.settings.mcp_ingest_roots

@@ -14,9 +14,8 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from assistant.answer.evidence import clean_latex
 from assistant.arxiv_ids import year_month
-from assistant.text import strip_controls
+from assistant.text import clean_latex, strip_controls
 from assistant.types import Answer, Paper
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

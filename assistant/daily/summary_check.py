@@ -26,8 +26,7 @@ import math
 import re
 from dataclasses import asdict, dataclass
 
-from assistant.answer.evidence import clean_latex, numbers_in
-from assistant.text import split_sentences
+from assistant.text import clean_latex, numbers_in, split_sentences
 from assistant.types import Paper
 
 CHECKED_SECTIONS = ("tldr", "result")

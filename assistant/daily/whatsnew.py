@@ -8,9 +8,9 @@ from collections import Counter
 def new_papers(app, since: str | None = None, previous: int = 0, changed: bool = True) -> dict:
     """The 'what's new' view, shared by the CLI and the UI: a JSON-ready dict (fields in README)."""
     from assistant.answer.answerers.extractive import contribution_sentence
-    from assistant.answer.evidence import clean_latex
     from assistant.daily.history import History
     from assistant.daily.watchlist import Watchlist
+    from assistant.text import clean_latex
 
     records = History(app.settings).select(since=since, previous=previous)
     kinds: dict[str, str] = {}

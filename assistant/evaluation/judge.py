@@ -6,10 +6,10 @@ wrong, and its scores change with the model.
 from __future__ import annotations
 
 from assistant.answer.answerers.llm import LLMAnswerer, sanitize
-from assistant.answer.evidence import clean_latex
 from assistant.config import Settings
 from assistant.errors import BackendError, InputError
 from assistant.prompts import load_prompt
+from assistant.text import clean_latex, parse_json_object
 from assistant.tokens import count_tokens
 from assistant.types import Paper
 
@@ -26,8 +26,6 @@ class Judge:
 
     def grade(self, question: str, answer: str, papers: list[Paper]) -> dict:
         """{"llm_faithful": 0/1 or None, "llm_relevant": 0/1 or None, "llm_judge_reason": str}."""
-        from assistant.briefing.llm import parse_json_object
-
         blocks, used = [], 0
         for paper in papers:
             block = f'<source id="{paper.id}">{sanitize(clean_latex(paper.title + ". " + paper.abstract))}</source>'

@@ -6,7 +6,7 @@ does the reading: the same SQLite catalogue, the same HNSW index files, the same
 only read, so `Store` reads an embedded store through that core (~40 ms to import and open) and
 keeps the Python client for writing, for a Chroma server and for a read-only store's private copy.
 What is read is Chroma's own answer bit for bit: the calls below are the ones the client makes
-(chromadb/api/rust.py), with the arguments it passes (tests/test_read_path.py compares every
+(chromadb/api/rust.py), with the arguments it passes (tests/integration/test_read_path.py compares every
 read). The core's call signatures are chromadb's internal API (pinned <1.6 in pyproject.toml): a
 core that does not take them is not used, and the client reads instead.
 """

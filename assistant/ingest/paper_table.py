@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.compact import Strings, mapped_npz
 from assistant.errors import StoreError
-from assistant.search.compact import Strings, mapped_npz
 from assistant.text import fold
 from assistant.types import Paper
 

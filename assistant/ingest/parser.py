@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from assistant.arxiv_ids import arxiv_version, normalize_arxiv_id
+from assistant.digests import DATE_IN_NAME, digest_date_from_name
 from assistant.files import read_bounded
 from assistant.text import strip_controls
 from assistant.types import Digest, Paper, ParseProblem
@@ -32,7 +33,6 @@ _FIELD_NAMES = {"Main category": "category", "TL;DR": "tldr", "Motivation": "mot
 _CATEGORY_HEADING = re.compile(r"^#\s+(\S+)\s+\[\[Back\]\]")
 # What the digest generator writes when its AI summary failed: not content, so not indexed.
 _GENERATOR_PLACEHOLDER = re.compile(r"^(summary generation failed|\w+ (analysis unavailable|extraction failed))\.?$", re.I)
-_DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _MARKUP_LINE = re.compile(r"^\s*(<details>|</details>|<summary>.*</summary>|<div\b.*</div>)\s*$", re.I)
 
 
@@ -47,20 +47,10 @@ class ParsedDigest:
     lines: dict[str, int] = field(default_factory=dict)  # paper id -> line of the entry kept
 
 
-def digest_date_from_name(path: Path) -> str | None:
-    match = _DATE_IN_NAME.search(path.stem)
-    if not match:
-        return None
-    try:
-        return date.fromisoformat(match.group(1)).isoformat()
-    except ValueError:
-        return None
-
-
 def date_in_header(lines: list[str]) -> str | None:
     """A YYYY-MM-DD written before the first entry (e.g. '# arXiv digest 2026-01-22'), if any."""
     for line in lines:
-        for match in _DATE_IN_NAME.finditer(line):
+        for match in DATE_IN_NAME.finditer(line):
             try:
                 return date.fromisoformat(match.group(1)).isoformat()
             except ValueError:

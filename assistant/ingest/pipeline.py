@@ -9,6 +9,9 @@
   previous one written. Only chunks in a language the model reads are embedded
   (`Settings.embed_languages`); vectors already computed come from the store or the vector cache.
 - One ingest at a time per store: a second one fails at once with a clear message.
+- What the ingest saw (each paper written, the ids added and changed) goes to an `IngestObserver`,
+  under the ingest lock: the App records what's new and the summaries' number checks with it
+  (assistant/daily/), a layer above this one.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from filelock import FileLock, Timeout
 
@@ -31,8 +35,24 @@ from assistant.ingest.parser import ParsedDigest, discover_digest_files, parse_d
 from assistant.ingest.sample import is_sample_file, is_sample_origin, mark_sample
 from assistant.ingest.store import Store, is_read_only, store_fault
 from assistant.ingest.vector_cache import VectorCache, vector_cache_path
-from assistant.search.lexical import LexicalBuilder
 from assistant.types import Chunk, IngestReport, Paper, ParseProblem
+
+
+class ChunkSink(Protocol):
+    """Takes every chunk written (the keyword index's builder, assistant/search/lexical.py)."""
+
+    def add(self, chunk: Chunk) -> None: ...
+
+
+class IngestObserver(Protocol):
+    """Told what an ingest saw, while it holds the store's ingest lock."""
+
+    def written(self, paper: Paper) -> None:
+        """A paper added or changed, just written (then released: the ingest holds no paper to the end)."""
+
+    def finished(self, added: list[str], changed: list[str], report: IngestReport) -> None:
+        """The ids this ingest added and changed; notes for the user go to `report.notes`."""
+
 
 GROUP_SIZE = 32  # papers per group: a few model batches (little padding once sorted), little lost on a kill
 
@@ -201,11 +221,13 @@ def ingest_lock(settings: Settings) -> FileLock:
 
 
 def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_date: str | None = None,
-           progress: Callable | None = None, lexical: LexicalBuilder | None = None) -> IngestReport:
+           progress: Callable | None = None, lexical: ChunkSink | None = None,
+           observer: IngestObserver | None = None) -> IngestReport:
     """Ingest digests into the configured store. `progress(total)` returns a tqdm-like bar.
     `lexical`, when given, collects every chunk written for the keyword index (tokenized and
     counted while the model embeds the next group), so the index built after the ingest need not
-    read them back from the store nor tokenize them again."""
+    read them back from the store nor tokenize them again. `observer`, when given, is told each
+    paper written and, at the end, what was added and changed (see `IngestObserver`)."""
     started = time.perf_counter()
     conflicts: list[dict] = []
     papers, problems, parsed = collect_papers(paths, digest_date, settings.max_file_mb, conflicts)
@@ -248,15 +270,15 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         changed = [p.paper.id for p in plan if p.kind == "changed"]
         planned = len(plan)
         bar = progress(planned) if progress and plan else None
-        checks: dict[str, dict] = {}
         if plan:
-            report.chunks_written = _write_plan(plan, store, worker, bar, lexical, checks)
+            report.chunks_written = _write_plan(plan, store, worker, bar, lexical, observer)
         if bar is not None:
             bar.close()
         store.record_digests(recorded_digests, sample_names)
         if planned or store.state().get("generation", 0) == 0:
             store.bump_generation()
-        _record_history(settings, added, changed, checks, report)
+        if observer is not None:
+            observer.finished(added, changed, report)
         report.papers_total = store.papers_collection.count()
     except Exception as exc:  # a full or read-only disk met while writing: one clear line, no traceback
         where = None if settings.uses_server else Path(settings.store)
@@ -269,21 +291,6 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         lock.release()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
-
-
-def _record_history(settings: Settings, added: list[str], changed: list[str], checks: dict[str, dict],
-                    report: IngestReport) -> None:
-    """What's new (the ids this ingest added and changed) and the digest summaries' number checks
-    (made while writing), written under the ingest lock beside the store."""
-    from assistant.daily.history import History
-    from assistant.daily.summary_check import SummaryChecks
-
-    history = History(settings)
-    history.record(added, changed, report.digests)
-    if history.moved_aside is not None:
-        report.notes.append(f"{history.path} did not read as an ingest history; moved it to {history.moved_aside} "
-                            "and began a new one")
-    SummaryChecks(settings).record_checked(checks)
 
 
 def nothing_ingested(problems: list[ParseProblem], paths: list[Path]) -> str:
@@ -392,13 +399,11 @@ def _clean_orphans(store: Store, keep: set[str], recorded: set[str] | None = Non
 
 
 def _write_plan(plan: list[_Planned], store: Store, worker: _EmbedWorker, bar=None,
-                lexical: LexicalBuilder | None = None, checks: dict[str, dict] | None = None) -> int:
+                lexical: ChunkSink | None = None, observer: IngestObserver | None = None) -> int:
     """Embed and write the plan group by group, the model never waiting for the rest (see top).
     The plan is consumed: a group's papers are released once written (parsed papers take ~4 MB per
-    1,000, held to the end ~190 MB at 50,000 while the store and keyword index grow), after their
-    summaries' number checks are added to `checks` (papers written because they changed or are new)."""
-    from assistant.daily.summary_check import checked
-
+    1,000, held to the end ~190 MB at 50,000 while the store and keyword index grow), after `observer`
+    is shown each one written because it changed or is new."""
     embedded_count = 0
     pending: _Group | None = None
     pending_kinds: dict[str, str] = {}  # paper id -> added | changed | relisted, of `pending`
@@ -417,8 +422,8 @@ def _write_plan(plan: list[_Planned], store: Store, worker: _EmbedWorker, bar=No
                     if lexical is not None:
                         for chunk in chunks:
                             lexical.add(chunk)
-                    if checks is not None and pending_kinds[paper.id] != "relisted":
-                        checks[paper.id] = checked(paper)
+                    if observer is not None and pending_kinds[paper.id] != "relisted":
+                        observer.written(paper)
                 if bar is not None:
                     bar.update(len(pending.chunked))
             pending, pending_kinds = group, kinds

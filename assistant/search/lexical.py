@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.compact import Strings, StringsBuilder, mapped_npz
 from assistant.ingest.paper_table import cache_folders
 from assistant.ingest.store import Store, StoredChunk
-from assistant.search.compact import Strings, StringsBuilder, mapped_npz
 from assistant.search.vocabulary import plural_stem
 from assistant.types import Chunk
 

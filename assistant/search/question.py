@@ -17,9 +17,9 @@ from assistant.ingest.paper_table import cards_of
 from assistant.search.bilingual import glossary
 from assistant.search.comparison import Comparison, detect_comparison
 from assistant.search.lexical import tokenize
-from assistant.search.sets.framing import FRAMING_EN, FRAMING_ZH
+from assistant.search.sets.framing import FRAMING_EN
 from assistant.search.vocabulary import category_names, stem
-from assistant.text import cjk_ratio, fold
+from assistant.text import FRAMING_ZH, cjk_ratio, fold
 from assistant.types import Paper
 
 _CATEGORY = re.compile(r"(?<![\w.])([a-z]{2,8}(?:-[a-z]{2,6})?\.[A-Za-z]{2}|quant-ph|gr-qc|hep-[a-z]{2}|nucl-[a-z]{2})(?![\w])",

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.compact import Strings, mapped_npz
 from assistant.ingest.store import DenseHit, Store
-from assistant.search.compact import Strings, mapped_npz
 from assistant.search.lexical import ChunkTable, lexical_cache_folders
 
 VECTORS_FORMAT = 2  # 2: chunk ids, keyword-index rows and paper centroids beside the matrix

@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from assistant.answer.evidence import clean_latex
 from assistant.arxiv_ids import CITATION_GROUP, abs_url, normalize_arxiv_id, split_group
 from assistant.digests import DigestCatalog
+from assistant.text import clean_latex
 from assistant.types import Answer, Source, notice_kind
 
 MAX_PASSAGES = 3  # per source card: the best ones; the paper's page has the rest

@@ -30,7 +30,7 @@ from assistant.answer.answerers.roles import (
     question_parts,
     role,
 )
-from assistant.answer.evidence import TermWeights, clean_latex, numbers_in, paper_terms
+from assistant.answer.evidence import TermWeights, paper_terms
 from assistant.answer.injection import addresses_reader
 from assistant.ingest.chunking import embed_text, header_title
 from assistant.ingest.embeddings import Embedder, embed_recurring
@@ -38,7 +38,7 @@ from assistant.search.lexical import tokenize
 from assistant.search.question import Analysis
 from assistant.search.sets.judge import SET_CANDIDATES
 from assistant.search.sets.model import RelevanceModel, load_model
-from assistant.text import shorten, split_sentences
+from assistant.text import clean_latex, numbers_in, shorten, split_sentences
 from assistant.types import Paper, Source
 
 # Which of the first sources quote in a fact answer, and which list-answer papers join the first:

@@ -19,11 +19,11 @@ from functools import cached_property
 from pathlib import PurePath
 
 from assistant.answer.answerers import Draft
-from assistant.answer.evidence import clean_latex
 from assistant.config import Settings
 from assistant.errors import BackendError
 from assistant.prompts import load_prompt
 from assistant.search.question import Analysis
+from assistant.text import clean_latex
 from assistant.tokens import count_tokens, encoding_for_model
 from assistant.types import Notice, Source, info
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from assistant.answer.evidence import numbers_in
+from assistant.text import numbers_in
 
 CONTRIBUTION = re.compile(r"\b(we|this (paper|work|study|article)|our|here)\b.{0,60}\b(propose|present|introduce|describe|"
                           r"develop|design|build|show|study|investigate|analy[sz]e|demonstrate|derive|establish|formulate|"

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistant.search.sets.framing import CONTRAST, FOLLOW_ON, FRAMING_EN, FRAMING_ZH, STOP_STEMS
+from assistant.search.sets.framing import CONTRAST, FOLLOW_ON, FRAMING_EN, STOP_STEMS
 from assistant.search.vocabulary import (
     Spelling,
     alias_groups,
@@ -27,7 +27,7 @@ from assistant.search.vocabulary import (
     stem,
     stem_words,
 )
-from assistant.text import has_cjk
+from assistant.text import FRAMING_ZH, has_cjk
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The words that frame a question rather than name its subject ("which papers study …",
 "anything on …", "有哪些…的论文"): set questions drop them before naming concepts, question routing
 reads them to tell a bare topic from a question about a person or a category, and citation
-checking ignores the Chinese ones.
+checking ignores the Chinese ones. The Chinese words, FRAMING_ZH, live in assistant/text.py, below every
+layer that reads them.
 """
 from __future__ import annotations
 
@@ -25,10 +26,6 @@ investigate investigates explore explores examine examines ways way rather ones 
 such like e g eg i ie etc including include includes without via instead especially particularly mainly various based
 several different existing aim aims try tries make makes making get gets help helps
 """.split())
-FRAMING_ZH = ("有哪些", "哪几篇", "哪些", "有没有", "有关于", "关于", "相关的", "相关", "方面的", "方面", "的论文",
-              "论文", "文章", "研究", "工作", "列出", "一下", "请", "吗", "呢", "有", "的", "和", "与", "及",
-              "哪篇", "什么", "是否", "用到", "使用", "采用", "基于", "涉及", "讨论", "篇", "数据分析",
-              "最新", "新的", "进展")
 STOP_STEMS = frozenset(stem(w) for w in "how why when where whether can could would should will may might not no "
                         "than then also just only very more most such each other same both between up down out off "
                         "over under".split())

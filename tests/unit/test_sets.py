@@ -1,0 +1,116 @@
+"""The set judge's parts without the embedding model or a store (fast unit layer): the calibrated
+model file, key terms, per-question features and the calibration script's fitting."""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from assistant.search.sets.concepts import topic_concepts
+from assistant.search.sets.features import FEATURES, SetQuestion, subject_row
+from assistant.search.sets.keyterms import key_terms
+from assistant.search.sets.model import DATA_FILE, LanguageModel, Logistic, RelevanceModel, load_model
+from tests.factories import paper
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "evals"))
+import calibrate
+
+QUANT = [paper("2601.00001", "Ternary quantization for LLMs", "We study quantization of LLM weights to ternary values."),
+         paper("2601.00002", "Which quantization should I use?", "A benchmark of quantization formats for llama.cpp."),
+         paper("2601.00003", "Microscaling formats", "Low-bit quantization with microscaling formats loses accuracy.")]
+OTHER = paper("2601.00004", "Sawtooth wavefront reordering", "We reorder attention tiles to cut L2 cache misses.")
+
+
+def test_the_shipped_model_reads_and_its_bars_make_sense():
+    model = load_model()
+    assert set(model.sets) >= {"en", "zh"} and set(model.answerable) >= {"en", "zh"}
+    for lm in model.sets.values():
+        assert 0 < lm.related <= lm.member < 1
+        assert all(set(c.features) <= set(FEATURES) for c in lm.channels)
+    again = RelevanceModel.from_json(json.loads(json.dumps(model.to_json())))
+    assert again.to_json() == model.to_json()
+    assert json.loads(DATA_FILE.read_text())["fitted"]["datasets"]  # says what it was fitted on
+
+
+def test_a_channel_and_the_larger_of_two_channels():
+    meaning = Logistic(("dense",), (0.0,), (1.0,), (4.0,), 0.0)
+    words = Logistic(("words",), (0.0,), (1.0,), (4.0,), 0.0)
+    model = LanguageModel((meaning, words), member=0.8, related=0.5)
+    assert model.probability({"dense": 1.0, "words": -1.0}) > 0.95  # close in meaning, words absent
+    assert model.probability({"dense": -1.0, "words": 1.0}) > 0.95  # stated in the question's words
+    assert model.probability({"dense": -1.0, "words": -1.0}) < 0.05
+    gated = LanguageModel((meaning,), 0.8, 0.5, subject=Logistic(("top_dense",), (0.0,), (1.0,), (4.0,), 0.0),
+                          subject_bar=0.5)
+    assert gated.holds_subject({"top_dense": 1.0}) and not gated.holds_subject({"top_dense": -1.0})
+
+
+def _embed(texts):
+    """A stand-in embedder: one dimension per word family, so closeness is shared words."""
+    vocab = ["quantiz", "ternary", "microscal", "attention", "cache", "llm", "low-bit", "format", "precision"]
+    out = np.zeros((len(texts), len(vocab)), dtype=np.float32)
+    for row, text in enumerate(texts):
+        for i, stem in enumerate(vocab):
+            out[row, i] = text.lower().count(stem)
+    out[:, 0] += 1e-3
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_key_terms_name_the_subject_in_the_seeds_own_words():
+    target = _embed(["running LLMs at reduced numeric precision quantized"])[0]
+    terms = key_terms(QUANT, target, lambda text: 3.0, _embed)
+    assert terms and terms[0].text == "quantization"
+    # A term only one seed states is that paper's own name for itself, not the field's.
+    assert not any(t.text == "ternary" for t in terms)
+    # Overlapping terms name one subject: "quantization" and "low-bit quantization" are not both kept.
+    assert sum("quantization" in t.text for t in terms) == 1
+    assert key_terms(QUANT[:1], target, lambda text: 3.0, _embed) == []  # one seed: nothing shared
+
+
+def test_features_place_a_paper_among_the_questions_candidates():
+    concepts = topic_concepts("quantization papers?", lambda text: 3.0)
+    measured = SetQuestion(False, concepts, [], dense={"2601.00001": 0.6, "2601.00002": 0.55, "2601.00004": 0.2},
+                           neighbour={"2601.00001": 0.9, "2601.00002": 0.8, "2601.00004": 0.1},
+                           lexical={"2601.00001": 1.0}, fused_rank={"2601.00001": 0, "2601.00004": 1})
+    best, other = measured.features(QUANT[0]), measured.features(OTHER)
+    assert set(best) == set(FEATURES)
+    assert best["dense_gap"] == 0.0 and other["dense_gap"] < 0
+    assert best["above_gap"] == 1.0 and other["above_gap"] == 0.0  # the widest gap falls after the two close ones
+    assert best["words"] > 0.7 and other["words"] == 0.0 and best["names_all"] == 1.0
+    assert other["fused_rank"] > best["fused_rank"]
+    row = subject_row([best, other])
+    assert row["top_dense"] == 0.6 and row["top_words"] == best["words"]
+
+
+def test_calibration_fits_a_separable_signal_and_a_bar_between_the_classes():
+    rows = [{"x": v} for v in (0.1, 0.2, 0.3, 0.7, 0.8, 0.9)]
+    model = calibrate.fit_logistic(rows, [False, False, False, True, True, True], ("x",))
+    probs = np.array([model.probability(r) for r in rows])
+    assert probs[:3].max() < 0.5 < probs[3:].min()
+    bar = calibrate._balanced_bar(probs, np.array([False, False, False, True, True, True]))
+    assert probs[:3].max() < bar <= probs[3:].min()
+
+
+def test_the_answer_bar_reads_how_far_the_top_paper_stands_out_only_over_enough_papers():
+    # Without a population (a dozen-paper store), how far the top paper stands out says little: the
+    # bar without it decides; from the smallest dense pool the pooled model was fitted on, it reads it.
+    plain = Logistic(("coverage",), (0.5,), (0.1,), (4.0,), 0.0)
+    pooled = Logistic(("coverage", "standout"), (0.5, 3.0), (0.1, 1.0), (1.0, 4.0), 0.0)
+    model = RelevanceModel({}, {"en": (plain, 0.5)}, {}, {"en": (pooled, 0.5, 20)})
+    described = {"coverage": 0.45, "standout": 5.0}  # few of the question's words, far above the rest
+    assert model.answers("en", described | {"pool": 30.0})[1]
+    assert not model.answers("en", described | {"pool": 8.0})[1]
+    assert not model.answers("en", {"coverage": 0.45, "standout": 1.0, "pool": 30.0})[1]
+    assert not model.answers("zh", described | {"pool": 30.0})[1]  # no pooled model for Chinese: the plain "en" one
+    again = RelevanceModel.from_json(json.loads(json.dumps(model.to_json())))
+    assert again.pooled == model.pooled
+
+
+def test_calibration_ships_the_pooled_bar_with_the_smallest_pool_it_saw():
+    cases = [calibrate.FactCase("s", f"q{i}", "en", label, {"coverage": 0.5, "closest": 0.5, "named": 0.0,
+                                                             "standout": s, "pool": p})
+             for i, (label, s, p) in enumerate([(True, 5.0, 31.0), (True, 4.6, 25.0), (True, 4.8, 28.0),
+                                                (False, 1.5, 33.0), (False, 2.0, 22.0), (False, 0.9, 35.0)])]
+    model, bar, min_pool = calibrate.fit_answerable_pooled(cases, "en")
+    assert min_pool == 22
+    probs = [model.probability(c.row) for c in cases]
+    assert min(probs[:3]) >= bar > max(probs[3:])
