@@ -69,6 +69,7 @@ class TermWeights:
     def __init__(self, lexical: LexicalIndex):
         self.total = max(1, len(lexical.chunks))
         self._df = lexical.document_frequency  # per term when asked (a dict of every term: 30 ms at 5k papers)
+        self.papers_stating = lexical.paper_frequency
 
     def frequency(self, term: str) -> int:
         """Chunks that contain the term (0: the store never states it)."""

@@ -323,6 +323,15 @@ class LexicalIndex:
         i = self.term_id.get(term)
         return 0 if i is None else int(self.matrix.indptr[i + 1] - self.matrix.indptr[i])
 
+    def paper_frequency(self, term: str) -> int:
+        """Papers with a chunk containing `term` (a paper's name is in each of its chunks: counted
+        once, it is as rare as it is)."""
+        i = self.term_id.get(term)
+        if i is None:
+            return 0
+        rows = self.matrix.indices[self.matrix.indptr[i]:self.matrix.indptr[i + 1]]
+        return len(np.unique(self.chunks.papers.codes[rows]))
+
     def document_frequencies(self) -> dict[str, int]:
         """Chunks containing each term (read off the matrix's term columns)."""
         indptr = self.matrix.indptr

@@ -147,3 +147,11 @@ def test_a_question_names_the_paper_when_any_of_its_rarest_terms_is_in_the_title
     # The rarest terms outside the title do not name it.
     assert answerer.names_the_paper(Analysis(language="en", content_terms=tokenize("q-error joins")),
                                     CATALOG["2601.00003"]) == 0.0
+    # Rarity counts papers: a name is in every passage of its paper (here three), a common word in
+    # fewer passages but of more papers.
+    squeeze = paper("2601.00009", "KVSqueeze: low-rank KV caches", "")
+    chunks = [StoredChunk(f"2601.00009#abstract#{i}", "2601.00009", "abstract", f"KVSqueeze part {i}.") for i in range(3)]
+    chunks += [StoredChunk(f"{pid}#abstract#x", pid, "abstract", "It saves memory.") for pid in ("2601.00001", "2601.00002")]
+    named = ExtractiveAnswerer(_WordEmbedder(), TermWeights(LexicalIndex(chunks)))
+    assert named.names_the_paper(Analysis(language="en", content_terms=tokenize("How much memory does KVSqueeze save?")),
+                                 squeeze) == 1.0

@@ -149,14 +149,17 @@ class ExtractiveAnswerer:
     def names_the_paper(self, analysis: Analysis, paper: Paper) -> float:
         """1 when the question's rarest term the store holds is in the paper's title ("What does
         PageKV report?"): a question that names a paper is about it, whatever else its words cover.
-        Terms as rare as each other all count ("What AIME score does PCL-Reasoner report?": both in
-        three passages; the name is the one in the title)."""
-        terms = [t for t in dict.fromkeys(analysis.content_terms) if len(t) > 2 and self.weights.frequency(t)]
-        if not terms:
+        Rarity counts papers first, then passages (a paper's name is in each of its passages: in
+        a small store a common word may be in fewer), and terms as rare as each other all count
+        ("What AIME score does PCL-Reasoner report?": each in three passages of one paper)."""
+        stated = {t: (self.weights.papers_stating(t), self.weights.frequency(t))
+                  for t in dict.fromkeys(analysis.content_terms) if len(t) > 2}
+        stated = {t: n for t, n in stated.items() if n[0]}
+        if not stated:
             return 0.0
-        rarest = max(map(self.weights.idf, terms))
+        rarest = min(stated.values())
         title = set(tokenize(paper.title))
-        return float(any(t in title for t in terms if self.weights.idf(t) >= rarest - 1e-9))
+        return float(any(t in title for t, n in stated.items() if n == rarest))
 
     def is_answerable(self, question: str, analysis: Analysis, source: Source) -> bool:
         """Whether the top source answers the question, by the calibrated model (sets/model.py)."""
