@@ -6,7 +6,7 @@ built once and reused.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 
@@ -92,6 +92,29 @@ class App:
             self.retriever.vectors()
             self.store.papers()
         return report
+
+    def stream(self, question: str, filters: Filters | None = None, k: int | None = None):
+        """The answer as it is written (text pieces), then the checked Answer (answer/chain.py)."""
+        return self.chain.stream(question, filters, k)
+
+    @property
+    def answerer_name(self) -> str:
+        """Which answerer writes answers: "extractive" or the LLM's."""
+        return self.chain.answerer.name
+
+    def catalog(self) -> Mapping[str, Paper]:
+        """Every stored paper by id (read once per state of the store)."""
+        return self.store.papers()
+
+    def corpus(self) -> dict:
+        """What the store holds, as eval reports record it: papers, chunks, where, generation."""
+        stats = self.store.stats()
+        return {"papers": stats["papers"], "chunks": stats["chunks"], "store": stats["store"],
+                "generation": self.store.state().get("generation")}
+
+    def cache_key(self) -> str:
+        """Names what the store holds now (changes with every write): for caches derived from it."""
+        return self.store.cache_key()
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid") -> RetrievalResult:
         return self.retriever.search(query, k, filters, mode)

@@ -88,6 +88,7 @@ class Settings:
     llm_screen_seconds: Annotated[float, Field(strict=True, ge=0, le=3600)] = 60.0
     llm_screen_tokens: _int(0, 10_000_000) = 30000
     preset: str | None = None
+    config_file: Path | None = None  # the TOML file these settings were read from (set by load_settings)
     # Folders the MCP server's `ingest` tool may read (with `digestqa mcp --allow-ingest`): a client's
     # model names paths, so it reads only under these, never anywhere the server's user can.
     mcp_ingest_roots: tuple[Path, ...] = ()
@@ -107,11 +108,16 @@ class Settings:
         """Where the papers live, as messages name it."""
         return f"chroma://{self.chroma_host}:{self.chroma_port}" if self.uses_server else str(self.store)
 
+    def papers_per_answer(self, k: int | None) -> int:
+        """`k` papers retrieved for a question when one is asked for, else `top_k`."""
+        return k or self.top_k
+
     def public_dict(self) -> dict:
         """Settings safe to write into reports and logs (the API key is masked)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["store"] = str(self.store)
         out["cache_dir"] = str(self.cache_dir)
+        out["config_file"] = str(self.config_file) if self.config_file else None
         out["llm_api_key"] = "***" if self.llm_api_key else None
         return out
 
@@ -287,7 +293,11 @@ def load_settings(env: dict[str, str] | None = None, preset: str | None = None, 
     if config_file:
         take(_read_toml(Path(config_file), "DIGESTQA_CONFIG"), str(config_file))
     elif Path("digestqa.toml").exists():
-        take(_read_toml(Path("digestqa.toml"), "digestqa.toml"), "digestqa.toml")
+        config_file = "digestqa.toml"
+        take(_read_toml(Path(config_file), "digestqa.toml"), "digestqa.toml")
+    values.pop("config_file", None)  # said by where the file is, never by what it says
+    if config_file:
+        values["config_file"] = Path(config_file).expanduser().resolve()
     for var, name in _ENV.items():
         if env.get(var):
             take({name: _coerce(name, env[var], var)}, var)

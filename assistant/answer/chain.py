@@ -82,7 +82,7 @@ class AnswerChain:
     def retrieve(self, question: str, analysis: Analysis, filters: Filters | None,
                  k: int | None) -> tuple[list[Source], dict, list[Notice]]:
         """The sources to answer from, the retrieval's timings, and notices for the reader."""
-        k = k or self.settings.top_k
+        k = self.settings.papers_per_answer(k)
         filters = filters or Filters()
         if analysis.unknown_ids and not analysis.ids:
             # "What accuracy does 2601.99999 report?": a question about a paper that is not stored.

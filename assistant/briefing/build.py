@@ -39,7 +39,7 @@ def build_briefing(app, category: str, *, dates=(), since: str | None = None, un
     started = time.perf_counter()
     report = progress or (lambda stage, done, total: None)
 
-    catalog = app.store.papers()
+    catalog = app.catalog()
     known = app.digests()
     selection = select(catalog, category, dates, since, until, digests, all_dates, known)
     papers = {pid: catalog[pid] for pid in selection.ids}

@@ -61,7 +61,7 @@ def run_ask(args, app) -> int:
         print(json.dumps(data, ensure_ascii=False))
         daily.answer_exports(args, answer)
         return 0
-    answer = _stream_to_terminal(app.chain.stream(args.question, filters, args.top_k))
+    answer = _stream_to_terminal(app.stream(args.question, filters, args.top_k))
     _print_footer(answer, args.verbose, known=app.digests())
     if args.screened:
         _print_screened(answer)
@@ -92,7 +92,7 @@ def run_chat(args, app) -> int:
 
     app.warm_up()
     session = app.chat_session(filters_from(args, app))
-    backend = app.chain.answerer.name
+    backend = app.answerer_name
     print(f"digestqa chat ({backend}; {app.settings.store_label}). /reset, /sources, /quit.", file=sys.stderr)
     interactive = sys.stdin.isatty()
     while True:

@@ -79,7 +79,7 @@ def run_brief(args, app) -> int:
         print(f"wrote {args.out}", file=sys.stderr)
     from assistant.cli import daily  # --bib/--ris: the briefing's papers
 
-    stored = app.store.papers() if (getattr(args, "bib", None) or getattr(args, "ris", None)) else {}
+    stored = app.catalog() if (getattr(args, "bib", None) or getattr(args, "ris", None)) else {}
     for path in daily.export(args, [stored[pid] for pid in briefing.papers if pid in stored]):
         print(f"wrote {path}", file=sys.stderr)
     return 0

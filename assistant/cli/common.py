@@ -78,7 +78,7 @@ def filters_from(args, app=None):
     if app is not None and (args.category or args.author):
         from assistant.ingest.paper_table import cards_of
 
-        catalog = app.store.papers()
+        catalog = app.catalog()
         if catalog:
             counts: dict[str, int] = {}
             for paper in cards_of(catalog):  # (categories and authors: no paper's text decoded)

@@ -154,7 +154,7 @@ def run_new(args, app) -> int:
     from assistant.daily.whatsnew import new_papers
 
     view = new_papers(app, args.since, args.previous, not args.no_changed)
-    stored = app.store.papers() if (args.bib or args.ris) else {}
+    stored = app.catalog() if (args.bib or args.ris) else {}
     written = export(args, [stored[p["id"]] for p in view["papers"] if p["id"] in stored])
     if args.json:
         print(json.dumps(view | {"written": written}, ensure_ascii=False))
@@ -193,7 +193,7 @@ def run_watch(args, app) -> int:
     action = args.watch_command
     if action == "add":
         try:
-            catalog = app.store.papers() if args.category else {}
+            catalog = app.catalog() if args.category else {}
         except StoreMissing:  # watches may be added before the first ingest: nothing to check against yet
             catalog = {}
         counts: dict[str, int] = {}
@@ -220,7 +220,7 @@ def run_watch(args, app) -> int:
             for hit in watch.hits:
                 print(f"     [{hit.id}] {_short(hit.title, 90)}")
         return 0
-    paper_ids = sorted(app.store.papers()) if args.all else None
+    paper_ids = sorted(app.catalog()) if args.all else None
     results = watchlist.run(app, paper_ids)
     return print_watch_results(args, app, results)
 
@@ -234,7 +234,7 @@ def print_watch_results(args, app, results) -> int:
         written.append(str(args.md))
     if getattr(args, "atom", None):
         written.append(str(hits_atom(results, args.atom)))
-    stored = app.store.papers() if (getattr(args, "bib", None) or getattr(args, "ris", None)) else {}
+    stored = app.catalog() if (getattr(args, "bib", None) or getattr(args, "ris", None)) else {}
     written += export(args, [stored[pid] for pid in dict.fromkeys(h.id for r in results for h in r.hits)
                              if pid in stored])
     if args.json:
@@ -296,7 +296,7 @@ def run_show(args, app) -> int:
     from assistant.text import clean_latex
     from assistant.types import SUMMARY_SECTIONS
 
-    paper = app.store.papers().get(args.paper_id.strip().removeprefix("arXiv:").split("v")[0]
+    paper = app.catalog().get(args.paper_id.strip().removeprefix("arXiv:").split("v")[0]
                                    if "/" not in args.paper_id else args.paper_id.strip())
     if paper is None:
         raise InputError(f"no paper {args.paper_id} in {app.settings.store_label} (digestqa papers lists them)")

@@ -131,7 +131,7 @@ class Watchlist:
         watches = self.watches()
         results = []
         when = now_iso()
-        papers = app.store.papers() if paper_ids else {}
+        papers = app.catalog() if paper_ids else {}
         for watch in watches:
             candidates = [pid for pid in paper_ids if pid in papers and watch.filters().matches(papers[pid])]
             hits: list[Hit] = []

@@ -19,7 +19,7 @@ def new_papers(app, since: str | None = None, previous: int = 0, changed: bool =
             kinds.setdefault(pid, "changed")
         for pid in record.added:
             kinds[pid] = "added"
-    stored = app.store.papers() if kinds else {}
+    stored = app.catalog() if kinds else {}
     hits = Watchlist(app.settings).hit_ids() if kinds else {}
     items = []
     for pid, kind in kinds.items():

@@ -89,7 +89,7 @@ class ProductPipeline(Pipeline):
 
     @property
     def backend(self) -> str:
-        return self.app.chain.answerer.name
+        return self.app.answerer_name
 
     def answer(self, question: Question) -> dict:
         answer = self.app.ask(question.question, None, self.k)
@@ -150,7 +150,7 @@ class DensePipeline(Pipeline):
         from llama_index.core import Document
 
         docs = []
-        for pid, paper in sorted(self.app.store.papers().items()):
+        for pid, paper in sorted(self.app.catalog().items()):
             zh = "\n".join(s for s in (paper.tldr, paper.motivation, paper.method, paper.result, paper.conclusion) if s)
             text = "\n\n".join(part for part in (paper.title, paper.abstract, zh) if part)
             docs.append(Document(text=text, doc_id=pid, metadata={"paper_id": pid}))
@@ -172,7 +172,7 @@ class DensePipeline(Pipeline):
 
     def cache_dir(self) -> Path:
         # Keyed by what the store holds (id, generation, last write), like the BM25 cache.
-        return self.cache_root() / f"{self.app.store.cache_key()}-{self.app.settings.embed_package}-{DENSE_RECIPE}"
+        return self.cache_root() / f"{self.app.cache_key()}-{self.app.settings.embed_package}-{DENSE_RECIPE}"
 
     def _valid(self, index, embed_model) -> bool:
         """A loaded cache is used only if it is this store's papers with vectors of the model's size.
@@ -182,7 +182,7 @@ class DensePipeline(Pipeline):
         vectors = getattr(vectors, "embedding_dict", None)
         if not docs or not isinstance(vectors, dict) or set(vectors) != set(docs):
             return False
-        if {node.ref_doc_id for node in docs.values()} != set(self.app.store.papers()):
+        if {node.ref_doc_id for node in docs.values()} != set(self.app.catalog()):
             return False
         size = len(embed_model.get_query_embedding("dimension check"))
         return all(isinstance(v, list) and len(v) == size and all(isinstance(x, float) for x in v)
@@ -223,7 +223,7 @@ class DensePipeline(Pipeline):
 
     def answer(self, question: Question) -> dict:
         retriever = self.index.as_retriever(similarity_top_k=self.k * self.NODES_PER_PAPER)
-        catalog = self.app.store.papers()
+        catalog = self.app.catalog()
         hits: list[tuple[str, str, str]] = []
         for scored in retriever.retrieve(question.question):
             pid = scored.node.metadata.get("paper_id")

@@ -73,11 +73,11 @@ def prepare_out_dir(out_dir: Path) -> Path:
 def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Path, *, dataset_path: Path,
                  k: int | None = None, total_questions: int | None = None, limit: int | None = None,
                  progress: bool = True, timestamp: datetime | None = None, judge=None) -> RunOutput:
-    k = k or app.settings.top_k
+    k = app.settings.papers_per_answer(k)
     timestamp = timestamp or datetime.now().astimezone()
     pipeline = make_pipeline(pipeline_name, app, k)
     out_dir = prepare_out_dir(out_dir)
-    corpus = app.store.papers()
+    corpus = app.catalog()
     corpus_ids = set(corpus)
     if not corpus_ids:
         raise InputError(f"the store {app.settings.store_label} holds no papers: run `digestqa ingest` first")
@@ -121,7 +121,6 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
         # The per-question grades go into results.jsonl too.
         results_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
-    stats = app.store.stats()
     settings = app.settings
     records_backend = next((r["backend"] for r in records if r.get("backend")), pipeline.backend)
     report = {
@@ -133,8 +132,7 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
             "top_k": k,
             "embedding_model": settings.embed_package,
             "prompt_hash": _prompt_hash(),
-            "corpus": {"papers": stats["papers"], "chunks": stats["chunks"], "store": stats["store"],
-                       "generation": app.store.state().get("generation")},
+            "corpus": app.corpus(),
             "git_commit": git_commit(),
             "dataset": {"path": str(dataset_path), "sha1": dataset_sha1(dataset_path),
                         "questions": total_questions or len(questions), "questions_run": len(questions),

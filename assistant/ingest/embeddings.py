@@ -16,12 +16,15 @@ from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.ingest.vector_cache import VectorCache, vector_cache_path
 
-# Any hub access must fail fast instead of hanging on a closed network; set before the
-# Hugging Face libraries are imported, because they read these at import time.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+def hub_offline() -> None:
+    """Any hub access fails fast instead of hanging on a closed network. The Hugging Face libraries
+    read these when imported, so every path that imports them calls this first (an Embedder's
+    construction, the ONNX export); a value the user set stays."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 LOADING_SWITCH_INTERVAL_S = 0.0005  # see Embedder._load_quietly
@@ -41,6 +44,7 @@ class Embedder:
     """A llama-index embedding model plus the tokenizer that bounds chunk sizes."""
 
     def __init__(self, settings: Settings):
+        hub_offline()
         self.settings = settings
         self.path = model_path(settings)
         self._loading: threading.Thread | None = None
@@ -254,6 +258,7 @@ def onnx_cache_path(model_dir: Path, settings: Settings) -> Path:
 
 
 def export_onnx(model_dir: Path, target: Path) -> None:
+    hub_offline()
     import torch
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -302,6 +307,7 @@ def _make_embedding_class():
 
         @classmethod
         def load(cls, path: Path, max_length: int, batch_size: int):
+            hub_offline()
             import torch
             from transformers import AutoModel, AutoTokenizer
             from transformers.utils import logging as hf_logging

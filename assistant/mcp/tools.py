@@ -74,7 +74,7 @@ def last_ingest_papers(app: App) -> tuple[list[Paper], str] | None:
     records = History(app.settings).select()
     if not records:
         return None
-    record, catalog = records[-1], app.store.papers()
+    record, catalog = records[-1], app.catalog()
     ids = list(dict.fromkeys(record.added + record.changed))
     return [catalog[i] for i in ids if i in catalog], f"the last ingest ({record.at})"
 
@@ -153,7 +153,7 @@ class PaperTools:
     # -- argument checks against the store ------------------------------------------------------
     @staticmethod
     def catalog(app: App) -> dict[str, Paper]:
-        papers = app.store.papers()
+        papers = app.catalog()
         if not papers:
             raise StoreError(f"the store at {app.settings.store_label} holds no papers: "
                              "run `digestqa ingest PATH` first")
@@ -299,7 +299,7 @@ class PaperTools:
             for p in papers:
                 counts[p.category] = counts.get(p.category, 0) + 1
             notes = []
-            if since and not any(p.dates for p in app.store.papers().values()):
+            if since and not any(p.dates for p in app.catalog().values()):
                 notes.append("the stored digests carry no dates (their file names have no YYYY-MM-DD); "
                              "call new_papers without since for the latest digest")
             return {"selection": label, "count": len(papers), "notices": notes,

@@ -163,7 +163,7 @@ class Retriever:
                mode: str = "hybrid", lexical_query: str | None = None) -> RetrievalResult:
         """The k best papers for `query`. `lexical_query` (default: the query) is what BM25 looks
         for, so a set question can add the other spellings of its terms (LoRA -> low-rank adaptation)."""
-        k = k or self.settings.top_k
+        k = self.settings.papers_per_answer(k)
         timings: dict[str, float] = {}
         allowed = self.allowed_ids(filters)
         pinned = [pid for pid in find_arxiv_ids(query) if pid in self.catalog and (allowed is None or pid in allowed)]

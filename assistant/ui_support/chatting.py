@@ -68,7 +68,7 @@ def warm_up(app) -> None:
     report properly, so it is ignored here.
     """
     try:
-        if not app.store.papers():
+        if not app.catalog():
             return
         chain = app.chain
         chain.retriever.lexical()

@@ -63,7 +63,7 @@ def store_overview(app) -> StoreOverview:
     label = app.settings.store_label
     try:
         stats = app.stats()
-        papers = app.store.papers().values()
+        papers = app.catalog().values()
         known = app.digests()
     except DigestQAError as exc:
         return StoreOverview(label, problem=friendly(exc))

@@ -6,7 +6,6 @@ Loading and comparing go through `assistant.evaluation.compare`, so the page sho
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,8 +74,8 @@ def _bases(settings: Settings | None) -> list[Path]:
     bases = []
     if settings is not None and not settings.uses_server:
         bases.append(Path(settings.store).expanduser().resolve().parent)
-    if os.environ.get("DIGESTQA_CONFIG"):
-        bases.append(Path(os.environ["DIGESTQA_CONFIG"]).expanduser().resolve().parent)
+    if settings is not None and settings.config_file is not None:
+        bases.append(settings.config_file.parent)
     bases += [SOURCE_ROOT, Path.cwd()]
     return list(dict.fromkeys(bases))
 

@@ -44,7 +44,7 @@ else:
     for ingest in view["ingests"]:
         st.caption(f"Ingest of {ingest['at']}: {ingest['added']} added, {ingest['changed']} changed")
     st.markdown(f"**{view['count']} papers** · " + " · ".join(f"{c} {n}" for c, n in view["categories"].items()))
-    stored = app.store.papers()
+    stored = app.catalog()
     downloads([stored[p["id"]] for p in view["papers"] if p["id"] in stored], "digestqa-new", "new")
     # Watch hits first and open; then one collapsed group per category, largest first, with its count.
     hits = [item for item in view["papers"] if item["watches"]]
@@ -84,7 +84,7 @@ if watches:
         st.rerun()
     if cols[1].button("Run over every paper", icon=":material/all_inclusive:"):
         with st.spinner("Answering each watch…"):
-            watchlist.run(app, sorted(app.store.papers()))
+            watchlist.run(app, sorted(app.catalog()))
         st.rerun()
     watches = watchlist.watches()
     results = [WatchResult(w, w.hits, 0, not w.hits) for w in watches]
@@ -99,7 +99,7 @@ if watches:
             for hit in watch.hits:
                 st.markdown(f"- [{hit.id}]({hit.url}) **{plain(hit.title)}** ({hit.category})  \n  {plain(hit.sentence)}")
     if any(w.hits for w in watches):
-        stored = app.store.papers()
+        stored = app.catalog()
         hit_papers = [stored[pid] for pid in dict.fromkeys(h.id for w in watches for h in w.hits) if pid in stored]
         downloads(hit_papers, "digestqa-watch-hits", "hits")
         cols = st.columns(2)

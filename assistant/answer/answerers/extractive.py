@@ -32,6 +32,7 @@ from assistant.answer.answerers.roles import (
 )
 from assistant.answer.evidence import TermWeights, paper_terms
 from assistant.answer.injection import addresses_reader
+from assistant.config import Settings
 from assistant.ingest.chunking import embed_text, header_title
 from assistant.ingest.embeddings import Embedder, embed_recurring
 from assistant.search.lexical import tokenize
@@ -47,7 +48,6 @@ MIN_COVERAGE = 0.50
 ZH_LEADS = 3  # a Chinese fact question: of this many first sources, the best-covered leads
 OVERVIEW_LIMIT = 25  # papers listed one per line before pointing at `digestqa brief`
 LIST_LIMIT = 8
-DETAIL_LIMIT = 15  # set answers: members shown with a sentence each; the rest by title (all cited)
 SENTENCE_VECTORS_KEPT = 4096  # about 6 MB of 384-d float32 vectors
 LINE_CHARS = 320  # a list line's sentence, shortened by whole clauses beyond this
 FEW_MEMBERS = 3  # set answers this short also quote each paper's headline result
@@ -69,7 +69,7 @@ class _Scored:
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, weights: TermWeights, detail_limit: int = DETAIL_LIMIT,
+    def __init__(self, embedder: Embedder, weights: TermWeights, detail_limit: int = Settings.list_detail,
                  model: RelevanceModel | None = None):
         self.embedder = embedder
         self.weights = weights
