@@ -399,9 +399,22 @@ def report(data: Collected, full: RelevanceModel, names: list[str]) -> str:
     return "\n".join(lines)
 
 
+def shipped_datasets(model_file: Path) -> list[Path]:
+    """The sets the shipped model was fitted on (its `fitted.datasets`), so a plain re-run fits on
+    the same ones: a set added to datasets/ as a first-contact measurement joins the fit only when
+    named on the command line."""
+    try:
+        names = json.loads(model_file.read_text(encoding="utf-8"))["fitted"]["datasets"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    paths = [ROOT / "evals" / "datasets" / f"{name}.jsonl" for name in names]
+    return sorted(p for p in paths if p.exists())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("datasets", nargs="*", type=Path)
+    parser.add_argument("datasets", nargs="*", type=Path,
+                        help="labelled sets to fit on (default: those the shipped model names, else every set)")
     parser.add_argument("--dry-run", action="store_true", help="print the report; write neither file")
     parser.add_argument("--out", type=Path, default=DATA_FILE)
     parser.add_argument("--report", type=Path, default=ROOT / "evals" / "reports" / "calibration.md")
@@ -409,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="read the measured features from FILE when it exists, else measure and write them there "
                              "(to try model shapes without measuring again; stale once the features' code changes)")
     args = parser.parse_args(argv)
-    paths = args.datasets or sorted((ROOT / "evals" / "datasets").glob("*.jsonl"))
+    paths = args.datasets or shipped_datasets(args.out) or sorted((ROOT / "evals" / "datasets").glob("*.jsonl"))
     started = time.perf_counter()
     if args.features and args.features.exists():
         data = read_features(args.features)

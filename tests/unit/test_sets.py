@@ -114,3 +114,11 @@ def test_calibration_ships_the_pooled_bar_with_the_smallest_pool_it_saw():
     assert min_pool == 22
     probs = [model.probability(c.row) for c in cases]
     assert min(probs[:3]) >= bar > max(probs[3:])
+
+
+def test_a_plain_recalibration_fits_on_the_sets_the_shipped_model_names(tmp_path):
+    model = tmp_path / "relevance.json"
+    model.write_text(json.dumps({"fitted": {"datasets": {"dev": "x", "holdout": "y", "gone": "z"}}}))
+    assert [p.stem for p in calibrate.shipped_datasets(model)] == ["dev", "holdout"]  # a set no longer there is skipped
+    model.write_text("not json")
+    assert calibrate.shipped_datasets(model) == []  # then every set, as before
