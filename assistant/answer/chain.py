@@ -84,6 +84,8 @@ class AnswerChain:
         """The sources to answer from, the retrieval's timings, and notices for the reader."""
         k = self.settings.papers_per_answer(k)
         filters = filters or Filters()
+        if analysis.unknown_categories and not (analysis.categories or analysis.authors or analysis.ids):
+            return [], {}, []  # "cs.CV papers?" in a store with none: the answerer says which it holds
         if analysis.unknown_ids and not analysis.ids:
             # "What accuracy does 2601.99999 report?": a question about a paper that is not stored.
             # Nothing to show, not five lookalikes (nor a source's text that names that id).

@@ -24,6 +24,9 @@ from assistant.types import Paper
 
 _CATEGORY = re.compile(r"(?<![\w.])([a-z]{2,8}(?:-[a-z]{2,6})?\.[A-Za-z]{2}|quant-ph|gr-qc|hep-[a-z]{2}|nucl-[a-z]{2})(?![\w])",
                        re.I)
+# arXiv's archives (what a category code starts with), so that "model.py" is not taken for a category.
+_ARCHIVE = re.compile(r"(cs|eess|stat|math|econ|q-bio|q-fin|astro-ph|cond-mat|physics|nlin)\.|quant-ph|gr-qc|hep-|nucl-",
+                      re.I)
 # A question that asks for a set of papers (several may answer it), in the ways people type it.
 _LIST_EN = re.compile(r"\b(which|what|any|list|find|show|give me|are there)\b[^?]*\b(papers|works|studies|methods|approaches|"
                       r"ones|articles|preprints)\b|\bpapers? (that|which|on|about|using|with|for|in)\b|\bare there\b|"
@@ -104,6 +107,8 @@ class Analysis:
     # Beside a named author or category, the words that may name a subject among their papers
     # (framing and the category's own name left out).
     subject_words: list[str] = field(default_factory=list)
+    unknown_categories: list[str] = field(default_factory=list)  # arXiv categories named that no stored paper has
+    stored_categories: list[str] = field(default_factory=list)  # (then) the categories the store holds
 
     @property
     def content_terms_beyond_ids(self) -> bool:
@@ -114,7 +119,7 @@ class Analysis:
     def names_no_subject(self) -> bool:
         """Only framing ("which papers?", "有哪些论文？"): no subject, person, category or id to look for."""
         return self.wants_list and not (self.topic_words or self.authors or self.categories or self.ids
-                                        or self.unknown_ids)
+                                        or self.unknown_ids or self.unknown_categories)
 
     @property
     def kind(self) -> str:
@@ -159,7 +164,13 @@ class QuestionAnalyzer:
         named = find_arxiv_ids(question)
         analysis = Analysis(language=language, ids=[i for i in named if i in self.catalog],
                             unknown_ids=[i for i in named if i not in self.catalog])
-        coded = [c for c in _CATEGORY.findall(question) if c.lower() in self.categories]
+        found = _CATEGORY.findall(question)
+        coded = [c for c in found if c.lower() in self.categories]
+        # An arXiv category no stored paper has ("cs.CV papers?"): said so, with what is stored.
+        analysis.unknown_categories = list(dict.fromkeys(c for c in found if c.lower() not in self.categories
+                                                         and _ARCHIVE.match(c)))
+        if analysis.unknown_categories:
+            analysis.stored_categories = sorted(self.categories.values())
         analysis.categories = list(dict.fromkeys(self.categories[c.lower()] for c in coded))
         plain = self._find_category_names(question)
         analysis.authors = self._find_authors(question)

@@ -171,6 +171,14 @@ def test_words_beside_a_category_that_none_of_its_papers_use_do_not_narrow_it(fi
     assert "2601.90082" in narrowed.cited_ids and "2601.90004" not in narrowed.cited_ids
 
 
+def test_a_category_no_stored_paper_has_is_said_so_with_the_ones_stored(fixture_app):
+    for question in ("cs.CV papers?", "What did the cs.RO people post this week?"):
+        answer = fixture_app.ask(question)
+        assert answer.refused and not answer.cited_ids, question
+        assert "main category" in answer.text and "cs.DB" in answer.text and "cs.LG" in answer.text
+    assert fixture_app.ask("cs.DB papers?").cited_ids  # a stored one still lists its papers
+
+
 def test_a_category_named_in_plain_words_lists_the_category(fixture_app):
     answer = fixture_app.ask("databases papers?")
     assert {"2601.90004", "2601.90005", "2601.90007", "2601.90082"} == set(answer.cited_ids)

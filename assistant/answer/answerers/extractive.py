@@ -411,6 +411,11 @@ class ExtractiveAnswerer:
         return self._refuse(analysis, sources, why)
 
     def _refuse(self, analysis: Analysis, sources: list[Source], why: str = "") -> Draft:
+        if analysis.unknown_categories and not sources:  # "cs.CV papers?" in a store with none: which it holds
+            named, held = ", ".join(analysis.unknown_categories), ", ".join(analysis.stored_categories)
+            text = (f"摘要中没有主类别为 {named} 的论文（已有的类别：{held}）。" if analysis.language == "zh"
+                    else f"No paper in these digests has {named} as its main category (they hold {held}).")
+            return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
         nearest = "\n".join(f"- {_title(s.paper)} (arXiv {s.id})" for s in sources[:3])
         if analysis.language == "zh":
             text = "已导入的摘要中没有能回答这个问题的论文，我不做猜测。"
