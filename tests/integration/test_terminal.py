@@ -15,8 +15,12 @@ def in_terminal(args: list[str], store, lines: tuple[str, ...] = (), timeout: fl
     if pid == 0:  # the child: stdin, stdout and stderr are the terminal
         os.execve(sys.executable, [sys.executable, "-m", "assistant", *args], env)
     out, pending, deadline = b"", list(lines), time.monotonic() + timeout
+    # poll, not select: by now the test process may hold over 1,024 descriptors (chromadb keeps every
+    # store it opened, one per fixture), and select() cannot watch a descriptor numbered that high.
+    watch = select.poll()
+    watch.register(fd, select.POLLIN)
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
+        ready = watch.poll(200)
         if ready:
             try:
                 data = os.read(fd, 4096)
