@@ -13,7 +13,6 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.daily.records import IngestRecords
 from assistant.daily.summary_check import SummaryChecks
-from assistant.digests import DigestCatalog
 from assistant.ingest.embeddings import Embedder
 from assistant.ingest.paper_table import cards_of
 from assistant.ingest.store import Store
@@ -135,5 +134,7 @@ class App:
 
     def digests(self):
         """Every stored digest with its readable label and the "latest" rule (assistant/digests.py)."""
+        from assistant.digests import DigestCatalog  # ~5 ms to import: search, ask and papers never name a digest
+
         return DigestCatalog.build(cards_of(self.store.papers()), self.store.digest_records())
 

@@ -126,7 +126,7 @@ def _dies_with(parent: int):
         return None
 
     def set_death_signal() -> None:  # runs in the child, between fork and exec
-        import ctypes
+        import ctypes  # (in the child only)
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the parent died before the call: nobody would signal us
@@ -136,7 +136,7 @@ def _dies_with(parent: int):
 
 
 def run_ui(args, app) -> int:
-    import subprocess
+    import subprocess  # (ui only: see _check_port_free)
 
     if importlib.util.find_spec("streamlit") is None:
         raise InputError("the web UI needs Streamlit: pip install streamlit")

@@ -53,7 +53,6 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import StoreError, StoreMissing
 from assistant.ingest import chroma_core
-from assistant.ingest.chunking import chunk_to_node
 from assistant.ingest.paper_table import PaperCatalog, cache_folders, load_or_save_table
 from assistant.types import Chunk, Paper
 
@@ -553,7 +552,10 @@ class Store:
 
     @staticmethod
     def _upsert_chunks(collection, rows: list[tuple], text_in_metadata: bool = False) -> None:
-        from llama_index.core.vector_stores.utils import node_to_metadata_dict  # ~1 s to import: writes only
+        # Writes only: llama-index takes ~1 s to import, and no read needs chunking's node helpers.
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+        from assistant.ingest.chunking import chunk_to_node
 
         for i in range(0, len(rows), _BATCH):
             part = rows[i:i + _BATCH]
