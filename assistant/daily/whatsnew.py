@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from assistant.answer.answerers.extractive import contribution_sentence
+from assistant.answer.sentences import contribution_sentence
 from assistant.daily.history import History
 from assistant.daily.watchlist import Watchlist
 from assistant.text import clean_latex

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from assistant.answer.answerers.extractive import contribution_sentence
+from assistant.answer.sentences import contribution_sentence
 from assistant.app import App
 from assistant.arxiv_ids import normalize_arxiv_id
 from assistant.briefing import build_briefing
