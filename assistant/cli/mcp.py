@@ -1,5 +1,5 @@
 """`digestqa mcp`: serve the store to any MCP client (desktop assistants, IDE agents, Open WebUI).
-Registered by cli.py; the server itself is assistant/mcp_server.py.
+Registered by commands.py; the server itself is assistant/mcp/server.py (its tools: mcp/tools.py).
 
 stdio (the default) is what desktop clients launch; nothing but protocol is written to stdout,
 everything else goes to stderr. `--http` serves streamable HTTP on 127.0.0.1 unless `--host` says

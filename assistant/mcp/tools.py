@@ -2,7 +2,7 @@
 
 Each method checks its arguments, calls the library API and returns a small JSON-ready dict that
 names papers by arXiv id, so a client's model can cite them and look them up again. A bad argument
-raises `InputError` with a message written for the model to read and correct; `mcp_server.py`
+raises `InputError` with a message written for the model to read and correct; `server.py`
 turns it into a tool error. The `App` is shared by every call of one server process and is not
 thread-safe (lazy cached properties, one Chroma client), so calls are serialized by a lock.
 """
