@@ -12,6 +12,7 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.daily.records import IngestRecords
+from assistant.daily.summary_check import SummaryChecks
 from assistant.ingest.embeddings import Embedder
 from assistant.ingest.paper_table import cards_of
 from assistant.ingest.store import Store
@@ -51,12 +52,13 @@ class App:
 
     @cached_property
     def chain(self):
+        # The answering layer: ~0.2 s of imports (the set-question models among them) that show,
+        # papers, stats and search never need.
+        from assistant.answer.answerers.llm import LLMAnswerer
         from assistant.answer.chain import AnswerChain
 
         answerer = None
         if self.settings.uses_llm:
-            from assistant.answer.answerers.llm import LLMAnswerer
-
             answerer = LLMAnswerer(self.settings)
         return AnswerChain(self.retriever, answerer)
 
@@ -70,7 +72,7 @@ class App:
         return self.chain.ask(question, filters, k)
 
     def chat_session(self, filters: Filters | None = None):
-        from assistant.answer.chat import ChatSession
+        from assistant.answer.chat import ChatSession  # the answering layer, as in `chain` above
 
         return ChatSession(self.chain, filters)
 
@@ -125,8 +127,6 @@ class App:
         return [catalog[card.id] for card in sorted(chosen, key=lambda p: (p.category, p.id))]
 
     def stats(self) -> dict:
-        from assistant.daily.summary_check import SummaryChecks
-
         stats = self.store.stats()
         # Papers whose Chinese TL;DR/Result states a number the abstract does not (cached by the ingest).
         stats["summary_flags"] = len(SummaryChecks(self.settings).flags(self.store))
@@ -134,7 +134,7 @@ class App:
 
     def digests(self):
         """Every stored digest with its readable label and the "latest" rule (assistant/digests.py)."""
-        from assistant.digests import DigestCatalog
+        from assistant.digests import DigestCatalog  # ~5 ms to import: search, ask and papers never name a digest
 
         return DigestCatalog.build(cards_of(self.store.papers()), self.store.digest_records())
 

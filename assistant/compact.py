@@ -6,6 +6,10 @@ and from the on-disk cache as two plain arrays (no pickle).
 """
 from __future__ import annotations
 
+import io
+import mmap
+import struct
+import zipfile
 from array import array
 
 import numpy as np
@@ -78,11 +82,6 @@ def mapped_npz(path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     process that reads it all reads it once, from the page cache, without a copy). Plain dtypes only:
     an object array (which would need unpickling) is refused. Anything unexpected raises
     ValueError (or OSError): the callers treat the file as a damaged cache."""
-    import io
-    import mmap
-    import struct
-    import zipfile
-
     try:
         with open(path, "rb") as fh:
             with zipfile.ZipFile(fh) as archive:

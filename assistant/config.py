@@ -8,6 +8,7 @@ environment variables -> explicit overrides (CLI flags). Nothing else reads the 
 from __future__ import annotations
 
 import os
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,6 +19,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from assistant.errors import ConfigError
+from assistant.files import FileRefused, read_bounded
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 MAX_CONFIG_BYTES = 1_000_000  # a configuration file is a few lines; anything this large is not one
@@ -147,8 +149,6 @@ _ENV = {  # environment variable -> field
 
 def _kinds() -> dict[str, type]:
     """Each field's plain type (int, float, str, Path, tuple), for reading environment strings."""
-    import typing
-
     kinds = {}
     for name, hint in typing.get_type_hints(Settings).items():
         args = [a for a in typing.get_args(hint) if a is not type(None)]
@@ -204,7 +204,7 @@ def _validate(values: dict, sources: dict[str, str]) -> Settings:
         # Only paths given (`--store`, DIGESTQA_STORE: most commands): a path is any Path, so there
         # is nothing to check, and building the validator (~0.1 s, and pydantic's import) is skipped.
         return Settings(**values)
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import TypeAdapter, ValidationError  # ~60 ms to import: see above
 
     try:
         return TypeAdapter(Settings).validate_python(values)
@@ -233,8 +233,6 @@ def _validate(values: dict, sources: dict[str, str]) -> Settings:
 
 def _constraints(name: str) -> dict:
     """The bounds (ge, gt, le) and description declared on a field's type."""
-    import typing
-
     hint = typing.get_type_hints(Settings, include_extras=True).get(name)
     found: dict = {}
     for arg in (hint, *typing.get_args(hint)):  # `X | None` holds the annotated X among its args
@@ -249,8 +247,6 @@ def _constraints(name: str) -> dict:
 def _read_toml(path: Path, source: str) -> dict:
     """A TOML file's settings. Only a regular file of sane size is read (a directory, a device or a
     FIFO named by DIGESTQA_CONFIG is an error, not a hang), and only text."""
-    from assistant.files import FileRefused, read_bounded
-
     try:
         raw = read_bounded(path, MAX_CONFIG_BYTES, "the configuration file")
         data = tomllib.loads(raw.decode("utf-8"))

@@ -17,6 +17,9 @@ import re
 from functools import lru_cache
 
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+from pylatexenc.latexwalker import LatexWalker
+from pylatexenc.latexwalker import get_default_latex_context_db as walker_db
+from pylatexenc.macrospec import MacroSpec
 
 # Anything that may be LaTeX; text without it is only whitespace-folded (most summaries, many abstracts).
 _MAYBE_LATEX = re.compile(r"[\\$`{}~^]|--|''")
@@ -97,9 +100,6 @@ def _tidy_math(text: str) -> str:
 
 
 def _context():
-    from pylatexenc.latexwalker import get_default_latex_context_db as walker_db
-    from pylatexenc.macrospec import MacroSpec
-
     db = get_default_latex_context_db()
     db.add_context_category("digestqa", macros=_macros(), prepend=True)
     walker = walker_db()
@@ -159,8 +159,6 @@ def _render(text: str) -> str:
     source = _GLUED_MACRO.sub(r"\\\1 ", source)
     source = _formulas(source)
     try:
-        from pylatexenc.latexwalker import LatexWalker
-
         nodes = LatexWalker(source, latex_context=_WALKER_DB, tolerant_parsing=True).get_latex_nodes()[0]
         rendered = _RENDERER.nodelist_to_text(nodes)
     except Exception:  # pylatexenc is tolerant; should it still fail, the reader gets the text as typed

@@ -19,6 +19,7 @@ BUNDLED_TIKTOKEN_CACHE = (Path(importlib.util.find_spec("llama_index.core").subm
 @lru_cache(maxsize=4)
 def get_encoding(name: str = "cl100k_base"):
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(BUNDLED_TIKTOKEN_CACHE))
+    # tiktoken: ~30 ms to import; only a budget for the LLM counts tokens, an extractive answer never does
     import tiktoken
 
     return tiktoken.get_encoding(name)

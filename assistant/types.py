@@ -11,6 +11,9 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from assistant.arxiv_ids import abs_url
+from assistant.text import strip_controls
+
 
 class Notice(str):
     """A note shown beside an answer or a briefing, with its kind: "warning" (something went wrong:
@@ -78,8 +81,6 @@ class Paper:
 
     @property
     def url(self) -> str:
-        from assistant.arxiv_ids import abs_url
-
         return abs_url(self.id)
 
     def content_hash(self) -> str:
@@ -99,10 +100,9 @@ class Paper:
     @classmethod
     def from_json(cls, text: str) -> Paper:
         """Reads records written by any version (fields added later take their defaults)."""
-        from assistant.text import strip_controls  # records of stores written before control characters were stripped
-
         data = json.loads(text)
         known = {f.name for f in fields(cls)}
+        # strip_controls: records of stores written before control characters were stripped
         data = {k: strip_controls(v) if isinstance(v, str) else v for k, v in data.items() if k in known}
         data["authors"] = [strip_controls(a) for a in data.get("authors") or []]
         return cls(**data)

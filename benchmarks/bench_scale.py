@@ -5,7 +5,7 @@ the largest size; a corpus of N papers is its first N/50 digest files, so every 
 a prefix of every larger one and the same papers keep the same text.
 
 1. Real ingest, in steps (default 350 -> 1000 -> 5000): each step ingests the next digests into the same
-   store with the real model and `assistant.ingest.ingest` (every vector computed, nothing reused),
+   store with the real model and `assistant.ingest.pipeline.ingest` (every vector computed, nothing reused),
    so each step's time is a true cold-ingest throughput at that store size; every vector is cached
    (benchmarks/vectors.py). Then a re-run of the unchanged largest step.
 2. Larger stores (5k, 50k), each grown from a copy of the previous one, get the remaining papers

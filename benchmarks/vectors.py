@@ -1,7 +1,7 @@
 """Embedding vectors computed once with the real model and cached on disk, for the scale benchmark.
 
 A real 50k-paper ingest embeds ~400k chunks: hours on a 2-core laptop. The scale benchmark
-therefore runs the real `assistant.ingest.ingest` (parser, chunker, Chroma store, paper
+therefore runs the real `assistant.ingest.pipeline.ingest` (parser, chunker, Chroma store, paper
 catalogue, BM25 index all real) with `CachingEmbedder` standing in for the model:
 
 - every vector the real model ever computed here is cached by the SHA-1 of the exact text it
@@ -35,7 +35,7 @@ def _sha(text: str) -> bytes:
 
 
 def split_embed_text(text: str) -> tuple[str, str]:
-    """Inverse of assistant.chunking.embed_text: 'title: T\\n\\nP' -> (T, P)."""
+    """Inverse of assistant.ingest.chunking.embed_text: 'title: T\\n\\nP' -> (T, P)."""
     if text.startswith(_TITLE_PREFIX) and "\n\n" in text:
         title, passage = text[len(_TITLE_PREFIX):].split("\n\n", 1)
         return title, passage
@@ -141,7 +141,7 @@ class EmbedCounts:
 
 
 class CachingEmbedder:
-    """Duck-types the parts of assistant.embeddings.Embedder that ingest() uses.
+    """Duck-types the parts of assistant.ingest.embeddings.Embedder that ingest() uses.
 
     mode="record": every text is embedded by the real model (an honest cold-ingest timing) and
     its vector cached. mode="reuse": cached vectors first; texts for which `must_be_real(text)`

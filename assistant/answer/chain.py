@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from functools import cached_property
 
 from assistant.answer.answerers import Answerer, Draft
-from assistant.answer.answerers.extractive import ExtractiveAnswerer, contribution_sentence
+from assistant.answer.answerers.extractive import ExtractiveAnswerer
 from assistant.answer.answerers.roles import ASKS_RESULT
 from assistant.answer.citations import Verified, verify_citations
 from assistant.answer.evidence import TermWeights, paper_terms
 from assistant.answer.screening import ScreeningNotice, screen_set
+from assistant.answer.sentences import contribution_sentence
 from assistant.errors import BackendError, InputError
 from assistant.search.comparison import resolve_sides
 from assistant.search.lexical import tokenize
@@ -175,7 +176,8 @@ class AnswerChain:
 
     def overview_sources(self, question: str, analysis: Analysis, filters: Filters, k: int) -> list[Source]:
         """Every paper of the authors or categories the question names, a large set ordered by
-        relevance to whatever else the question says."""
+        relevance to whatever else the question says; each passage is the paper's own sentence on
+        what it does (answer/sentences.py), no answerer's text."""
         papers = (sum((self.analyzer.papers_by_author(a) for a in analysis.authors), []) if analysis.authors
                   else sum((self.analyzer.papers_in_category(c) for c in analysis.categories), []))
         papers = [p for p in dict((p.id, p) for p in papers).values() if filters.matches(p)]

@@ -30,7 +30,7 @@ from assistant.arxiv_ids import find_arxiv_ids
 from assistant.errors import BackendError
 from assistant.prompts import load_prompt
 from assistant.text import clean_latex, paper_text
-from assistant.tokens import count_tokens
+from assistant.tokens import count_tokens, encoding_for_model
 from assistant.types import Notice, Paper, Source
 
 MAX_BATCH = 8  # papers per request: small models lose track of longer lists
@@ -203,8 +203,6 @@ def _plain(text: str) -> str:
 def paper_block(paper: Paper, encoding_model: str | None, language: str = "en") -> str:
     """Title and the start of the abstract (the Chinese TL;DR for a Chinese question, or when there
     is no abstract), as data inside a <paper> tag."""
-    from assistant.tokens import encoding_for_model
-
     text = paper.abstract or paper.tldr
     if language == "zh" and paper.tldr:
         text = paper.tldr + "\n" + paper.abstract

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer.answerers.extractive import contribution_sentence, result_sentence
+from assistant.answer.sentences import contribution_sentence, result_sentence
 from assistant.arxiv_ids import find_arxiv_ids
 from assistant.markup import readable  # LaTeX rendered: what a reader of the briefing sees
 from assistant.text import numbers_in, shorten, split_sentences

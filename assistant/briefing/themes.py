@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.markup import readable
-from assistant.search.lexical import EN_STOPWORDS
+from assistant.search.bilingual import glosses
+from assistant.search.lexical import EN_STOPWORDS, chinese_words
 from assistant.search.vocabulary import category_names, plural_stem, stem
 from assistant.types import Paper
 
@@ -345,8 +346,6 @@ class ChineseNamer:
     does not, preferring one whose dictionary senses (CC-CEDICT) give the English phrase's words."""
 
     def __init__(self, papers: dict[str, Paper]):
-        from assistant.search.lexical import chinese_words
-
         self.grams: dict[str, set[str]] = {}  # paper id -> the word runs its summary uses
         self.parts: dict[str, tuple[str, ...]] = {}  # run -> its words
         for pid, paper in papers.items():
@@ -392,9 +391,6 @@ class ChineseNamer:
 def _senses(word: str) -> set[str]:
     """The stems of a Chinese word's dictionary senses; a word the dictionary lacks ('强化学习')
     has its parts' senses (强化, 学习)."""
-    from assistant.search.bilingual import glosses
-    from assistant.search.lexical import chinese_words
-
     if not re.search(r"[\u3400-\u9fff]", word):
         return {stem(word.lower())}  # "KV" in "KV缓存" is its own translation
     found = glosses(word, single=True)

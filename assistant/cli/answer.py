@@ -1,10 +1,14 @@
 """`digestqa ask` and `digestqa chat`."""
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 
+from assistant.cli import daily
 from assistant.cli.common import add_command, add_filters, filters_from, positive_int, shown
+from assistant.errors import DigestQAError
+from assistant.text import strip_controls  # an answer quotes stored text: nothing in it may steer the terminal
 from assistant.types import Answer
 
 ASK_EPILOG = """examples:
@@ -49,8 +53,6 @@ def add_commands(sub, common) -> None:
 
 
 def run_ask(args, app) -> int:
-    from assistant.cli import daily
-
     app.warm_up()
     filters = filters_from(args, app)
     if args.json:
@@ -118,8 +120,6 @@ def run_chat(args, app) -> int:
             if session.turns:
                 _print_sources(session.turns[-1], app.digests())
             continue
-        from assistant.errors import DigestQAError
-
         try:
             answer = _stream_to_terminal(session.stream(question, args.top_k))
         except DigestQAError as exc:
@@ -134,8 +134,6 @@ def _stream_to_terminal(items) -> Answer:
     """Print the answer as it streams, once. When checking the citations changed it (a claim marked
     ⚠, a citation of a paper that is not a source removed), only the changed lines follow; the
     footer says why."""
-    from assistant.text import strip_controls  # an answer quotes stored text: nothing in it may steer the terminal
-
     streamed = []
     answer = None
     for item in items:
@@ -161,8 +159,6 @@ def _stream_to_terminal(items) -> Answer:
 def changed_lines(streamed: str, verified: str) -> list[str]:
     """The lines of the verified answer that differ from what was streamed (spacing aside); a line
     the check removed is shown as '(removed) …'."""
-    import difflib
-
     old = [line for line in streamed.strip().split("\n")]
     new = [line for line in verified.strip().split("\n")]
     same = [" ".join(line.split()) for line in old], [" ".join(line.split()) for line in new]

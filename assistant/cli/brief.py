@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from assistant.cli import daily
 from assistant.cli.common import add_command, iso_date
 from assistant.errors import InputError
 
@@ -56,7 +57,7 @@ class _StderrProgress:
 
 
 def run_brief(args, app) -> int:
-    from assistant.briefing import build_briefing
+    from assistant.briefing import build_briefing  # the App's layers: see cli/__init__.py
 
     if args.all_dates and (args.date or args.since or args.until or args.digest):
         raise InputError("--all-dates selects every digest: leave out --date/--since/--until/--digest")
@@ -77,8 +78,7 @@ def run_brief(args, app) -> int:
         print(f"note: {notice}", file=sys.stderr)
     if args.out:
         print(f"wrote {args.out}", file=sys.stderr)
-    from assistant.cli import daily  # --bib/--ris: the briefing's papers
-
+    # --bib/--ris: the briefing's papers
     stored = app.catalog() if (getattr(args, "bib", None) or getattr(args, "ris", None)) else {}
     for path in daily.export(args, [stored[pid] for pid in briefing.papers if pid in stored]):
         print(f"wrote {path}", file=sys.stderr)

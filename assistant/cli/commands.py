@@ -122,7 +122,7 @@ def settings_from(args):
 def run_ingest(args, app) -> int:
     progress = None
     if not args.quiet:
-        from tqdm import tqdm
+        from tqdm import tqdm  # ~0.1 s to import: ingest only
 
         def progress(total: int):
             # papers/s always (tqdm's default flips to s/paper when slow) and the time left
@@ -222,7 +222,7 @@ def run_stats(args, app) -> int:
 
 
 def run_repair(args, app) -> int:
-    from assistant.ingest.repair import repair_store
+    from assistant.ingest.repair import repair_store  # the App's layers: see cli/__init__.py
 
     report = repair_store(app.settings, lambda: app.embedder)
     if args.json:
@@ -292,7 +292,7 @@ def _model_loading(args, settings):
     process imports everything else; else None."""
     if args.command not in ("ask", "chat", "search") or getattr(args, "mode", "hybrid") == "lexical":
         return None
-    from assistant.ingest.embeddings import Embedder
+    from assistant.ingest.embeddings import Embedder  # the App's layers (numpy): see cli/__init__.py
 
     embedder = Embedder(settings)
     embedder.load_in_background()
@@ -306,7 +306,7 @@ READ_COMMANDS = frozenset({"papers", "search", "stats", "ask", "show", "brief", 
 def _answer_from_a_copy(args, app, exc: Exception) -> bool:
     """True when `exc` is a full disk met by a read command on the store itself (then the App is
     switched to a private copy of the store); False otherwise."""
-    from assistant.ingest.store import store_fault
+    from assistant.ingest.store import store_fault  # the App's layers: see cli/__init__.py
 
     store = app.__dict__.get("store")
     if args.command not in READ_COMMANDS or app.settings.uses_server or store is None or store.read_only:
@@ -321,6 +321,7 @@ def _answer_from_a_copy(args, app, exc: Exception) -> bool:
 def _fault_message(exc: Exception, settings, app=None) -> str | None:
     """One line for a damaged index or a disk fault (full, read-only, no permission), else None (a
     real bug: traceback)."""
+    # The App's layers (see cli/__init__.py); a fault can come before the App imported them.
     from assistant.ingest.repair import explain_failure
     from assistant.ingest.store import store_fault
 

@@ -7,6 +7,8 @@ import sys
 from datetime import date
 
 from assistant.errors import InputError
+from assistant.markup import readable
+from assistant.text import strip_controls
 
 
 def add_command(sub, common, name: str, help: str, description: str | None = None, epilog: str | None = None):
@@ -60,7 +62,7 @@ def filters_from(args, app=None):
     """The filter options as Filters. With `app`: `--digest` also takes a digest's label ('digest 004',
     '004'); an unknown category is an error that lists the known ones (as `brief` does); an author no
     paper has is said on stderr."""
-    from assistant.search.retrieval import Filters, author_matches
+    from assistant.search.retrieval import Filters, author_matches  # the app's layers: see cli/__init__.py
 
     digests = tuple(args.digest)
     if app is not None and (digests or args.date or args.since or args.until):
@@ -76,7 +78,7 @@ def filters_from(args, app=None):
                              "given with ingest --date), so --date/--since/--until match nothing; choose digests "
                              "with --digest NAME (digestqa stats lists them)")
     if app is not None and (args.category or args.author):
-        from assistant.ingest.paper_table import cards_of
+        from assistant.ingest.paper_table import cards_of  # the app's layers: see cli/__init__.py
 
         catalog = app.catalog()
         if catalog:
@@ -99,9 +101,7 @@ def filters_from(args, app=None):
 def shown(text: str) -> str:
     """Paper text as printed: its LaTeX rendered, no control characters (stores written before they
     were stripped), and citation-like brackets in it shown as (id) so they never pass for checked citations."""
-    from assistant.answer.citations import neutralize_citations
-    from assistant.markup import readable
-    from assistant.text import strip_controls
+    from assistant.answer.citations import neutralize_citations  # the app's layers: see cli/__init__.py
 
     return neutralize_citations(strip_controls(readable(text)))
 

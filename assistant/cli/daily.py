@@ -6,10 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from assistant.cli.common import add_command, iso_date, positive_int
 from assistant.errors import InputError, StoreError, StoreMissing
+from assistant.markup import readable
+from assistant.text import clean_latex
+from assistant.types import SUMMARY_SECTIONS
 
 NEW_EPILOG = """examples:
   digestqa new                         papers the last ingest added, per category, watch hits first
@@ -118,7 +122,7 @@ def _add_export_options(parser, what: str = "the listed papers") -> None:
 
 def export(args, papers) -> list[str]:
     """Write --bib/--ris files when asked; returns the paths written (for notes and JSON)."""
-    from assistant.daily.export import write_papers
+    from assistant.daily.export import write_papers  # the App's layers: see cli/__init__.py
 
     written = []
     for kind in ("bib", "ris"):
@@ -135,7 +139,7 @@ def filter_flagged(args, app, papers):
     """`papers --flagged`: keep papers with summary flags."""
     if not getattr(args, "flagged", False):
         return papers
-    from assistant.daily.summary_check import SummaryChecks
+    from assistant.daily.summary_check import SummaryChecks  # the App's layers: see cli/__init__.py
 
     flags = SummaryChecks(app.settings).flags(app.store)
     return [p for p in papers if p.id in flags]
@@ -151,7 +155,7 @@ def answer_exports(args, answer) -> None:
 # -- new ----------------------------------------------------------------------------------------------
 
 def run_new(args, app) -> int:
-    from assistant.daily.whatsnew import new_papers
+    from assistant.daily.whatsnew import new_papers  # the App's layers: see cli/__init__.py
 
     view = new_papers(app, args.since, args.previous, not args.no_changed)
     stored = app.catalog() if (args.bib or args.ris) else {}
@@ -185,9 +189,7 @@ def run_new(args, app) -> int:
 # -- watch --------------------------------------------------------------------------------------------
 
 def run_watch(args, app) -> int:
-    from dataclasses import asdict
-
-    from assistant.daily.watchlist import Watchlist
+    from assistant.daily.watchlist import Watchlist  # the App's layers: see cli/__init__.py
 
     watchlist = Watchlist(app.settings)
     action = args.watch_command
@@ -226,7 +228,7 @@ def run_watch(args, app) -> int:
 
 
 def print_watch_results(args, app, results) -> int:
-    from assistant.daily.export import hits_atom, hits_markdown
+    from assistant.daily.export import hits_atom, hits_markdown  # the App's layers: see cli/__init__.py
 
     written = []
     if getattr(args, "md", None):
@@ -261,7 +263,7 @@ def print_hits(results) -> None:
 def after_ingest(args, app, report) -> dict | None:
     """The ingest hook: answer the watches over what this ingest added or changed. Skipped with
     --no-watch, when nothing is new, or when there are no watches (then it costs one file check)."""
-    from assistant.daily.watchlist import Watchlist
+    from assistant.daily.watchlist import Watchlist  # the App's layers: see cli/__init__.py
 
     if getattr(args, "no_watch", False) or not (report.added or report.changed):
         return None
@@ -280,8 +282,6 @@ def after_ingest(args, app, report) -> dict | None:
 
 
 def watch_result_dict(result) -> dict:
-    from dataclasses import asdict
-
     return {"id": result.watch.id, "query": result.watch.query, "categories": result.watch.categories,
             "authors": result.watch.authors, "searched": result.searched, "refused": result.refused,
             "hits": [asdict(h) for h in result.hits]}
@@ -290,11 +290,7 @@ def watch_result_dict(result) -> dict:
 # -- show ---------------------------------------------------------------------------------------------
 
 def run_show(args, app) -> int:
-    from dataclasses import asdict
-
-    from assistant.daily.summary_check import check_paper
-    from assistant.text import clean_latex
-    from assistant.types import SUMMARY_SECTIONS
+    from assistant.daily.summary_check import check_paper  # the App's layers: see cli/__init__.py
 
     paper = app.catalog().get(args.paper_id.strip().removeprefix("arXiv:").split("v")[0]
                                    if "/" not in args.paper_id else args.paper_id.strip())
@@ -323,8 +319,6 @@ def run_show(args, app) -> int:
 
 
 def _short(text: str, width: int) -> str:
-    from assistant.markup import readable
-
     text = readable(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from assistant.cli.common import add_command, positive_int
 from assistant.errors import InputError
+from assistant.evaluation.pipelines import CHOICES  # (light: the parser's choices)
 
 DESCRIPTION = ("Answer every question of a JSONL dataset through the same chain `digestqa ask` "
                "uses (or a baseline), score retrieval, citations, must-mention coverage, "
@@ -29,8 +30,6 @@ metric definitions: evals/README.md."""
 
 
 def add_eval_command(sub, common) -> None:
-    from assistant.evaluation.pipelines import CHOICES
-
     p = add_command(sub, common, "eval", "score answer quality on a question set (offline)", DESCRIPTION, EPILOG)
     p.add_argument("dataset", nargs="?", type=Path, metavar="DATASET",
                    help="questions as JSON Lines, e.g. evals/datasets/dev.jsonl")
@@ -57,6 +56,7 @@ def add_eval_command(sub, common) -> None:
 
 
 def run_eval(args, app) -> int:
+    # The App's layers (see cli/__init__.py): the runner brings tqdm and the judge's LLM client
     from assistant.evaluation.compare import compare_runs, load_run, render_comparison
     from assistant.evaluation.report import side_by_side, summary_text
     from assistant.evaluation.runner import run_eval as run_evaluation

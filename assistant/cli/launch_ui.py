@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 from assistant.cli.common import add_command, port
@@ -76,7 +79,7 @@ def ui_environment(settings: Settings, base: dict[str, str]) -> dict[str, str]:
 
 
 def _check_port_free(host: str, port: int, command: str = "digestqa ui") -> None:
-    import socket  # (here and below: every command builds the parser that imports this module)
+    import socket  # (here and below: ui and mcp only; every command imports this module: cli/__init__.py)
 
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -100,8 +103,7 @@ def streamlit_command(script: Path, host: str, port: int) -> list[str]:
 
 def open_when_ready(url: str, timeout_s: float = 90.0) -> None:
     """Open the user's browser once the server answers its health check (run in a thread)."""
-    import time
-    import urllib.request
+    import urllib.request  # ~30 ms to import
     import webbrowser
 
     deadline = time.monotonic() + timeout_s
@@ -123,10 +125,8 @@ def _dies_with(parent: int):
     if not sys.platform.startswith("linux"):
         return None
 
-    import signal
-
     def set_death_signal() -> None:  # runs in the child, between fork and exec
-        import ctypes
+        import ctypes  # (in the child only)
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the parent died before the call: nobody would signal us
@@ -136,9 +136,7 @@ def _dies_with(parent: int):
 
 
 def run_ui(args, app) -> int:
-    import signal
-    import subprocess
-    import threading
+    import subprocess  # (ui only: see _check_port_free)
 
     if importlib.util.find_spec("streamlit") is None:
         raise InputError("the web UI needs Streamlit: pip install streamlit")

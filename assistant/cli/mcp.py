@@ -1,5 +1,5 @@
 """`digestqa mcp`: serve the store to any MCP client (desktop assistants, IDE agents, Open WebUI).
-Registered by cli.py; the server itself is assistant/mcp_server.py.
+Registered by commands.py; the server itself is assistant/mcp/server.py (its tools: mcp/tools.py).
 
 stdio (the default) is what desktop clients launch; nothing but protocol is written to stdout,
 everything else goes to stderr. `--http` serves streamable HTTP on 127.0.0.1 unless `--host` says
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from assistant.cli.common import add_command, port
+from assistant.cli.launch_ui import _check_port_free
 from assistant.errors import InputError
 
 DESCRIPTION = ("Serve the store over the Model Context Protocol, so an LLM client's model "
@@ -48,8 +50,7 @@ def run_mcp(args, app) -> int:
         raise InputError("the MCP server needs the MCP SDK: pip install 'mcp>=2.3,<3'")
     if args.host != "127.0.0.1" and not args.http:
         raise InputError("--host applies to --http only (stdio has no address)")
-    from assistant.cli.launch_ui import _check_port_free
-    from assistant.mcp.server import build_server, quiet_logs
+    from assistant.mcp.server import build_server, quiet_logs  # the MCP SDK: ~1.5 s to import, for this command only
 
     roots = tuple(args.ingest_root) or app.settings.mcp_ingest_roots
     if args.ingest_root and not args.allow_ingest:
@@ -61,8 +62,6 @@ def run_mcp(args, app) -> int:
         missing = [str(r) for r in roots if not Path(r).expanduser().is_dir()]
         if missing:
             raise InputError(f"ingest root is not a folder: {', '.join(missing)}")
-        from dataclasses import replace
-
         app.settings = replace(app.settings, mcp_ingest_roots=tuple(Path(r).expanduser().resolve() for r in roots))
         roots = app.settings.mcp_ingest_roots
     server = build_server(lambda: app, allow_ingest=args.allow_ingest, ingest_roots=roots)

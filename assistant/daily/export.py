@@ -33,6 +33,8 @@ def _latex_encoder():
     value written as commands: a backslash (`\\end{document}`, or a final `\\` that escapes the
     closing brace) and braces (`}{` unbalances the value for BibTeX's brace counting, which ignores
     backslashes, so `\\}` would not do)."""
+    # Here and below: each writer's library for its own file only (feedgen ~0.2 s, bibtexparser ~50 ms);
+    # `ask` and `papers` import this module without writing any of them.
     from pylatexenc.latexencode import RULE_DICT, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
 
     specials = {ord("\\"): r"\textbackslash{}", ord("{"): r"\textbraceleft{}", ord("}"): r"\textbraceright{}"}

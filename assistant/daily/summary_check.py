@@ -26,6 +26,8 @@ import math
 import re
 from dataclasses import asdict, dataclass
 
+from assistant.daily.history import SCHEMA, daily_dir, read_json, write_json
+from assistant.errors import StoreError
 from assistant.text import clean_latex, numbers_in, split_sentences
 from assistant.types import Paper
 
@@ -174,16 +176,11 @@ class SummaryChecks:
     (about a minute) on every call."""
 
     def __init__(self, settings):
-        from assistant.daily.history import daily_dir
-
         self.path = daily_dir(settings) / "summary_checks.json"
 
     def _load(self) -> dict[str, dict]:
         """The cached checks; a file that does not read as one (damaged, hand-edited, nested too
         deeply) is a cache like any other: its entries are checked again and it is rewritten."""
-        from assistant.daily.history import SCHEMA, read_json
-        from assistant.errors import StoreError
-
         try:
             data = read_json(self.path, {"schema": SCHEMA, "checker": CHECKER_VERSION, "papers": {}})
         except StoreError:
@@ -194,8 +191,6 @@ class SummaryChecks:
         return {pid: entry for pid, entry in papers.items() if _well_formed(entry)}
 
     def _save(self, papers: dict[str, dict]) -> None:
-        from assistant.daily.history import SCHEMA, write_json
-
         write_json(self.path, {"schema": SCHEMA, "checker": CHECKER_VERSION, "papers": papers})
 
     def record_checked(self, entries: dict[str, dict]) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
+from assistant.answer.sentences import contribution_sentence
+from assistant.daily.history import History
+from assistant.daily.watchlist import Watchlist
+from assistant.text import clean_latex
+
 
 def new_papers(app, since: str | None = None, previous: int = 0, changed: bool = True) -> dict:
     """The 'what's new' view, shared by the CLI and the UI: a JSON-ready dict (fields in README)."""
-    from assistant.answer.answerers.extractive import contribution_sentence
-    from assistant.daily.history import History
-    from assistant.daily.watchlist import Watchlist
-    from assistant.text import clean_latex
-
     records = History(app.settings).select(since=since, previous=previous)
     kinds: dict[str, str] = {}
     for record in records:

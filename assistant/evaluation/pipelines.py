@@ -147,6 +147,7 @@ class DensePipeline(Pipeline):
         return "naive-cite-all"
 
     def documents(self):
+        # llama-index: ~1 s to import; only this dense baseline uses it, never the product pipeline
         from llama_index.core import Document
 
         docs = []
@@ -190,6 +191,7 @@ class DensePipeline(Pipeline):
 
     @cached_property
     def index(self):
+        # llama-index: ~1 s to import; only this dense baseline uses it, never the product pipeline
         from llama_index.core import StorageContext, VectorStoreIndex, load_index_from_storage
 
         embed_model = self.app.embedder.model

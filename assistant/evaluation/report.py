@@ -92,6 +92,7 @@ def render_markdown(report: dict) -> str:
 
 
 def write_chart(report: dict, path: Path) -> Path:
+    # matplotlib: ~0.5 s to import; only drawing the chart needs it, not reading or comparing reports
     import matplotlib
 
     matplotlib.use("Agg")

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from tqdm import tqdm
+
 from assistant.errors import InputError
 from assistant.evaluation.dataset import Question, dataset_sha1, load_dataset
+from assistant.evaluation.judge import Judge, judge_records
 from assistant.evaluation.metrics import aggregate, score_record
 from assistant.evaluation.pipelines import CHOICES, PIPELINES, make_pipeline
 from assistant.evaluation.report import failures, render_markdown, write_chart
+from assistant.prompts import prompts_hash
 
 DEFAULT_RUNS_DIR = Path("evals/runs")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -40,14 +44,6 @@ def git_commit(cwd: Path = REPO_ROOT) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return (done.stdout.strip() or None) if done.returncode == 0 else None
-
-
-def _prompt_hash() -> str | None:
-    try:
-        from assistant.prompts import prompts_hash
-    except ImportError:
-        return None
-    return prompts_hash()
 
 
 def default_out_dir(pipeline: str, stamp: str, root: Path = DEFAULT_RUNS_DIR) -> Path:
@@ -87,8 +83,6 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
     results_path = out_dir / "results.jsonl"
     bar = None
     if progress:
-        from tqdm import tqdm
-
         bar = tqdm(total=len(questions), unit="q", desc=f"eval {pipeline_name}", file=sys.stderr)
     with open(results_path, "w", encoding="utf-8") as fh:  # written as it goes: a crash keeps what ran
         for question in questions:
@@ -107,12 +101,8 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
 
     llm_judged = None
     if judge is not None:
-        from assistant.evaluation.judge import judge_records
-
         judge_bar = None
         if progress:
-            from tqdm import tqdm
-
             judge_bar = tqdm(total=sum(1 for r in records if not r.get("refused")), unit="q",
                              desc=f"judge {pipeline_name}", file=sys.stderr)
         llm_judged = judge_records(judge, records, corpus, judge_bar.update if judge_bar else None)
@@ -131,7 +121,7 @@ def run_pipeline(app, questions: list[Question], pipeline_name: str, out_dir: Pa
             "timestamp": timestamp.isoformat(timespec="seconds"),
             "top_k": k,
             "embedding_model": settings.embed_package,
-            "prompt_hash": _prompt_hash(),
+            "prompt_hash": prompts_hash(),
             "corpus": app.corpus(),
             "git_commit": git_commit(),
             "dataset": {"path": str(dataset_path), "sha1": dataset_sha1(dataset_path),
@@ -194,8 +184,6 @@ def run_eval(app, dataset: Path | str, pipeline: str = "product", *, k: int | No
             raise InputError(f"unknown pipeline '{name}' (choose from {', '.join(CHOICES)} or all)")
     grader = None
     if judge:
-        from assistant.evaluation.judge import Judge
-
         grader = Judge(app.settings)
     timestamp = datetime.now().astimezone()
     stamp = timestamp.strftime("%Y%m%d-%H%M%S")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import resource
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,7 @@ class ChromaCore:
         settings: migrations applied, MD5 migration hashes, its HNSW cache size); None when the
         core is missing or does not take these calls (another chromadb version). Errors of the
         store itself (a damaged database) are raised, as the client would raise them."""
-        try:
+        try:  # imported here: only a read that needs Chroma opens it (~40 ms), and a missing core means None
             import chromadb_rust_bindings as core
 
             config = core.SqliteDBConfig(hash_type=core.MigrationHash.MD5, migration_mode=core.MigrationMode.Apply,
@@ -119,8 +120,6 @@ def read_records(path: Path, collection: str, ids: tuple[str, ...]) -> dict[str,
     catalogue laid out otherwise than chromadb 1.5 lays it out, any error. For the few small records
     every command reads (the store's state: store.py), where even opening the core costs more
     (~50 ms) than the reading. A record that is not there is left out, as Chroma leaves it out."""
-    import sqlite3
-
     database = path / "chroma.sqlite3"
     if not database.is_file():
         return None

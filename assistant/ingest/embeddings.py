@@ -4,6 +4,7 @@ Loading takes seconds (torch + weights), so callers load it once per process and
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import sys
@@ -11,6 +12,8 @@ import threading
 import warnings
 from functools import cached_property
 from pathlib import Path
+
+import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
@@ -80,7 +83,7 @@ class Embedder:
         # The model's own fast tokenizer (tokenizer.json), without the transformers wrapper: chunking
         # counts tokens thousands of times, and the wrapper's per-call overhead was most of its cost.
         # Same counts, special tokens included (tested). Loads in milliseconds; no weights needed.
-        from tokenizers import Tokenizer
+        from tokenizers import Tokenizer  # (imported here: see OnnxEncoder.load_or_export)
 
         tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         tokenizer.no_truncation()  # we count long texts on purpose (to split them)
@@ -158,7 +161,7 @@ class Embedder:
         if _onnx_has_cuda() or not Path("/proc/driver/nvidia/version").exists():
             return False
         try:
-            import torch
+            import torch  # seconds to import: only where a GPU may be there to use
 
             return bool(torch.cuda.is_available())
         except Exception:
@@ -178,7 +181,7 @@ def embed_recurring(embedder, texts: list[str]) -> list[list[float]]:
 
 def _onnx_has_cuda() -> bool:
     try:
-        import onnxruntime
+        import onnxruntime  # (imported here: see OnnxEncoder.load_or_export)
 
         return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
     except Exception:
@@ -202,6 +205,8 @@ class OnnxEncoder:
 
     @classmethod
     def load_or_export(cls, model_dir: Path, settings: Settings, gpu: bool = False) -> OnnxEncoder:
+        # onnxruntime (~0.2 s to import) and tokenizers: imported by the thread that loads the model
+        # (App.warm_up) while the main thread imports the rest, and never by a command that embeds nothing.
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -221,8 +226,6 @@ class OnnxEncoder:
     def embed(self, texts: list[str], batch_size: int = 32):
         """Unit vectors for `texts`, in order. Texts are sorted by token length and batched, so a
         batch pads to similar lengths: padding is compute the model throws away."""
-        import numpy as np
-
         encoded = self.tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
         out = np.zeros((len(texts), 0), dtype=np.float32)
@@ -245,8 +248,6 @@ class OnnxEncoder:
 
 def model_key(model_dir: Path, settings: Settings) -> str:
     """The model's identity: package, its weights file (size, mtime) and the input window."""
-    import hashlib
-
     weights = model_dir / "model.safetensors"
     stamp = f"{weights.stat().st_size}-{weights.stat().st_mtime_ns}" if weights.exists() else str(model_dir)
     key = hashlib.sha1(f"{model_dir}|{stamp}|{settings.embed_max_tokens}".encode()).hexdigest()[:12]
@@ -259,6 +260,7 @@ def onnx_cache_path(model_dir: Path, settings: Settings) -> Path:
 
 def export_onnx(model_dir: Path, target: Path) -> None:
     hub_offline()
+    # torch and transformers: seconds to import, for a one-time export; after hub_offline() on purpose
     import torch
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -308,7 +310,7 @@ def _make_embedding_class():
         @classmethod
         def load(cls, path: Path, max_length: int, batch_size: int):
             hub_offline()
-            import torch
+            import torch  # (imported here: see export_onnx)
             from transformers import AutoModel, AutoTokenizer
             from transformers.utils import logging as hf_logging
 
@@ -323,7 +325,7 @@ def _make_embedding_class():
             return instance
 
         def _encode(self, texts: list[str]) -> list[list[float]]:
-            import torch
+            import torch  # (loaded already by `load`)
 
             batch = self._tokenizer(texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="pt")
             batch = batch.to(self._model.device)

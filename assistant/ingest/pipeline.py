@@ -32,7 +32,7 @@ from assistant.files import FileRefused
 from assistant.ingest.chunking import chunk_paper, embed_text, embedded, header_title
 from assistant.ingest.embeddings import Embedder
 from assistant.ingest.parser import ParsedDigest, discover_digest_files, parse_digest_file
-from assistant.ingest.sample import is_sample_file, is_sample_origin, mark_sample
+from assistant.ingest.sample import is_sample_file, is_sample_origin, mark_sample, plan_removal
 from assistant.ingest.store import Store, is_read_only, store_fault
 from assistant.ingest.vector_cache import VectorCache, vector_cache_path
 from assistant.types import Chunk, IngestReport, Paper, ParseProblem
@@ -321,8 +321,6 @@ def _without_sample(papers: list[Paper], conflicts: list[dict], real: dict[str, 
 
 def _keep_sample_apart(store: Store, papers: list[Paper], sample_names: frozenset[str], report: IngestReport) -> None:
     """The sample goes only into a store holding nothing else; real digests remove it first."""
-    from assistant.ingest.sample import plan_removal
-
     stored = store.papers()
     if sample_names:
         own = [p for p in stored.values() if not is_sample_origin(p.origin)]

@@ -22,9 +22,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.errors import StoreError
+import numpy as np
 
-INDEX_FILE = "index_metadata.pickle"
+from assistant.errors import StoreError
+from assistant.ingest.chunking import embed_text
+from assistant.ingest.pipeline import ingest_lock
+from assistant.ingest.store import _BATCH, _PAGE, INDEX_FILE, Store
+from assistant.ingest.vector_cache import VectorCache, vector_cache_path
+
 # A Chroma id map is a dict of plain values: these opcodes build such data and nothing else (no
 # GLOBAL/REDUCE/BUILD/INST/OBJ: no object is made from a class named in the file).
 _DATA_OPCODES = frozenset("""PROTO FRAME STOP MARK POP POP_MARK DUP MEMOIZE PUT BINPUT LONG_BINPUT GET BINGET LONG_BINGET
@@ -119,9 +124,6 @@ def _collections_of(store_dir: Path, segment_ids: list[str]) -> dict[str, str]:
 def repair_store(settings, embedder) -> RepairReport:
     """Rebuild every damaged vector index of the embedded store (see top). Holds the ingest lock.
     `embedder`: a callable returning the Embedder, called only when chunk vectors are rebuilt."""
-    from assistant.ingest.pipeline import ingest_lock
-    from assistant.ingest.store import Store
-
     started = time.perf_counter()
     if settings.uses_server:
         raise StoreError("repair works on an embedded store; a Chroma server repairs its own indexes")
@@ -158,12 +160,6 @@ def repair_store(settings, embedder) -> RepairReport:
 
 
 def _rebuild(store, part: str, embedder, report: RepairReport) -> int:
-    import numpy as np
-
-    from assistant.ingest.chunking import embed_text
-    from assistant.ingest.store import _BATCH, _PAGE
-    from assistant.ingest.vector_cache import VectorCache, vector_cache_path
-
     name = f"{store.settings.collection}_{part}"
     collection = store.client.get_collection(name, embedding_function=None)
     ids, documents, metadatas = [], [], []

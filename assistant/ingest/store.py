@@ -40,6 +40,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -51,6 +52,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import StoreError, StoreMissing
+from assistant.ingest import chroma_core
 from assistant.ingest.paper_table import PaperCatalog, cache_folders, load_or_save_table
 from assistant.types import Chunk, Paper
 
@@ -59,6 +61,7 @@ _BATCH = 1000  # ids per Chroma get/delete call (keeps request sizes sane on a s
 # it starts, so fewer, larger pages read faster: at 50k papers the catalogue took 8.8 s in 1,000-record
 # pages and 1.3 s in 5,000-record ones (a scan of 350k chunks is dominated by volume, not paging).
 _PAGE = 5000
+INDEX_FILE = "index_metadata.pickle"  # the id map in each of Chroma's HNSW index folders (repair.py reads it)
 SCHEMA_VERSION = 2  # 2: chunks that are not embedded live in `<prefix>_text`
 
 
@@ -161,14 +164,10 @@ def _readonly_snapshot(path: Path, cache_dir: Path) -> Path:
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError:  # no writable cache_dir either: a throw-away copy
-        import tempfile
-
         home = Path(tempfile.mkdtemp(prefix="digestqa-readonly-"))
     try:
         return _copy_into(path, home, stamp)
     except OSError:  # no room where copies are kept (a full disk): a throw-away copy in the temp folder
-        import tempfile
-
         return _copy_into(path, Path(tempfile.mkdtemp(prefix="digestqa-readonly-")), stamp)
 
 
@@ -198,8 +197,6 @@ def _copy_into(path: Path, home: Path, stamp: str) -> Path:
 def _same_index_files(original: Path, copy: Path) -> bool:
     """True when the copy's index id maps are byte for byte the original's (small files; the rest
     of a copy is checked by the sizes and times its folder is named after)."""
-    from assistant.ingest.repair import INDEX_FILE
-
     for theirs in original.glob(f"*/{INDEX_FILE}"):
         ours = copy / theirs.relative_to(original)
         try:
@@ -211,6 +208,8 @@ def _same_index_files(original: Path, copy: Path) -> bool:
 
 
 def _chroma_settings():
+    # chromadb: ~1 s to import; questions read the store without it (chroma_core.py), only writes,
+    # a server and the fall-backs open the client (here and below)
     from chromadb.config import Settings as ChromaSettings
 
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
@@ -321,10 +320,8 @@ class Store:
         path = Path(s.store)
         if not (path / "chroma.sqlite3").is_file() or is_read_only(path):
             return None
-        from assistant.ingest.chroma_core import ChromaCore
-
         try:
-            core = ChromaCore.open(path)
+            core = chroma_core.ChromaCore.open(path)
         except Exception:  # whatever it is, the client meets it too and names it (full disk, damage)
             return None
         if core is not None:
@@ -477,9 +474,7 @@ class Store:
         (chroma_core.read_records: every command reads these few records, and opening even the
         core costs more than reading them), else through Chroma."""
         if not (self.settings.uses_server or self._create or self._wrote or self._private_copy):
-            from assistant.ingest.chroma_core import read_records
-
-            found = read_records(Path(self.settings.store), f"{self.settings.collection}_meta", tuple(ids))
+            found = chroma_core.read_records(Path(self.settings.store), f"{self.settings.collection}_meta", tuple(ids))
             if found is not None:
                 present = [i for i in ids if i in found]
                 return {"ids": present, "metadatas": [found[i][0] for i in present],
@@ -557,6 +552,7 @@ class Store:
 
     @staticmethod
     def _upsert_chunks(collection, rows: list[tuple], text_in_metadata: bool = False) -> None:
+        # Writes only: llama-index takes ~1 s to import, and no read needs chunking's node helpers.
         from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
         from assistant.ingest.chunking import chunk_to_node

@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError
 
 from assistant.app import App
 from assistant.errors import DigestQAError, InputError
+from assistant.mcp.stdio import checked_stdio_server
 from assistant.mcp.tools import MAX_K, PaperTools, shown_value
 
 INSTRUCTIONS = """digestqa holds arXiv papers from daily digests (title, authors, category, abstract and a \
@@ -74,8 +75,6 @@ class DigestServer(MCPServer):
         return (self._tool_input_schema(name) or {}).get("properties", {})
 
     async def run_stdio_async(self) -> None:
-        from assistant.mcp.stdio import checked_stdio_server
-
         async with checked_stdio_server() as (read_stream, write_stream):
             await self._lowlevel_server.run(read_stream, write_stream, self._lowlevel_server.create_initialization_options())
 

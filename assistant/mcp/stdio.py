@@ -78,6 +78,7 @@ async def checked_stdio_server():
     """Like the SDK's `stdio_server()`: (read_stream, write_stream) over the process's stdin and
     stdout, which are moved aside while serving (fd 0 reads the null device, fd 1 writes to stderr),
     so stray output from a library never corrupts the protocol."""
+    # The SDK's transport (~1.5 s to import): the rest of this module (jsonrpc_problem) is used without it
     import mcp_types as types
     from mcp.server.stdio import stdio_server
     from mcp.shared.message import SessionMessage

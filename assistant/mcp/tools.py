@@ -2,7 +2,7 @@
 
 Each method checks its arguments, calls the library API and returns a small JSON-ready dict that
 names papers by arXiv id, so a client's model can cite them and look them up again. A bad argument
-raises `InputError` with a message written for the model to read and correct; `mcp_server.py`
+raises `InputError` with a message written for the model to read and correct; `server.py`
 turns it into a tool error. The `App` is shared by every call of one server process and is not
 thread-safe (lazy cached properties, one Chroma client), so calls are serialized by a lock.
 """
@@ -14,10 +14,13 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from assistant.answer.answerers.extractive import contribution_sentence
+from assistant.answer.sentences import contribution_sentence
 from assistant.app import App
 from assistant.arxiv_ids import normalize_arxiv_id
+from assistant.briefing import build_briefing
+from assistant.daily.history import History
 from assistant.errors import InputError, StoreError
+from assistant.ingest.parser import discover_digest_files
 from assistant.markup import readable
 from assistant.search.retrieval import Filters, author_matches
 from assistant.types import SUMMARY_SECTIONS, Paper
@@ -69,8 +72,6 @@ def new_papers_since(catalog: dict[str, Paper], since: str | None) -> tuple[list
 def last_ingest_papers(app: App) -> tuple[list[Paper], str] | None:
     """The papers the last ingest added or changed (the store's ingest history, as `digestqa new`
     shows them), or None when the store has no history yet."""
-    from assistant.daily.history import History
-
     records = History(app.settings).select()
     if not records:
         return None
@@ -89,8 +90,6 @@ def files_under_roots(paths: list[Path], roots: tuple[Path, ...]) -> list[Path]:
     """The digest files named by `paths`, each of which must lie under one of `roots` (the folders the
     server's user allowed, `mcp_ingest_roots`) once links are resolved: a client's model names the
     paths, so it must not read anywhere the server's user can."""
-    from assistant.ingest.parser import discover_digest_files
-
     resolved_roots = [Path(r).expanduser().resolve() for r in roots]
     if not resolved_roots:
         raise InputError("the ingest tool has no folders to read: the server's user sets mcp_ingest_roots "
@@ -279,8 +278,6 @@ class PaperTools:
             raise InputError(f"since {since} is after until {until}")
 
         def work(app: App) -> dict:
-            from assistant.briefing import build_briefing
-
             self.catalog(app)
             b = build_briefing(app, category, dates=[day] if day else [], since=since, until=until)
             return {"category": b.category, "label": b.label, "dates": b.dates, "papers": b.papers,

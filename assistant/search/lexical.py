@@ -10,6 +10,7 @@ within its memory budget, and loaded by every question-answering process.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -44,6 +45,8 @@ ZH_STOPWORDS = frozenset("""的 了 和 是 在 与 及 或 对 中 为 以 等 
 
 @lru_cache(maxsize=1)
 def _jieba():
+    # jieba: its dictionary takes ~0.6-1 s to load; an English question never segments Chinese
+    # (tests/integration/test_read_path.py checks that it is not even imported)
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -79,8 +82,6 @@ class ChineseRuns:
 
     @cached_property
     def path(self) -> Path | None:
-        import importlib.util
-
         spec = importlib.util.find_spec("jieba")
         if spec is None or not spec.submodule_search_locations:
             return None

@@ -3,7 +3,7 @@
 
 Author and category questions are answered from every matching paper found through metadata;
 set questions ("which papers…", "LoRA papers?", "anything on federated learning?") from every
-paper judged a member (assistant/membership.py), never from the top-k of a similarity search.
+paper judged a member (assistant/search/sets/), never from the top-k of a similarity search.
 """
 from __future__ import annotations
 

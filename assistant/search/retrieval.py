@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -69,8 +70,6 @@ class Filters:
 
 
 def _fold(name: str) -> list[str]:
-    import unicodedata
-
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() or name
     return [p for p in re.split(r"[\s.\-]+", plain.lower()) if p]
 

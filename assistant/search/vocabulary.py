@@ -27,6 +27,7 @@ def _stemmer():
     # PyStemmer is the Snowball project's own C build of the same algorithm: a set question stems
     # a few thousand words of its candidates' text, ~0.2 s in pure Python, ~5 ms in C (the two
     # agree on every word of the sample papers and of CC-CEDICT's English, 66k words; tested).
+    # Imported here: only set questions stem, and which stemmer is installed is decided on first use.
     try:
         import Stemmer
 

@@ -10,7 +10,7 @@ _FILE_UNSAFE = re.compile(r"[^\w.\-]+")
 
 def make_briefing(app, category: str, *, dates=(), since: str | None = None, until: str | None = None,
                   digests=(), all_dates: bool = False, lang: str = "en", progress=None):
-    try:
+    try:  # imported here: a UI started before an update may find an older package (said below)
         from assistant.briefing import build_briefing
     except ImportError:
         raise InputError("briefings are not available in this installation (assistant.briefing has no "

@@ -2,8 +2,8 @@
 enumeration item, an example, or a pointer back at its context (answer/answerers/roles.py)."""
 import pytest
 
-from assistant.answer.answerers.extractive import contribution_sentence, result_sentence
 from assistant.answer.answerers.roles import is_filler, paper_names
+from assistant.answer.sentences import contribution_sentence, result_sentence
 from assistant.types import Paper
 
 BANDIT_TITLE = "Rethinking Reinforcement fine-tuning of LLMs: A Multi-armed Bandit Learning Perspective"

@@ -1,5 +1,5 @@
 """What's new: the last ingest's papers (watch hits first), the watchlist with its latest hits,
-and downloads (BibTeX, RIS, Markdown, Atom). Logic lives in assistant.whatsnew/watchlist/export."""
+and downloads (BibTeX, RIS, Markdown, Atom). Logic lives in assistant.daily.whatsnew/watchlist/export."""
 from __future__ import annotations
 
 import tempfile

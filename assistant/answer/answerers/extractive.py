@@ -20,18 +20,18 @@ import numpy as np
 from assistant.answer.answerers import Draft
 from assistant.answer.answerers.roles import (
     ASKS_RESULT,
-    BACKGROUND,
-    CONTRIBUTION,
-    ENUMERATION,
-    FINDING,
-    is_filler,
-    names_method,
-    names_subject,
     question_parts,
     role,
 )
 from assistant.answer.evidence import TermWeights, paper_terms
-from assistant.answer.injection import addresses_reader
+from assistant.answer.sentences import (
+    MAX_SENTENCE_CHARS,
+    abstract_sentences,
+    contribution_sentence,
+    is_filler_in,
+    paper_sentences,
+    result_sentence,
+)
 from assistant.config import Settings
 from assistant.ingest.chunking import embed_text, header_title
 from assistant.ingest.embeddings import Embedder, embed_recurring
@@ -51,10 +51,6 @@ LIST_LIMIT = 8
 SENTENCE_VECTORS_KEPT = 4096  # about 6 MB of 384-d float32 vectors
 LINE_CHARS = 320  # a list line's sentence, shortened by whole clauses beyond this
 FEW_MEMBERS = 3  # set answers this short also quote each paper's headline result
-# Work per paper at question time is bounded whatever an entry holds (a 1 MB abstract once made a
-# question take 84 s): sentences considered per section, characters per sentence.
-MAX_SENTENCES_PER_SECTION = 40
-MAX_SENTENCE_CHARS = 1500
 ROLE_BONUS = {"result": 0.05, "contribution": 0.05, "background": -0.15, "other": 0.0}
 
 
@@ -334,7 +330,7 @@ class ExtractiveAnswerer:
                 terms = set(tokenize(s.sentence))
                 own = sum(self.weights.idf(t) for t in terms - theirs) / (sum(self.weights.idf(t) for t in terms) or 1.0)
                 finding = role(s.sentence) == "result" or (zh and s.section == "result")
-                return own + (0.3 if finding else 0.0) + 0.5 * s.score - (1.0 if _filler(s.sentence, source.paper) else 0.0)
+                return own + (0.3 if finding else 0.0) + 0.5 * s.score - (1.0 if is_filler_in(s.sentence, source.paper) else 0.0)
 
             best = max(rest, key=distinct)
             quote = shorten(clean_latex(best.sentence), LINE_CHARS).rstrip("。.")
@@ -357,7 +353,7 @@ class ExtractiveAnswerer:
         bonus = {"contribution": 0.25, "result": -0.05, "other": 0.0, "background": -0.3}
         for scored in ranked:  # what the side is and does first; its findings go to what differs
             scored.score += (0.2 if named.search(scored.sentence) else 0.0) + (
-                bonus[role(scored.sentence)] - (0.5 if _filler(scored.sentence, source.paper) else 0.0)
+                bonus[role(scored.sentence)] - (0.5 if is_filler_in(scored.sentence, source.paper) else 0.0)
                 if scored.section == "abstract" else 0.0)
         return sorted(ranked, key=lambda s: -s.score)
 
@@ -493,45 +489,8 @@ class ExtractiveAnswerer:
         return joiner.join(clean_latex(p.sentence) for p in picks)
 
 
-def paper_sentences(text: str) -> list[str]:
-    """The sentences of a section that may be quoted: bounded in number and size (see the limits
-    above), and none that addresses its reader instead of reporting on the paper, such as
-    instructions planted in a digest (assistant/answer/injection.py)."""
-    sentences = split_sentences(text[: MAX_SENTENCES_PER_SECTION * MAX_SENTENCE_CHARS])[:MAX_SENTENCES_PER_SECTION]
-    return [s for s in sentences if not addresses_reader(s)]
-
-
 def sources_for(paper: Paper, sources: list[Source]) -> Source:
     return next(s for s in sources if s.id == paper.id)
-
-
-def _abstract_sentences(paper: Paper) -> list[str]:
-    """The abstract's sentences as read (each one's LaTeX rendered: "(\\textbf{DnR})" names DnR), none
-    addressed to the reader (paper_sentences). Split before rendering: a sentence may open with a
-    command ("\\ours achieves …")."""
-    return [clean_latex(s) for s in paper_sentences(paper.abstract)]
-
-
-def _filler(sentence: str, paper: Paper) -> bool:
-    return is_filler(sentence, clean_latex(paper.title), clean_latex(paper.abstract))
-
-
-def contribution_sentence(paper: Paper, language: str = "en") -> str:
-    """The sentence that says what the paper does: its TL;DR in Chinese, else the abstract's first
-    'we propose …' that is no filler (roles.is_filler: not "To tackle this challenge, we propose a
-    bottom-up experiment pipeline.", "(1) We utilize …"), else its first sentence that names its
-    subject and is neither background nor filler."""
-    if language == "zh" and paper.tldr:
-        return paper.tldr
-    sentences = _abstract_sentences(paper)
-    contributions = [s for s in sentences if CONTRIBUTION.search(s) and not _filler(s, paper)]
-    plain = [s for s in sentences if not BACKGROUND.search(s) and not _filler(s, paper)]
-    title, abstract = clean_latex(paper.title), clean_latex(paper.abstract)
-    named_plain = [s for s in plain if names_subject(s, title, abstract)]
-    for choice in (contributions, named_plain, plain, sentences):
-        if choice:
-            return choice[0]
-    return paper.tldr or paper.title
 
 
 def gist_sentence(paper: Paper, terms: set[str], language: str = "en") -> str:
@@ -539,7 +498,7 @@ def gist_sentence(paper: Paper, terms: set[str], language: str = "en") -> str:
     names the question's terms, never its background or filler."""
     if language == "zh" and paper.tldr:
         return paper.tldr
-    sentences = _abstract_sentences(paper)
+    sentences = abstract_sentences(paper)
     if not sentences:
         return paper.tldr or paper.title
 
@@ -548,23 +507,9 @@ def gist_sentence(paper: Paper, terms: set[str], language: str = "en") -> str:
         overlap = len(terms & set(tokenize(sentence))) / (len(terms) or 1)
         # Membership already established that the paper is on the subject: its line says what it does.
         return ({"contribution": 1.0, "result": 0.8, "other": 0.1, "background": -1.0}[kind] + 0.5 * overlap
-                - 0.02 * index - (0.2 if len(sentence) > 400 else 0.0) - (1.5 if _filler(sentence, paper) else 0.0))
+                - 0.02 * index - (0.2 if len(sentence) > 400 else 0.0) - (1.5 if is_filler_in(sentence, paper) else 0.0))
 
     return max(enumerate(sentences), key=lambda item: score(*item))[1]
-
-
-def result_sentence(paper: Paper) -> str | None:
-    """The abstract's first sentence that states a figure of what the paper achieves (a list
-    marker's "(1)" is no figure; background, or a pointer back, is no finding of its own)."""
-    for sentence in _abstract_sentences(paper):
-        # Background ("While ternary quantization offers … reducing weights to {-1, 0, +1}, …") states
-        # others' figures, unless it names the paper's own method ("Despite …, Beat-SSL reached 93% …").
-        title, abstract = clean_latex(paper.title), clean_latex(paper.abstract)
-        background = BACKGROUND.search(sentence) and not names_method(sentence, title, abstract)
-        figure = numbers_in(ENUMERATION.sub(" ", sentence)) and FINDING.search(sentence)
-        if figure and not background and not _filler(sentence, paper):
-            return sentence
-    return None
 
 
 def _title(paper: Paper) -> str:

@@ -113,7 +113,7 @@ class LLMAnswerer:
 
     @cached_property
     def client(self):
-        from openai import OpenAI
+        from openai import OpenAI  # ~1 s to import: made when the first request is sent, not for --help or a refusal
 
         # The client retries connection errors, 408/409/429 and 5xx with exponential backoff,
         # up to max_retries times: the bounded retry the product promises.
