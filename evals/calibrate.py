@@ -59,7 +59,10 @@ CHANNELS = {
     "en": {"meaning": ("dense", "dense_gap", "dense_local", "dense_rank", "above_gap", "neighbour", "neighbour_local",
                        "lexical", "lexical_key", "key_words", "fused_rank") + _QUESTION,
            "words": ("words", "lexical", "dense_local", "dense_gap", "fused_rank", "names_all") + _QUESTION},
-    "zh": {"words": ("words", "lexical", "lexical_key", "key_words", "neighbour", "neighbour_local", "fused_rank",
+    # A Chinese question's meaning is read through its English rendering (search/bilingual.py).
+    "zh": {"meaning": ("dense", "dense_gap", "dense_local", "dense_rank", "above_gap", "neighbour", "neighbour_local",
+                       "lexical", "lexical_key", "key_words", "fused_rank") + _QUESTION,
+           "words": ("words", "lexical", "lexical_key", "key_words", "neighbour", "neighbour_local", "fused_rank",
                      "key_score", "coherence")},
 }
 ANSWERABLE = {"en": ("coverage", "closest", "named"), "zh": ("coverage", "named")}

