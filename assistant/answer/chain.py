@@ -87,6 +87,10 @@ class AnswerChain:
         filters = filters or Filters()
         if analysis.unknown_categories and not (analysis.categories or analysis.authors or analysis.ids):
             return [], {}, []  # "cs.CV papers?" in a store with none: the answerer says which it holds
+        if analysis.unknown_authors and not (analysis.categories or analysis.ids):
+            # "Papers by Geoffrey Hinton?" in a store that lists no paper of his: said so (with anyone
+            # stored who shares the family name), never the nearest papers to his name's words.
+            return [], {}, []
         if analysis.unknown_ids and not analysis.ids:
             # "What accuracy does 2601.99999 report?": a question about a paper that is not stored.
             # Nothing to show, not five lookalikes (nor a source's text that names that id).

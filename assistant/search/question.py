@@ -64,6 +64,20 @@ collection contributed contribute contribution contributions coauthored co autho
 written writing publish published publishes publication publications did do does done has have had up to lately
 recently here these those this digest digests store stored in by of on about from appear appears appeared listed
 included""".split())
+# A person named as the author of what is asked for: the words after "by" / "anything from", before
+# "'s group" / "'s papers", between "has" / "did" and "published" / "been"; a name is two to four
+# capitalised words or initials ("Geoffrey Hinton", "Fei-Fei Li", "J. R. R. Tolkien").
+_AUTHORSHIP_AFTER = re.compile(r"\b(?:(?:authored|written|co-?authored|posted|published)\s+by|by|(?:anything|something|"
+                               r"nothing|papers?|work|preprints?|new)\s+from)\s+(?P<name>[^?!,;:()]+)", re.I)
+_AUTHORSHIP_BEFORE = re.compile(r"(?P<name>(?:[^\s?!,;:()]+\s+){0,3}[^\s?!,;:()]+?)(?:'s|’s|')\s+(?:group|lab|team|papers?|"
+                                r"work|research|students?|co-?authors?|preprints?)\b", re.I)
+_AUTHORSHIP_BETWEEN = re.compile(r"\b(?:has|have|did|does|is)\s+(?P<name>(?:[^\s?!,;:()]+\s+){1,4}?)(?:been|published|"
+                                 r"posted|written|put|released|done|co-?authored|authored|got|working)\b", re.I)
+_NAME_WORD = re.compile(r"(?:[^\W\d_]\.|[^\W\d_][^\W\d_'’]*(?:-[^\W\d_]+)*)$")
+MAX_NAME_WORDS = 4
+_QUESTION_WORDS_STEMS = frozenset(stem(w) for w in "what which who how did does do has have is are any show list tell "
+                                  "give find papers paper".split())
+
 # Words that only frame a category question ("papers whose main category is cs.ET", "an overview of …").
 _CATEGORY_FRAMING = frozenset(stem(w) for w in """main primary category categories overview summarize summarise summary
 whose labelled labeled tagged listed as their its appear appears included give""".split())
@@ -108,6 +122,8 @@ class Analysis:
     # (framing and the category's own name left out).
     subject_words: list[str] = field(default_factory=list)
     unknown_categories: list[str] = field(default_factory=list)  # arXiv categories named that no stored paper has
+    unknown_authors: list[str] = field(default_factory=list)  # people named as authors whom no stored paper lists
+    similar_authors: list[str] = field(default_factory=list)  # (then) stored authors who share their family name
     stored_categories: list[str] = field(default_factory=list)  # (then) the categories the store holds
 
     @property
@@ -119,7 +135,7 @@ class Analysis:
     def names_no_subject(self) -> bool:
         """Only framing ("which papers?", "有哪些论文？"): no subject, person, category or id to look for."""
         return self.wants_list and not (self.topic_words or self.authors or self.categories or self.ids
-                                        or self.unknown_ids or self.unknown_categories)
+                                        or self.unknown_ids or self.unknown_categories or self.unknown_authors)
 
     @property
     def kind(self) -> str:
@@ -174,7 +190,12 @@ class QuestionAnalyzer:
         analysis.categories = list(dict.fromkeys(self.categories[c.lower()] for c in coded))
         plain = self._find_category_names(question)
         analysis.authors = self._find_authors(question)
-        analysis.names = analysis.authors + coded + named
+        if not analysis.authors and language == "en":
+            # "Papers by Geoffrey Hinton?" in a store without him: said so, not his name's nearest words.
+            analysis.unknown_authors = self._unknown_authors(question)
+            analysis.similar_authors = [a for name in analysis.unknown_authors
+                                        for a in self._family_names.get(fold(name).split()[-1], [])]
+        analysis.names = analysis.authors + coded + named + analysis.unknown_authors
         analysis.wants_single = bool(_SINGLE_EN.search(question) or _SINGLE_ZH.search(question))
         analysis.wants_list = bool(_LIST_EN.search(question) or _LIST_ZH.search(question)) or analysis.wants_single
         remaining = question
@@ -251,11 +272,29 @@ class QuestionAnalyzer:
         for match in re.finditer(r"(?<![\w-])[^\W\d_]+(?![\w-])", question):
             word = match.group()
             family = fold(word)
-            if (word[0].isupper() and family in self._family_names and family not in known
+            before = question[:match.start()].split()
+            given = before[-1] if before else ""
+            # "John Klambauer" is someone else than the stored Günter Klambauer (an initial may be his).
+            other_given = (len(given) > 2 and given[0].isupper() and _NAME_WORD.match(given) is not None
+                           and stem(given.lower()) not in FRAMING_EN | _AUTHOR_FRAMING | _QUESTION_WORDS_STEMS)
+            if (word[0].isupper() and family in self._family_names and family not in known and not other_given
                     and family not in self._title_words and stem(family) not in FRAMING_EN | _AUTHOR_FRAMING
                     and not any(self._stated(t) for t in tokenize(word))):
                 found += [a for a in self._family_names[family] if a not in found]
                 known.add(family)
+        return found
+
+    def _unknown_authors(self, question: str) -> list[str]:
+        """People the question names as authors (an authorship frame around two to four capitalised
+        words) whom no stored paper lists. A span the papers' own words make up ("by Monte Carlo Tree
+        Search", "by Reinforcement Learning") is a subject, not a person."""
+        found: list[str] = []
+        for pattern, from_end in ((_AUTHORSHIP_AFTER, False), (_AUTHORSHIP_BEFORE, True), (_AUTHORSHIP_BETWEEN, False)):
+            for match in pattern.finditer(question):
+                name = _name_in(match.group("name"), from_end)
+                if (name and name not in found and fold(name) not in self.authors
+                        and not all(self._stated(t) for word in name.split() for t in tokenize(word))):
+                    found.append(name)
         return found
 
     @cached_property
@@ -269,6 +308,22 @@ class QuestionAnalyzer:
 
     def papers_in_category(self, category: str) -> list[Paper]:
         return [self.catalog[p.id] for p in cards_of(self.catalog) if p.category.lower() == category.lower()]
+
+
+def _name_in(span: str, from_end: bool) -> str | None:
+    """The run of two to four capitalised words (or initials) at the start of `span` (its end, for a
+    possessive: "did Yann LeCun's group"), else None."""
+    words = span.split()
+    if from_end:
+        words = words[::-1]
+    run = []
+    for word in words[:MAX_NAME_WORDS + 1]:
+        if not (_NAME_WORD.match(word) and word[0].isupper() and stem(word.lower()) not in _AUTHOR_FRAMING | FRAMING_EN):
+            break
+        run.append(word)
+    if from_end:
+        run = run[::-1]
+    return " ".join(run) if 2 <= len(run) <= MAX_NAME_WORDS else None
 
 
 def _folded_authors(paper) -> list[str]:

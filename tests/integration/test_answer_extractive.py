@@ -179,6 +179,17 @@ def test_a_category_no_stored_paper_has_is_said_so_with_the_ones_stored(fixture_
     assert fixture_app.ask("cs.DB papers?").cited_ids  # a stored one still lists its papers
 
 
+def test_an_author_no_stored_paper_lists_is_said_so_never_the_nearest_papers(fixture_app):
+    for question in ("papers by Geoffrey Hinton?", "Did Yann LeCun's group post anything?",
+                     "Which papers by Geoffrey Hinton compress the KV cache?"):
+        answer = fixture_app.ask(question)
+        assert answer.refused and not answer.cited_ids, question
+        assert "lists" in answer.text and "as an author" in answer.text, question
+    other = fixture_app.ask("papers by Wei Ding?")  # someone else than the stored Chen Ding
+    assert other.refused and "Chen Ding" in other.text
+    assert set(fixture_app.ask("papers by Chen Ding?").cited_ids) == {"2601.90001", "2601.90003"}
+
+
 def test_a_category_named_in_plain_words_lists_the_category(fixture_app):
     answer = fixture_app.ask("databases papers?")
     assert {"2601.90004", "2601.90005", "2601.90007", "2601.90082"} == set(answer.cited_ids)

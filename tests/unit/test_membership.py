@@ -5,6 +5,7 @@ from functools import partial
 
 from assistant.answer.answerers.roles import role
 from assistant.answer.chat import ChatSession
+from assistant.search.lexical import tokenize
 from assistant.search.question import QuestionAnalyzer
 from assistant.search.sets.concepts import topic_concepts
 from assistant.search.sets.presence import membership_score
@@ -124,6 +125,29 @@ def test_authors_named_in_any_phrasing_go_to_the_author_path():
                      "Which papers by Jason Cong appear in the digests, and what are they about?"]:
         analysis = route(question)
         assert analysis.kind == "author", question
+
+
+def test_a_person_named_as_an_author_but_not_stored_is_recognised_as_one():
+    for question, name in [("papers by Geoffrey Hinton?", "Geoffrey Hinton"),
+                           ("Did Yann LeCun's group post anything?", "Yann LeCun"),
+                           ("anything from Fei-Fei Li lately?", "Fei-Fei Li"),
+                           ("What has Andrej Karpathy been working on?", "Andrej Karpathy")]:
+        analysis = route(question)
+        assert analysis.unknown_authors == [name] and not analysis.authors, question
+        assert not analysis.names_no_subject
+    someone_else = route("papers by John Cheng")  # not the stored Yuan Cheng, who shares the family name
+    assert someone_else.unknown_authors == ["John Cheng"] and someone_else.similar_authors == ["Yuan Cheng"]
+    assert route("papers by Cheng?").authors == ["Yuan Cheng"] and not route("papers by Cheng?").unknown_authors
+    assert not route("Papers by Jason Cong in these arXiv digests?").unknown_authors
+
+
+def test_a_subject_in_capitals_after_by_is_not_a_person():
+    used = set(tokenize("Monte Carlo tree search, reinforcement learning"))  # words the papers use
+    analyzer = QuestionAnalyzer(CATALOG, stated=lambda term: term in used)
+    for question in ("Which methods are inspired by Monte Carlo Tree Search?",
+                     "Which agents are trained by Reinforcement Learning?",
+                     "By how much does KV cache eviction cut memory?"):
+        assert analyzer.analyze(question).unknown_authors == [], question
 
 
 def test_an_author_with_a_subject_is_a_set_question_filtered_by_author():

@@ -412,6 +412,13 @@ class ExtractiveAnswerer:
             text = (f"摘要中没有主类别为 {named} 的论文（已有的类别：{held}）。" if analysis.language == "zh"
                     else f"No paper in these digests has {named} as its main category (they hold {held}).")
             return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
+        if analysis.unknown_authors and not sources:  # "papers by Geoffrey Hinton?" in a store without him
+            named = " or ".join(analysis.unknown_authors)
+            text = f"No paper in these digests lists {named} as an author."
+            if analysis.similar_authors:
+                text += f" Stored authors with the same family name: {', '.join(analysis.similar_authors)}."
+            text += " (`digestqa papers --author NAME` lists a person's papers.)"
+            return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
         nearest = "\n".join(f"- {_title(s.paper)} (arXiv {s.id})" for s in sources[:3])
         if analysis.language == "zh":
             text = "已导入的摘要中没有能回答这个问题的论文，我不做猜测。"
