@@ -18,7 +18,7 @@ from assistant.answer.evidence import TermWeights, paper_terms
 from assistant.answer.screening import ScreeningNotice, screen_set
 from assistant.answer.sentences import contribution_sentence
 from assistant.errors import BackendError, InputError
-from assistant.search.comparison import resolve_sides
+from assistant.search.comparison import resolve_sides, side_query
 from assistant.search.lexical import tokenize
 from assistant.search.question import Analysis, QuestionAnalyzer
 from assistant.search.retrieval import Filters, RetrievalResult, Retriever
@@ -108,6 +108,8 @@ class AnswerChain:
         filters = self.narrowed(analysis, filters)
         if analysis.comparison is not None:  # two named sides: each side's own paper (search/comparison.py)
             found = resolve_sides(self.retriever, question, analysis.comparison, filters, k)
+            if found is not None and analysis.comparison.described and not self.fits_descriptions(analysis, found[0]):
+                analysis.comparison.paper_ids, found = None, None  # a side no paper fits: answered as any question
             if found is not None:
                 return found
         if analysis.kind == "list" and not analysis.wants_single:
@@ -139,6 +141,17 @@ class AnswerChain:
                 analysis.overview = True
                 return self.overview_sources(question, analysis, filters, k), {}, []
         return sources, result.timings, []
+
+    def fits_descriptions(self, analysis: Analysis, sources: list[Source]) -> bool:
+        """Whether each side's paper answers its description as a question about one paper would be
+        answered (the calibrated answer bar): "one rotates the weight matrix" must be a paper that
+        does, not the nearest words."""
+        comparison = analysis.comparison
+        for side, source in zip(comparison.sides, sources[:2], strict=True):
+            query = side_query(comparison, side)
+            if not self.extractive.is_answerable(query, self.analyzer.analyze(query), source):
+                return False
+        return True
 
     def category_as_subject(self, analysis: Analysis) -> bool:
         """A category's plain name with words none of its papers use ("the information retrieval

@@ -75,3 +75,17 @@ def result_sentence(paper: Paper) -> str | None:
         if figure and not background and not is_filler_in(sentence, paper):
             return sentence
     return None
+
+
+SHORT_NAME_WORDS = 8
+
+
+def short_name(paper: Paper) -> str:
+    """How an answer names a paper in a few words: the title's head before a colon when it is short
+    ("KVzap", "Towards Specialized Generalists"), else the title's first words."""
+    title = clean_latex(paper.title).replace("**", "")
+    head = title.split(":", 1)[0].strip() if ":" in title else ""
+    if head and len(head.split()) <= 4 and len(head) <= 40:
+        return head
+    words = title.split()
+    return title if len(words) <= SHORT_NAME_WORDS else " ".join(words[:SHORT_NAME_WORDS]) + " …"

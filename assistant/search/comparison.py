@@ -69,6 +69,26 @@ _ZH_FRAMING = ("有什么区别", "有何不同", "有什么不同", "的区别"
                "有什么", "有何", "是什么", "之间", "方面", "一下", "如何", "上", "在")
 
 
+# Two papers described rather than named ("one mixes adapter experts for medical tasks, the other
+# projects away conflicting gradients", "the one that pretrains without labels … and the one that
+# synthesises rare classes", "Compare the fast input-adaptive method for pruning … with the study that
+# found …"): each description is searched as a question about one paper.
+_LEAD = r"(?:that|which|who|where|whose|with|using|for|on|about|from|by|in)\b"
+_DESCRIBED_EN = [
+    re.compile(r"\bone\s+(?P<a>[^;]+?)[,;]\s*(?:and\s+|while\s+|whereas\s+|but\s+)?the\s+other\s+(?P<b>[^?.!]+)", re.I),
+    re.compile(rf"\bone\s+(?P<a>{_LEAD}[^;]+?)[,;]?\s+(?:and|while|whereas|but)\s+(?:another|one)\s+(?P<b>{_LEAD}[^?.!]+)",
+               re.I),
+    re.compile(rf"\bthe\s+one\s+(?P<a>{_LEAD}.+?)[,;]?\s+(?:and|versus|vs\.?|or|compared\s+(?:to|with))\s+the\s+"
+               rf"(?:[\w-]+\s+){{0,3}}?(?P<b>{_LEAD}[^?!]+)", re.I),
+    re.compile(r"\b(?:compare|contrast)\s+(?P<a>the\s+\S+.+?)\s+(?:with|to|and|against)\s+(?P<b>the\s+(?:one|paper|study|"
+               r"work|method|approach|system|model|framework)\b[^?!]+)", re.I),
+    re.compile(r"\bhow\s+(?:does|do|did)\s+(?P<a>the\s+\S+.+?)\s+(?:relate|compare)\s+(?:to|with)\s+(?P<b>the\s+(?:one|"
+               r"paper|study|work|method|approach|system|model|framework)\b[^?!]+)", re.I),
+]
+_DESCRIBED_ZH = [re.compile(r"一(?:篇|个|种|项)(?P<a>[^；;。？?]+?)[，,；;]\s*(?:而)?另一(?:篇|个|种|项)(?P<b>[^。？?；;]+)")]
+MIN_DESCRIBED_WORDS = 3  # a shorter "description" is a name (the named-side forms above read those)
+
+
 @dataclass
 class Comparison:
     """Two things a question sets side by side, and what it asks about them."""
@@ -76,6 +96,7 @@ class Comparison:
     sides: tuple[str, str]
     aspect: str  # the question without the sides and the comparison's framing ("how they compress the KV cache")
     paper_ids: tuple[str, str] | None = None  # each side's paper, once retrieval found two (see resolve_sides)
+    described: bool = False  # the sides describe their papers (searched as such) instead of naming them
 
     @property
     def resolved(self) -> bool:
@@ -84,8 +105,11 @@ class Comparison:
 
 def detect_comparison(question: str) -> Comparison | None:
     """The comparison a question asks for, or None when it asks for none (or names fewer than two sides)."""
-    if not _COMPARING.search(question) or _AMOUNT.search(question):
+    if _AMOUNT.search(question):
         return None
+    described = detect_described(question)  # its form is the more specific: "one …, the other …"
+    if described is not None or not _COMPARING.search(question):
+        return described
     forms = _ZH_FORMS if re.search(r"[\u3400-\u9fff]", question) else []
     for form in [*forms, *_EN_FORMS]:
         match = form.search(question)
@@ -95,6 +119,20 @@ def detect_comparison(question: str) -> Comparison | None:
         a, b = _side(groups.get("a") or groups.get("a2") or ""), _side(groups.get("b") or "")
         if _plausible(a) and _plausible(b) and a.casefold() != b.casefold():
             return Comparison((a, b), _aspect(question, (a, b)))
+    return None
+
+
+def detect_described(question: str) -> Comparison | None:
+    """Two papers the question describes, one after the other (see _DESCRIBED_EN), or None."""
+    zh = bool(re.search(r"[\u3400-\u9fff]", question))
+    for form in _DESCRIBED_ZH if zh else _DESCRIBED_EN:
+        match = form.search(question)
+        if not match:
+            continue
+        a, b = (" ".join(match.group(g).split()).strip(" ,;:?？，。") for g in ("a", "b"))
+        size = (lambda s: len(re.findall(r"[\u3400-\u9fff]", s)) // 2) if zh else (lambda s: len(s.split()))
+        if min(size(a), size(b)) >= MIN_DESCRIBED_WORDS and a.casefold() != b.casefold():
+            return Comparison((a, b), _aspect(question, (a, b)), described=True)
     return None
 
 
@@ -146,6 +184,8 @@ def resolve_sides(retriever: Retriever, question: str, comparison: Comparison, f
     are not two papers (a side no paper names, or one that only the other side's paper names): it is
     then answered as any question."""
     whole = retriever.search(question, k, filters)
+    if comparison.described:
+        return _resolve_described(retriever, whole, comparison, filters, k)
     zh = bool(re.search(r"[\u3400-\u9fff]", question))
     picks: list[Source] = []
     for side in comparison.sides:
@@ -163,3 +203,26 @@ def resolve_sides(retriever: Retriever, question: str, comparison: Comparison, f
     comparison.paper_ids = (first.id, second.id)
     rest = [s for s in whole.sources if s.id not in comparison.paper_ids]
     return [first, second, *rest][: max(k, 2)], whole.timings, []
+
+
+def side_query(comparison: Comparison, side: str) -> str:
+    """What a described side is searched by: its description and what the question says of both
+    ("Two papers train across clients in one round: one for linear regression, …")."""
+    return f"{side} {comparison.aspect}".strip()
+
+
+def _resolve_described(retriever: Retriever, whole, comparison: Comparison, filters: Filters | None,
+                       k: int) -> tuple[list[Source], dict, list[Notice]] | None:
+    """Each described side's best paper by searching its description (the two distinct: the second
+    side takes its best paper that is not the first's). Whether each one fits its description is
+    the answer layer's call (the chain checks it as it would a question about one paper)."""
+    first = retriever.search(side_query(comparison, comparison.sides[0]), SIDE_SEARCH_K, filters).sources
+    if not first:
+        return None
+    second = [s for s in retriever.search(side_query(comparison, comparison.sides[1]), SIDE_SEARCH_K, filters).sources
+              if s.id != first[0].id]
+    if not second:
+        return None
+    comparison.paper_ids = (first[0].id, second[0].id)
+    rest = [s for s in whole.sources if s.id not in comparison.paper_ids]
+    return [first[0], second[0], *rest][: max(k, 2)], whole.timings, []

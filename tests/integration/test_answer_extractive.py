@@ -190,6 +190,18 @@ def test_an_author_no_stored_paper_lists_is_said_so_never_the_nearest_papers(fix
     assert set(fixture_app.ask("papers by Chen Ding?").cited_ids) == {"2601.90001", "2601.90003"}
 
 
+def test_two_papers_described_without_their_names_are_compared_side_by_side(fixture_app):
+    answer = fixture_app.ask("Two papers shrink the memory of the key-value cache in different ways: one compresses "
+                             "each attention head's keys and values to a low rank, the other drops cache entries the "
+                             "attention scores say matter least while decoding a stream. How do they differ?")
+    assert set(answer.cited_ids) == {"2601.90001", "2601.90002"} and not answer.refused
+    assert "side by side" in answer.text and "KVSqueeze" in answer.text and "TokenDrop" in answer.text
+    # A side no stored paper fits is not forced onto the nearest one: not a comparison of two papers.
+    unmatched = fixture_app.ask("How do they differ: one trains robot arms from videos of people, the other "
+                                "evicts KV-cache entries guided by attention?")
+    assert "side by side" not in unmatched.text
+
+
 def test_a_category_named_in_plain_words_lists_the_category(fixture_app):
     answer = fixture_app.ask("databases papers?")
     assert {"2601.90004", "2601.90005", "2601.90007", "2601.90082"} == set(answer.cited_ids)

@@ -31,6 +31,7 @@ from assistant.answer.sentences import (
     is_filler_in,
     paper_sentences,
     result_sentence,
+    short_name,
 )
 from assistant.config import Settings
 from assistant.ingest.chunking import embed_text, header_title
@@ -310,10 +311,14 @@ class ExtractiveAnswerer:
         comparison = analysis.comparison
         zh = analysis.language == "zh"
         by_id = {s.id: s for s in sources}
-        sides = [(name, by_id[pid]) for name, pid in zip(comparison.sides, comparison.paper_ids, strict=True)]
-        ranked = {name: self._side_sentences(name, comparison.aspect, analysis, source) for name, source in sides}
+        # Described sides ("the one that pretrains without labels …") are named by their papers' short titles.
+        labels = [short_name(by_id[pid].paper) if comparison.described else side
+                  for side, pid in zip(comparison.sides, comparison.paper_ids, strict=True)]
+        sides = [(name, by_id[pid]) for name, pid in zip(labels, comparison.paper_ids, strict=True)]
+        ranked = {name: self._side_sentences(side if comparison.described else name, comparison.aspect, analysis, source)
+                  for side, (name, source) in zip(comparison.sides, sides, strict=True)}
         said = {name: ranked[name][0] for name, _ in sides if ranked[name]}
-        a, b = comparison.sides
+        a, b = labels
         lines = [f"{a} 与 {b}：" if zh else f"{a} and {b}, side by side:"]
         for name, source in sides:
             sentence = said[name].sentence if name in said else contribution_sentence(source.paper, analysis.language)
