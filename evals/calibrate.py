@@ -127,8 +127,8 @@ def collect(app: App, paths: list[Path]) -> Collected:
                 continue
             names = tuple(analysis.names)
             is_set = analysis.kind == "list" and not analysis.wants_single and chain.set_judge.concepts(q.question, names)
-            if analysis.unknown_ids:
-                continue
+            if analysis.unknown_ids or analysis.unmentioned:
+                continue  # declined before any bar is read
             filters = chain.narrowed(analysis, Filters())
             if is_set or (may_ask_for_papers(q.question, analysis) and chain.set_judge.concepts(q.question, names)):
                 # A fact question that no single paper answers falls back to the set judge, so the

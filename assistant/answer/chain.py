@@ -49,7 +49,8 @@ class AnswerChain:
     def analyzer(self) -> QuestionAnalyzer:
         # A family name alone names a person only where the papers' text never uses the word
         # ("the Davidson diagonalization": an eponym, not a question about Sam Davidson).
-        return QuestionAnalyzer(self.retriever.catalog, stated=lambda term: self.weights.frequency(term) > 0)
+        return QuestionAnalyzer(self.retriever.catalog, stated=lambda term: self.weights.frequency(term) > 0,
+                                mentions=self.retriever.lexical().mentions)
 
     @cached_property
     def set_judge(self) -> SetJudge:
@@ -95,6 +96,11 @@ class AnswerChain:
             # "What accuracy does 2601.99999 report?": a question about a paper that is not stored.
             # Nothing to show, not five lookalikes (nor a source's text that names that id).
             return [], {}, []
+        if analysis.unmentioned:
+            # "What speed-up on WMT14 did …", "reward hacking in RLHF": a name no stored paper
+            # mentions. The answerer declines and shows these nearest papers, none cited.
+            result = self.fact_sources(question, analysis, filters, k)
+            return result.sources, result.timings, []
         if analysis.wants_list:
             self.category_as_subject(analysis)
         if (analysis.authors or analysis.categories) and not analysis.overview and not self.narrows(analysis):
@@ -255,7 +261,8 @@ class AnswerChain:
         timings["retrieve_s"] = time.perf_counter() - started
         answer_started = time.perf_counter()
         draft: Draft | None = None
-        answerer = self.answerer
+        # A name no paper mentions is declined in code, whichever answerer is configured.
+        answerer = self.extractive if analysis.unmentioned else self.answerer
         llm_use = LLMUse(model=self.llm.name.removeprefix("llm:")) if self.llm is not None else None
         try:
             for piece in answerer.stream(question, analysis, sources):

@@ -333,6 +333,30 @@ class LexicalIndex:
         rows = self.matrix.indices[self.matrix.indptr[i]:self.matrix.indptr[i + 1]]
         return len(np.unique(self.chunks.papers.codes[rows]))
 
+    def mentions(self, parts: tuple[str, ...]) -> bool:
+        """Whether any indexed text mentions a name given by its lowercased pieces (names.py):
+        written as one term ("wmt14", "flashattention-2"), inside a hyphenated one ("alphafold" in
+        "alphafold-2"), hyphens dropped ("text-to-sql" for "texttosql"), or its pieces as separate
+        words ("LLaMA 7B" for "LLaMA-7B")."""
+        whole = plural_stem("-".join(parts))
+        if whole in self.term_id:
+            return True
+        known = self._name_pieces
+        return _squashed(whole) in known or all(plural_stem(p) in known for p in parts)
+
+    @cached_property
+    def _name_pieces(self) -> frozenset[str]:
+        """Every term, each of its hyphen-joined runs of pieces, hyphens and dots dropped (read only
+        when a question names something that is not a term as written)."""
+        pieces: set[str] = set()
+        for term in self.vocabulary:
+            pieces.add(_squashed(term))
+            split = term.split("-")
+            if len(split) > 1:
+                pieces.update(_squashed("".join(split[i:j])) for i in range(len(split))
+                              for j in range(i + 1, len(split) + 1))
+        return frozenset(pieces)
+
     def document_frequencies(self) -> dict[str, int]:
         """Chunks containing each term (read off the matrix's term columns)."""
         indptr = self.matrix.indptr
@@ -470,3 +494,7 @@ def _build_from_store(store: Store, builder: LexicalBuilder | None) -> LexicalIn
     for chunk in store.chunks_by_id(sorted(cid for cid in stored if cid not in builder.known)):
         builder.add(chunk)
     return builder.build(keep=stored)
+
+
+def _squashed(term: str) -> str:
+    return term.replace("-", "").replace(".", "").replace("+", "")

@@ -17,6 +17,7 @@ from assistant.ingest.paper_table import cards_of
 from assistant.search.bilingual import glossary
 from assistant.search.comparison import Comparison, detect_comparison
 from assistant.search.lexical import tokenize
+from assistant.search.names import names_in
 from assistant.search.sets.framing import FRAMING_EN, STOP_STEMS
 from assistant.search.vocabulary import category_names, stem
 from assistant.text import FRAMING_ZH, cjk_ratio, fold
@@ -123,6 +124,10 @@ class Analysis:
     unknown_authors: list[str] = field(default_factory=list)  # people named as authors whom no stored paper lists
     similar_authors: list[str] = field(default_factory=list)  # (then) stored authors who share their family name
     stored_categories: list[str] = field(default_factory=list)  # (then) the categories the store holds
+    # Things the question names (names.py: RLHF, WMT14, MI300X) that no stored paper mentions: the
+    # digests cannot answer a question about them. Those given as examples ("e.g. GDPR") apart.
+    unmentioned: list[str] = field(default_factory=list)
+    unmentioned_examples: list[str] = field(default_factory=list)
 
     @property
     def content_terms_beyond_ids(self) -> bool:
@@ -149,11 +154,14 @@ class Analysis:
 class QuestionAnalyzer:
     """Built once per catalogue: an index of author names and categories for matching in questions."""
 
-    def __init__(self, catalog: Mapping[str, Paper], stated: Callable[[str], bool] | None = None):
+    def __init__(self, catalog: Mapping[str, Paper], stated: Callable[[str], bool] | None = None,
+                 mentions: Callable[[tuple[str, ...]], bool] | None = None):
         """`stated`: whether the papers' text uses a (tokenized) term; a word it uses is never read as
-        a family name on its own (default: none is)."""
+        a family name on its own (default: none is). `mentions`: whether it mentions a name given by
+        its pieces (LexicalIndex.mentions; default: every name is mentioned)."""
         self.catalog = catalog
         self._stated = stated or (lambda term: False)
+        self._mentions = mentions or (lambda parts: True)
         self.authors: dict[str, str] = {}  # folded name -> stored spelling
         cards = list(cards_of(catalog))  # (what is read of every paper, without decoding its text)
         self.categories = {p.category.lower(): p.category for p in cards}
@@ -241,6 +249,11 @@ class QuestionAnalyzer:
             analysis.subject_words = category_rest if analysis.categories else author_rest
         analysis.follow_up = bool(_FOLLOW_UP_EN.search(question) or _FOLLOW_UP_ZH.search(question))
         analysis.comparison = detect_comparison(question) if not analysis.ids else None
+        if not (analysis.ids or analysis.authors or analysis.categories or analysis.unknown_authors):
+            named = " ".join(analysis.names).lower()
+            for name in names_in(question):
+                if name.text.lower() not in named and not self._mentions(name.parts):
+                    (analysis.unmentioned_examples if name.example else analysis.unmentioned).append(name.text)
         return analysis
 
     def _find_category_names(self, question: str) -> tuple[str, str] | None:

@@ -233,3 +233,14 @@ def test_which_paper_question_says_what_the_paper_does_and_what_it_found(fixture
     assert answer.cited_ids[0] == "2601.90007"
     assert "augments HNSW-style graph indexes" in answer.text
     assert "5.6x" in answer.text
+
+
+def test_a_question_about_a_name_no_paper_mentions_is_declined_with_the_nearest_papers(fixture_app):
+    # KVSqueeze is stored; the benchmark the question asks about is not mentioned by any paper.
+    answer = fixture_app.ask("What speed-up on WMT14 does the KV-cache compression paper KVSqueeze report?")
+    assert answer.refused and not answer.cited_ids
+    assert "mentions WMT14" in answer.text and "2601.90001" in answer.text  # nearest, not cited
+    # Given as an example, a name no paper mentions does not decline the question.
+    example = fixture_app.ask("Which papers compress or evict the KV cache (e.g. for ZetaServe-style serving)?")
+    assert not example.refused and "2601.90001" in example.cited_ids
+    assert not fixture_app.ask("By how much does KVSqueeze reduce KV-cache memory?").refused

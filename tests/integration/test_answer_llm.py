@@ -205,3 +205,10 @@ def test_a_llamacpp_server_that_would_ignore_a_wrong_model_name_is_checked_first
     assert right.backend == "llm:smollm2" and right.cited_ids == ["2601.90001"]
     from assistant.tokens import count_tokens
     assert count_tokens(prompt) <= 1600 - 800 + 50  # the server's n_ctx capped the 6,000-token default
+
+
+def test_a_name_no_paper_mentions_is_declined_in_code_without_asking_the_model(llm_app):
+    with FakeOpenAI().reply({"text": "KVSqueeze reports 3x on WMT14 [2601.90001]."}) as fake:
+        answer = llm_app(fake).ask("What speed-up on WMT14 does KVSqueeze report?")
+        assert answer.refused and not answer.cited_ids and "WMT14" in answer.text
+        assert not fake.requests  # the model was never asked

@@ -83,6 +83,8 @@ class ExtractiveAnswerer:
             return self._answer_ids(analysis, sources)
         if analysis.kind in ("author", "category"):
             return self._answer_overview(question, analysis, sources)
+        if analysis.unmentioned:
+            return self._refuse(analysis, sources)
         if analysis.names_no_subject:
             text = ("这个问题没有说明主题：请问具体的主题，例如“有哪些关于KV缓存压缩的论文？”" if analysis.language == "zh"
                     else "The question names no subject to look for: ask about one, e.g. \"Which papers study KV "
@@ -425,6 +427,14 @@ class ExtractiveAnswerer:
             text += " (`digestqa papers --author NAME` lists a person's papers.)"
             return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
         nearest = "\n".join(f"- {_title(s.paper)} (arXiv {s.id})" for s in sources[:3])
+        if analysis.unmentioned:
+            named = "、".join(analysis.unmentioned) if analysis.language == "zh" else " or ".join(analysis.unmentioned)
+            text = (f"已导入的摘要中没有论文提到 {named}，我不做猜测。" if analysis.language == "zh"
+                    else f"No paper in these digests mentions {named}, so I won't guess.")
+            if nearest:
+                text += ("\n最接近的论文（未提到它）：\n" if analysis.language == "zh"
+                         else "\nNearest papers in the digests (none mentions it):\n") + nearest
+            return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
         if analysis.language == "zh":
             text = "已导入的摘要中没有能回答这个问题的论文，我不做猜测。"
             if nearest:
