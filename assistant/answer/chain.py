@@ -20,12 +20,20 @@ from assistant.answer.sentences import contribution_sentence
 from assistant.errors import BackendError, InputError
 from assistant.search.comparison import resolve_sides, side_query
 from assistant.search.lexical import tokenize
+from assistant.search.names import figure_value
 from assistant.search.question import Analysis, QuestionAnalyzer
 from assistant.search.retrieval import Filters, RetrievalResult, Retriever
 from assistant.search.sets.judge import SetJudge
-from assistant.types import Answer, LLMUse, Notice, Passage, Source, warning
+from assistant.text import numbers_in, paper_text
+from assistant.types import Answer, LLMUse, Notice, Paper, Passage, Source, warning
 
 MAX_QUESTION_CHARS = 2000
+
+
+def states_figure(paper: Paper, figure: str) -> bool:
+    """Whether the paper's entry states the number ("50" for "50%", "0.90" for "0.9")."""
+    value = figure_value(figure)
+    return any(figure_value(n) == value for n in numbers_in(paper_text(paper)))
 
 
 def may_ask_for_papers(question: str, analysis: Analysis) -> bool:
@@ -146,7 +154,25 @@ class AnswerChain:
                 # category named is what it asks about.
                 analysis.overview = True
                 return self.overview_sources(question, analysis, filters, k), {}, []
+        if sources and analysis.figures and analysis.kind == "fact" and analysis.comparison is None:
+            sources = self.stating_figures(question, analysis, sources)
         return sources, result.timings, []
+
+    def stating_figures(self, question: str, analysis: Analysis, sources: list[Source]) -> list[Source]:
+        """The sources led by a paper that states every figure the question states ("what perplexity
+        with a 50% sparsity budget?"): the lead if it does, else the next answerable one that does.
+        Neither: `analysis.unstated` says which figures the lead lacks, and the question is declined
+        (the paper reports 30%, not the 50% asked about)."""
+        ranked = self.extractive.lead_first(analysis, sources)
+        missing = [f for f in analysis.figures if not states_figure(ranked[0].paper, f)]
+        if not missing:
+            return sources
+        for source in ranked[1:3]:
+            if all(states_figure(source.paper, f) for f in analysis.figures) \
+                    and self.extractive.is_answerable(question, analysis, source):
+                return [source] + [s for s in sources if s is not source]
+        analysis.unstated = missing
+        return sources
 
     def fits_descriptions(self, analysis: Analysis, sources: list[Source]) -> bool:
         """Whether each side's paper answers its description as a question about one paper would be
@@ -261,8 +287,8 @@ class AnswerChain:
         timings["retrieve_s"] = time.perf_counter() - started
         answer_started = time.perf_counter()
         draft: Draft | None = None
-        # A name no paper mentions is declined in code, whichever answerer is configured.
-        answerer = self.extractive if analysis.unmentioned else self.answerer
+        # A name no paper mentions, a figure the paper does not state: declined in code, whichever answerer is configured.
+        answerer = self.extractive if (analysis.unmentioned or analysis.unstated) else self.answerer
         llm_use = LLMUse(model=self.llm.name.removeprefix("llm:")) if self.llm is not None else None
         try:
             for piece in answerer.stream(question, analysis, sources):

@@ -1,4 +1,5 @@
-"""The specific things a question names: benchmarks, models, systems, hardware, acronyms.
+"""The specific things a question names (benchmarks, models, systems, hardware, acronyms) and the
+figures it states as conditions ("with a 50% sparsity budget").
 
 "What speed-up on WMT14 did the speculative-decoding paper report?", "Which papers study reward
 hacking in RLHF?": a name like WMT14 or RLHF is what the question is about, and when no stored
@@ -11,6 +12,11 @@ A name is a word with two or more capitals (RLHF, PeMS, TransE), a capital insid
 or letters with digits (WMT14, MI300X, PM2.5); hyphenated parts that are plain words are not part
 of it ("AlphaFold-style" names AlphaFold; "RL-based" names RL). Numbers, with or without a unit
 ("50%", "7B", "3D"), are not names: readers round and restate figures ("0.9" for "0.90").
+
+A figure the question states exactly ("with a 50% sparsity budget", "on the RTX 4090") is a
+condition the answering paper must state too: quoting its 30% result for a question about 50% is a
+wrong answer. Only standalone numbers count ("GPT-5.2", "4B", "2D", "50-series" are parts of names or
+sizes), not years, not rounded ones ("~0.8M", "about 70,000", "约 7 万") and not Chinese 万/亿 amounts.
 
 A name given as an example ("e.g. a GDPR deletion request", "models like TransE", "比如PM2.5",
 "METR-LA style") illustrates the subject; it is not the subject, so it is marked `example`.
@@ -35,6 +41,13 @@ _EXAMPLE_WITHIN = re.compile(r"\be\.?g\.?|\bsuch as\b|\bfor (?:example|instance)
 # "(METR-LA / PeMS style)": names listed before the "style" that makes them examples.
 _STYLE_LATER = re.compile(r"^[\sA-Za-z0-9./+\-]*?(?:\bor\b|/)[\sA-Za-z0-9./+\-]*?[\s-]style\b", re.I)
 _EXAMPLE_AFTER = re.compile(r"^(?:[\s-]*(?:style|like|-style)\b|\s*(?:那样|那种|之类|等))", re.I)
+
+
+# A standalone number, optionally a percentage or factor; not part of a word, name or version.
+_FIGURE = re.compile(r"(?<![\w.\-])(\d+(?:[.,]\d+)*)(?:x\b|×|%)?(?![\w\-]|[.,]\d)(\s*(?:percent|万|亿|千)?)")
+_ROUNDED = re.compile(r"(~|≈|\babout|\baround|\broughly|\bapproximately|\bnearly|\balmost|\bover|\bmore than"
+                      r"|\bunder|\bless than|\bat least|\bup to|约|大约|近|超过|至少)\s*$", re.I)
+_YEAR = re.compile(r"^(19|20)\d\d$")
 
 
 @dataclass(frozen=True)
@@ -90,3 +103,30 @@ def names_in(question: str) -> list[Name]:
                            or _STYLE_LATER.match(rest_of_clause))
             found[text.lower()] = Name(text, tuple(p.lower() for p in group), example)
     return list(found.values())
+
+
+def stated_figures(question: str) -> list[str]:
+    """The figures the question states as conditions, as written ("50%", "0.9", "3.5x"), each once."""
+    found: list[str] = []
+    for match in _FIGURE.finditer(question):
+        number, unit = match.group(1), match.group(2).strip()
+        before = question[:match.start()]
+        if (unit in ("万", "亿", "千") or _YEAR.match(number) or _ROUNDED.search(before)
+                or _ARXIV_ID.match(question[match.start():].split()[0].rstrip("?,.;:)"))):
+            continue
+        clause = _CLAUSE_END.split(before)[-1]
+        if _EXAMPLE_BEFORE.search(clause) or _EXAMPLE_WITHIN.search(clause):
+            continue
+        written = question[match.start():match.end()].strip()
+        if written not in found:
+            found.append(written)
+    return found
+
+
+def figure_value(figure: str) -> float | None:
+    """The number of a figure as written ("50%" -> 50.0, "1,024" -> 1024.0)."""
+    match = re.match(r"\d+(?:[.,]\d+)*", figure)
+    try:
+        return float(match.group().replace(",", "")) if match else None
+    except ValueError:  # "1.2.3"
+        return None

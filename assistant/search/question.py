@@ -17,7 +17,7 @@ from assistant.ingest.paper_table import cards_of
 from assistant.search.bilingual import glossary
 from assistant.search.comparison import Comparison, detect_comparison
 from assistant.search.lexical import tokenize
-from assistant.search.names import names_in
+from assistant.search.names import names_in, stated_figures
 from assistant.search.sets.framing import FRAMING_EN, STOP_STEMS
 from assistant.search.vocabulary import category_names, stem
 from assistant.text import FRAMING_ZH, cjk_ratio, fold
@@ -128,6 +128,8 @@ class Analysis:
     # digests cannot answer a question about them. Those given as examples ("e.g. GDPR") apart.
     unmentioned: list[str] = field(default_factory=list)
     unmentioned_examples: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)  # figures stated as conditions ("with a 50% budget")
+    unstated: list[str] = field(default_factory=list)  # (then) those the paper that would answer does not state
 
     @property
     def content_terms_beyond_ids(self) -> bool:
@@ -254,6 +256,8 @@ class QuestionAnalyzer:
             for name in names_in(question):
                 if name.text.lower() not in named and not self._mentions(name.parts):
                     (analysis.unmentioned_examples if name.example else analysis.unmentioned).append(name.text)
+        if not analysis.ids:
+            analysis.figures = stated_figures(question)
         return analysis
 
     def _find_category_names(self, question: str) -> tuple[str, str] | None:

@@ -244,3 +244,12 @@ def test_a_question_about_a_name_no_paper_mentions_is_declined_with_the_nearest_
     example = fixture_app.ask("Which papers compress or evict the KV cache (e.g. for ZetaServe-style serving)?")
     assert not example.refused and "2601.90001" in example.cited_ids
     assert not fixture_app.ask("By how much does KVSqueeze reduce KV-cache memory?").refused
+
+
+def test_a_figure_the_paper_does_not_state_is_declined_with_what_it_does_report(fixture_app):
+    # KVSqueeze reports its LongBench drop as 0.6 points; the question asks about a 2.5-point budget.
+    answer = fixture_app.ask("What KV-cache memory reduction does KVSqueeze reach when the LongBench score may drop by 2.5 points?")
+    assert answer.refused and not answer.cited_ids
+    assert "states nothing for 2.5" in answer.text and "2601.90001" in answer.text and "4.2x" in answer.text
+    stated = fixture_app.ask("What KV-cache memory reduction does KVSqueeze reach while LongBench drops by 0.6 points?")
+    assert not stated.refused and stated.cited_ids[0] == "2601.90001" and "4.2x" in stated.text

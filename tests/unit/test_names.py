@@ -62,3 +62,15 @@ def test_the_analysis_lists_unmentioned_names_apart_from_examples_and_stored_nam
     assert analyzer.analyze("What does speculative decoding do for LLM inference?").unmentioned == []
     # A question naming a stored author is about that person's papers, whatever else it names.
     assert analyzer.analyze("Has Ada Lovelace written about RLHF?").unmentioned == []
+
+
+def test_figures_stated_as_conditions_are_standalone_exact_numbers():
+    from assistant.search.names import figure_value, stated_figures
+    assert stated_figures("what perplexity did they get with a 50% sparsity budget?") == ["50%"]
+    assert stated_figures("How much faster on the RTX 4090 than 3.5x, at 12 percent and 1,024 tokens?") == [
+        "4090", "3.5x", "12 percent", "1,024"]
+    # Parts of names and sizes, years, rounded figures, Chinese amounts and examples are not conditions.
+    assert stated_figures("GPT-5.2 on 2D tasks with 4B params and 50-series cards at the 2025 Expo") == []
+    assert stated_figures("~0.8M params, about 70,000 records, 约 7 万条, 320 亿参数") == []
+    assert stated_figures("What does 2601.16032 report on long inputs (e.g. 512 tokens)?") == []
+    assert [figure_value(f) for f in ("50%", "1,024", "0.90", "3.5x")] == [50.0, 1024.0, 0.9, 3.5]

@@ -85,6 +85,8 @@ class ExtractiveAnswerer:
             return self._answer_overview(question, analysis, sources)
         if analysis.unmentioned:
             return self._refuse(analysis, sources)
+        if analysis.unstated and sources:
+            return self._decline_unstated(question, analysis, sources)
         if analysis.names_no_subject:
             text = ("这个问题没有说明主题：请问具体的主题，例如“有哪些关于KV缓存压缩的论文？”" if analysis.language == "zh"
                     else "The question names no subject to look for: ask about one, e.g. \"Which papers study KV "
@@ -409,6 +411,23 @@ class ExtractiveAnswerer:
                      else f"\n\n(Showing {len(shown)} of {len(sources)}; for all of them grouped by theme run "
                           f"`digestqa brief --category {subject}`.)")
         return Draft(text, backend=self.name)
+
+    def _decline_unstated(self, question: str, analysis: Analysis, sources: list[Source]) -> Draft:
+        """The paper the question is about states none of the figure it asks about: said so, with
+        what the paper does report nearest to the question (the reader sees why)."""
+        lead = self.lead_first(analysis, sources)[0]
+        zh = analysis.language == "zh"
+        figures = ("、" if zh else ", ").join(analysis.unstated)
+        text = (f"最接近的论文《{_title(lead.paper)}》（arXiv {lead.id}）没有给出与 {figures} 对应的结果，"
+                "摘要中也没有其他论文给出，我不做猜测。" if zh
+                else f"The paper this seems to be about, *{_title(lead.paper)}* (arXiv {lead.id}), states "
+                     f"nothing for {figures}, nor does any other paper that fits the question, so I won't guess.")
+        ranked = self._rank_sentences(question, analysis, [lead]) + (
+            self._rank_sentences(question, analysis, [lead], force_english=True) if zh else [])
+        reported = next((r.sentence for r in ranked if numbers_in(r.sentence)), None)
+        if reported:
+            text += ("\n它给出的是：" if zh else "\nWhat it does report: ") + f"“{shorten(clean_latex(reported), LINE_CHARS)}”"
+        return Draft(text, refused=True, backend=self.name)
 
     def refusal(self, analysis: Analysis, sources: list[Source], why: str = "") -> Draft:
         return self._refuse(analysis, sources, why)
