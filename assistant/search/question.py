@@ -74,6 +74,10 @@ _AUTHORSHIP_BEFORE = re.compile(r"(?P<name>(?:[^\s?!,;:()]+\s+){0,3}[^\s?!,;:()]
                                 r"work|research|students?|co-?authors?|preprints?)\b", re.I)
 _AUTHORSHIP_BETWEEN = re.compile(r"\b(?:has|have|did|does|is)\s+(?P<name>(?:[^\s?!,;:()]+\s+){1,4}?)(?:been|published|"
                                  r"posted|written|put|released|done|co-?authored|authored|got|working)\b", re.I)
+# A Chinese question about a person named in Latin script: "Geoffrey Hinton 的论文", "作者是 Yann LeCun 的".
+_AUTHORSHIP_ZH_BEFORE = re.compile(r"(?P<name>(?:[A-Za-z][\w'’.-]*\s+){1,3}[A-Za-z][\w'’.-]*)\s*(?:的(?:论文|文章|工作|研究|新作)"
+                                   r"|(?:最近|近期)?(?:发表|发布|发|写)(?:了|过)?)")
+_AUTHORSHIP_ZH_AFTER = re.compile(r"作者(?:是|为|包括|有)?\s*(?P<name>[A-Za-z][^\u3400-\u9fff?？!！,，;；:：()（）]+)")
 _NAME_WORD = re.compile(r"(?:[^\W\d_]\.|[^\W\d_][^\W\d_'’]*(?:-[^\W\d_]+)*)$")
 MAX_NAME_WORDS = 4
 
@@ -198,7 +202,7 @@ class QuestionAnalyzer:
         analysis.categories = list(dict.fromkeys(self.categories[c.lower()] for c in coded))
         plain = self._find_category_names(question)
         analysis.authors = self._find_authors(question)
-        if not analysis.authors and language == "en":
+        if not analysis.authors:
             # "Papers by Geoffrey Hinton?" in a store without him: said so, not his name's nearest words.
             analysis.unknown_authors = self._unknown_authors(question)
             analysis.similar_authors = [a for name in analysis.unknown_authors
@@ -253,8 +257,11 @@ class QuestionAnalyzer:
         analysis.comparison = detect_comparison(question) if not analysis.ids else None
         if not (analysis.ids or analysis.authors or analysis.categories or analysis.unknown_authors):
             named = " ".join(analysis.names).lower()
+            # The store's category codes name their archives too ("not a CS category": cs.LG, cs.DB …).
+            archives = {code.split(".")[0] for code in self.categories}
             for name in names_in(question):
-                if name.text.lower() not in named and not self._mentions(name.parts):
+                if name.text.lower() not in named and name.text.lower() not in archives \
+                        and not self._mentions(name.parts):
                     (analysis.unmentioned_examples if name.example else analysis.unmentioned).append(name.text)
         if not analysis.ids:
             analysis.figures = stated_figures(question)
@@ -304,7 +311,9 @@ class QuestionAnalyzer:
         words) whom no stored paper lists. A span the papers' own words make up ("by Monte Carlo Tree
         Search", "by Reinforcement Learning") is a subject, not a person."""
         found: list[str] = []
-        for pattern, from_end in ((_AUTHORSHIP_AFTER, False), (_AUTHORSHIP_BEFORE, True), (_AUTHORSHIP_BETWEEN, False)):
+        frames = (((_AUTHORSHIP_AFTER, False), (_AUTHORSHIP_BEFORE, True), (_AUTHORSHIP_BETWEEN, False))
+                  if cjk_ratio(question) <= 0.15 else ((_AUTHORSHIP_ZH_BEFORE, True), (_AUTHORSHIP_ZH_AFTER, False)))
+        for pattern, from_end in frames:
             for match in pattern.finditer(question):
                 name = _name_in(match.group("name"), from_end)
                 if (name and name not in found and fold(name) not in self.authors

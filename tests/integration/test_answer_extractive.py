@@ -185,6 +185,9 @@ def test_an_author_no_stored_paper_lists_is_said_so_never_the_nearest_papers(fix
         answer = fixture_app.ask(question)
         assert answer.refused and not answer.cited_ids, question
         assert "lists" in answer.text and "as an author" in answer.text, question
+    for question in ("有没有 Geoffrey Hinton 的论文？", "作者是 Yann LeCun 的论文有哪些？"):  # asked in Chinese
+        answer = fixture_app.ask(question)
+        assert answer.refused and not answer.cited_ids and "没有作者为" in answer.text, question
     other = fixture_app.ask("papers by Wei Ding?")  # someone else than the stored Chen Ding
     assert other.refused and "Chen Ding" in other.text
     assert set(fixture_app.ask("papers by Chen Ding?").cited_ids) == {"2601.90001", "2601.90003"}
@@ -248,7 +251,8 @@ def test_a_question_about_a_name_no_paper_mentions_is_declined_with_the_nearest_
 
 def test_a_figure_the_paper_does_not_state_is_declined_with_what_it_does_report(fixture_app):
     # KVSqueeze reports its LongBench drop as 0.6 points; the question asks about a 2.5-point budget.
-    answer = fixture_app.ask("What KV-cache memory reduction does KVSqueeze reach when the LongBench score may drop by 2.5 points?")
+    answer = fixture_app.ask("What KV-cache memory reduction does KVSqueeze reach when the LongBench score "
+                             "may drop by 2.5 points?")
     assert answer.refused and not answer.cited_ids
     assert "states nothing for 2.5" in answer.text and "2601.90001" in answer.text and "4.2x" in answer.text
     stated = fixture_app.ask("What KV-cache memory reduction does KVSqueeze reach while LongBench drops by 0.6 points?")

@@ -60,6 +60,8 @@ def test_the_analysis_lists_unmentioned_names_apart_from_examples_and_stored_nam
     analysis = analyzer.analyze("What speed-up on WMT14 did the LLM speculative decoding paper report (e.g. on GSM8K)?")
     assert analysis.unmentioned == ["WMT14"] and analysis.unmentioned_examples == ["GSM8K"]
     assert analyzer.analyze("What does speculative decoding do for LLM inference?").unmentioned == []
+    # A stored category's archive is known to the store ("rather than a CS category": cs.CL is stored).
+    assert analyzer.analyze("Which papers are filed under statistics rather than a CS category?").unmentioned == []
     # A question naming a stored author is about that person's papers, whatever else it names.
     assert analyzer.analyze("Has Ada Lovelace written about RLHF?").unmentioned == []
 

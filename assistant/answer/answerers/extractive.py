@@ -439,6 +439,12 @@ class ExtractiveAnswerer:
                     else f"No paper in these digests has {named} as its main category (they hold {held}).")
             return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
         if analysis.unknown_authors and not sources:  # "papers by Geoffrey Hinton?" in a store without him
+            if analysis.language == "zh":
+                text = f"摘要中没有作者为 {'、'.join(analysis.unknown_authors)} 的论文。"
+                if analysis.similar_authors:
+                    text += f"同姓的已存作者：{', '.join(analysis.similar_authors)}。"
+                text += "（`digestqa papers --author NAME` 列出某位作者的论文。）"
+                return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
             named = " or ".join(analysis.unknown_authors)
             text = f"No paper in these digests lists {named} as an author."
             if analysis.similar_authors:
