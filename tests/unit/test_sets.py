@@ -106,7 +106,7 @@ def test_the_answer_bar_reads_how_far_the_top_paper_stands_out_only_over_enough_
 
 
 def test_calibration_ships_the_pooled_bar_with_the_smallest_pool_it_saw():
-    cases = [calibrate.FactCase("s", f"q{i}", "en", label, {"coverage": 0.5, "closest": 0.5, "named": 0.0,
+    cases = [calibrate.FactCase("s", f"q{i}", "en", label, {"coverage": 0.5, "closest": 0.5, "named": 0.0, "sentence": 0.5,
                                                              "standout": s, "pool": p})
              for i, (label, s, p) in enumerate([(True, 5.0, 31.0), (True, 4.6, 25.0), (True, 4.8, 28.0),
                                                 (False, 1.5, 33.0), (False, 2.0, 22.0), (False, 0.9, 35.0)])]

@@ -145,7 +145,17 @@ class ExtractiveAnswerer:
         return {"coverage": self.evidence(analysis, source), "dense": dense, "title": title,
                 "closest": max(dense, title), "standout": source.evidence.get("dense_local", 0.0) if english else 0.0,
                 "pool": source.evidence.get("dense_pool", 0.0) if english else 0.0,
-                "named": self.names_the_paper(analysis, source.paper)}
+                "named": self.names_the_paper(analysis, source.paper),
+                "sentence": self.closest_sentence(question, source.paper) if english else 0.0}
+
+    def closest_sentence(self, question: str, paper: Paper) -> float:
+        """Cosine between the question and the paper's abstract sentence closest to it: a paper
+        described in other words tends to have one sentence saying what the question says."""
+        sentences = [s for s in paper_sentences(paper.abstract) if len(s) > 12][:40]
+        if not sentences:
+            return 0.0
+        vectors = self._embed([question] + [s[:MAX_SENTENCE_CHARS] for s in sentences])
+        return float(np.max(vectors[1:] @ vectors[0]))
 
     def names_the_paper(self, analysis: Analysis, paper: Paper) -> float:
         """1 when the question's rarest term the store holds is in the paper's title ("What does
