@@ -138,6 +138,12 @@ class AnswerChain:
                 return found
         result = self.fact_sources(question, analysis, filters, k)
         sources = result.sources
+        if sources and analysis.category_named and not analysis.categories \
+                and self.extractive.lead_first(analysis, sources)[0].paper.category == analysis.category_named[1] \
+                and self.category_as_subject(analysis):
+            # "What did the information retrieval people post?": the paper that answers best is one
+            # of that category's, and the other words do not narrow it: the category is the subject.
+            return self.overview_sources(question, analysis, filters, k), {}, []
         if sources and not self.extractive.is_answerable(question, analysis, self.extractive.lead_first(analysis, sources)[0]):
             if self.category_as_subject(analysis):  # "What did the information retrieval people post?"
                 return self.overview_sources(question, analysis, filters, k), {}, []
