@@ -144,7 +144,17 @@ class AnswerChain:
             # "What did the information retrieval people post?": the paper that answers best is one
             # of that category's, and the other words do not narrow it: the category is the subject.
             return self.overview_sources(question, analysis, filters, k), {}, []
-        if sources and not self.extractive.is_answerable(question, analysis, self.extractive.lead_first(analysis, sources)[0]):
+        answerable = bool(sources) and self.extractive.is_answerable(
+            question, analysis, self.extractive.lead_first(analysis, sources)[0])
+        if answerable and not analysis.one_paper and may_ask_for_papers(question, analysis):
+            # "What's out there on training a student model to imitate a teacher?": a paper answers it,
+            # but the question may ask for every paper on the subject and names no single one. When
+            # the set judge finds several members, the answer is theirs (the best paper among them).
+            found = self.retrieve_set(question, analysis, filters, k, listing=False)
+            if found is not None and sum(s.member for s in found[0]) >= 2:
+                found[1].update(result.timings)
+                return found
+        if sources and not answerable:
             if self.category_as_subject(analysis):  # "What did the information retrieval people post?"
                 return self.overview_sources(question, analysis, filters, k), {}, []
             if may_ask_for_papers(question, analysis):

@@ -54,6 +54,13 @@ _LIST_ZH = re.compile(r"哪些|哪几篇|有没有|列出|有哪些|的论文[�
 # content words it reads as a statement, not a subject.
 BARE_TOPIC_WORDS = 12
 _SINGLE_ZH = re.compile(r"哪篇|哪一篇")
+# A question that refers to one paper without asking "which paper" ("the study that benchmarked …",
+# "there's one showing …", "that e-commerce system …", "那篇…的论文").
+_ONE_PAPER_EN = re.compile(r"\b(the|that|this)\s+(?:[\w'-]+\s+){0,3}?(paper|study|work|one|article|preprint|benchmark|"
+                           r"method|model|system|framework|approach|survey|analysis|tool|dataset|technique|algorithm)\b"
+                           r"|\bthere(?:'s| is| was)\s+(?:one|a|an)\b|\b(?:a|one)\s+(paper|study|work|article|preprint)\b",
+                           re.I)
+_ONE_PAPER_ZH = re.compile(r"那篇|这篇|该论文|该研究|有篇|有一篇|一篇")
 _QUESTION_WORD = re.compile(r"\b(what|how|why|when|where|who|whom|whose|which|does|do|did|is|are|was|were|can|could|"
                             r"should|would|will|has|have|had)\b|[吗呢？?]|什么|如何|怎么|为什么|多少|是否", re.I)
 _OVERVIEW_WORDS = frozenset("""what which about are is the papers paper in on do does category categories summarize summarise
@@ -109,6 +116,7 @@ class Analysis:
     categories: list[str] = field(default_factory=list)
     wants_list: bool = False  # "which papers ..." -> one line per paper
     wants_single: bool = False  # "which paper ..." -> the paper (and any as good)
+    one_paper: bool = False  # refers to one paper ("the study that …", "there's one showing …", "那篇…")
     overview: bool = False  # about an author/category as a whole -> every matching paper
     content_terms: list[str] = field(default_factory=list)  # what is left once names are removed
     topic_words: list[str] = field(default_factory=list)  # content words once set-question framing is removed
@@ -209,6 +217,7 @@ class QuestionAnalyzer:
                                         for a in self._family_names.get(fold(name).split()[-1], [])]
         analysis.names = analysis.authors + coded + named + analysis.unknown_authors
         analysis.wants_single = bool(_SINGLE_EN.search(question) or _SINGLE_ZH.search(question))
+        analysis.one_paper = analysis.wants_single or bool(_ONE_PAPER_EN.search(question) or _ONE_PAPER_ZH.search(question))
         analysis.wants_list = bool(_LIST_EN.search(question) or _LIST_ZH.search(question)) or analysis.wants_single
         remaining = question
         for code in analysis.categories:  # "information retrieval (cs.IR)": the plain name is the code again
