@@ -57,10 +57,11 @@ _SINGLE_ZH = re.compile(r"哪篇|哪一篇")
 # A question that refers to one paper without asking "which paper" ("the study that benchmarked …",
 # "there's one showing …", "that e-commerce system …", "那篇…的论文").
 _ONE_PAPER_EN = re.compile(r"\b(the|that|this)\s+(?:[\w'-]+\s+){0,3}?(paper|study|work|one|article|preprint|benchmark|"
-                           r"method|model|system|framework|approach|survey|analysis|tool|dataset|technique|algorithm)\b"
+                           r"method|model|system|framework|approach|survey|analysis|tool|dataset|technique|algorithm|"
+                           r"authors?)\b"
                            r"|\bthere(?:'s| is| was)\s+(?:one|a|an)\b|\b(?:a|one)\s+(paper|study|work|article|preprint)\b",
                            re.I)
-_ONE_PAPER_ZH = re.compile(r"那篇|这篇|该论文|该研究|有篇|有一篇|一篇")
+_ONE_PAPER_ZH = re.compile(r"那篇|这篇|该论文|该研究|有篇|有一篇|一篇|有个|有一个|那个|这个|研究中|作者")
 _QUESTION_WORD = re.compile(r"\b(what|how|why|when|where|who|whom|whose|which|does|do|did|is|are|was|were|can|could|"
                             r"should|would|will|has|have|had)\b|[吗呢？?]|什么|如何|怎么|为什么|多少|是否", re.I)
 _OVERVIEW_WORDS = frozenset("""what which about are is the papers paper in on do does category categories summarize summarise

@@ -257,3 +257,15 @@ def test_a_figure_the_paper_does_not_state_is_declined_with_what_it_does_report(
     assert "states nothing for 2.5" in answer.text and "2601.90001" in answer.text and "4.2x" in answer.text
     stated = fixture_app.ask("What KV-cache memory reduction does KVSqueeze reach while LongBench drops by 0.6 points?")
     assert not stated.refused and stated.cited_ids[0] == "2601.90001" and "4.2x" in stated.text
+
+
+def test_the_answer_bar_reads_the_closest_abstract_sentence(fixture_app):
+    extractive = fixture_app.chain.extractive
+    kvsqueeze, other = fixture_app.retriever.catalog["2601.90001"], fixture_app.retriever.catalog["2601.90003"]
+    quoted = "On Llama-3-8B and Mistral-7B with 128k-token contexts, KVSqueeze reduces KV-cache memory by 4.2x"
+    assert extractive.closest_sentence(quoted, kvsqueeze) > 0.9  # its own sentence, nearly verbatim
+    assert extractive.closest_sentence(quoted, other) < extractive.closest_sentence(quoted, kvsqueeze) - 0.3
+    analysis = fixture_app.chain.analyzer.analyze(quoted)
+    sources = fixture_app.chain.fact_sources(quoted, analysis, Filters(), 5).sources
+    source = next(s for s in sources if s.id == "2601.90001")
+    assert extractive.answerability(quoted, analysis, source)["sentence"] > 0.9

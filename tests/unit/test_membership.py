@@ -380,3 +380,17 @@ def test_a_question_of_framing_alone_names_no_subject():
         assert analyzer.analyze(question).names_no_subject, question
     for question in ("LoRA papers?", "papers by Ada Lovelace?", "cs.LG papers?", "联邦学习的论文有哪些？"):
         assert not analyzer.analyze(question).names_no_subject, question
+
+
+def test_a_question_referring_to_one_paper_is_told_from_one_about_a_subject():
+    for question in ("What did the gradient-boosting study find about hiding features?",
+                     "There's one showing that chat models flub parity. What does it propose?",
+                     "In that benchmark of running LLMs on gaming cards, how much energy was saved?",
+                     "Is there a paper that predicts what scent a chemical will have?",
+                     "那篇用大语言模型做渗透测试的论文结论是什么？",
+                     "在智能反射面部署研究中，作者用什么算法求解？", "有个基准把三种方法放在一起比较，结论是什么？"):
+        assert route(question).one_paper, question
+    for question in ("What's out there on training a student model to imitate a teacher?",
+                     "Who is working on shrinking the cached keys and values of long prompts?",
+                     "有没有研究联邦学习的论文？"):
+        assert not route(question).one_paper, question
