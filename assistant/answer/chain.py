@@ -20,20 +20,13 @@ from assistant.answer.sentences import contribution_sentence
 from assistant.errors import BackendError, InputError
 from assistant.search.comparison import resolve_sides, side_query
 from assistant.search.lexical import tokenize
-from assistant.search.names import figure_value
+from assistant.search.names import states_figure
 from assistant.search.question import Analysis, QuestionAnalyzer
 from assistant.search.retrieval import Filters, RetrievalResult, Retriever
 from assistant.search.sets.judge import SetJudge
-from assistant.text import numbers_in, paper_text
-from assistant.types import Answer, LLMUse, Notice, Paper, Passage, Source, warning
+from assistant.types import Answer, LLMUse, Notice, Passage, Source, warning
 
 MAX_QUESTION_CHARS = 2000
-
-
-def states_figure(paper: Paper, figure: str) -> bool:
-    """Whether the paper's entry states the number ("50" for "50%", "0.90" for "0.9")."""
-    value = figure_value(figure)
-    return any(figure_value(n) == value for n in numbers_in(paper_text(paper)))
 
 
 def may_ask_for_papers(question: str, analysis: Analysis) -> bool:
@@ -170,7 +163,7 @@ class AnswerChain:
                 # category named is what it asks about.
                 analysis.overview = True
                 return self.overview_sources(question, analysis, filters, k), {}, []
-        if sources and analysis.figures and analysis.kind == "fact" and analysis.comparison is None:
+        if answerable and analysis.figures and analysis.kind == "fact" and analysis.comparison is None:
             sources = self.stating_figures(question, analysis, sources)
         return sources, result.timings, []
 

@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 
 from assistant.search.lexical import EN_STOPWORDS
+from assistant.text import numbers_in, paper_text
+from assistant.types import Paper
 
 # An ASCII word with inner dots, hyphens or pluses ("PM2.5", "FlashAttention-2", "C++").
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-]*[A-Za-z0-9+]|[A-Za-z0-9]")
@@ -130,3 +132,9 @@ def figure_value(figure: str) -> float | None:
         return float(match.group().replace(",", "")) if match else None
     except ValueError:  # "1.2.3"
         return None
+
+
+def states_figure(paper: Paper, figure: str) -> bool:
+    """Whether the paper's entry states the figure's number ("50%" by "50", "0.9" by "0.90")."""
+    value = figure_value(figure)
+    return any(figure_value(n) == value for n in numbers_in(paper_text(paper)))
