@@ -390,6 +390,10 @@ def test_a_question_referring_to_one_paper_is_told_from_one_about_a_subject():
                      "那篇用大语言模型做渗透测试的论文结论是什么？",
                      "在智能反射面部署研究中，作者用什么算法求解？", "有个基准把三种方法放在一起比较，结论是什么？"):
         assert route(question).one_paper, question
+    # Chinese: one paper asked about by "有篇", "那篇" or a follow-up about "it" goes the single-paper way.
+    for question in ("有没有论文直接从胸部X光片合成暗场图像？它用了什么方法？", "有篇论文判断化合物的气味，是怎么做的？"):
+        assert route(question).wants_single, question
+    assert not route("有没有研究联邦学习的论文？它们用了什么方法？").wants_single
     for question in ("What's out there on training a student model to imitate a teacher?",
                      "Who is working on shrinking the cached keys and values of long prompts?",
                      "有没有研究联邦学习的论文？"):
