@@ -63,6 +63,8 @@ _ONE_PAPER_EN = re.compile(r"\b(the|that|this)\s+(?:[\w'-]+\s+){0,3}?(paper|stud
                            r"authors?)\b"
                            r"|\bthere(?:'s| is| was)\s+(?:one|a|an)\b|\b(?:a|one)\s+(paper|study|work|article|preprint)\b",
                            re.I)
+_SEVERAL_PAPERS = re.compile(r"\b(two|both|these|three|several|multiple)\s+(papers|studies|works|preprints|articles)\b"
+                             r"|两篇|几篇|这两|多篇", re.I)
 _ONE_PAPER_ZH = re.compile(r"那篇|这篇|该论文|该研究|有篇|有一篇|一篇|有个|有一个|那个|这个|研究中|作者")
 _QUESTION_WORD = re.compile(r"\b(what|how|why|when|where|who|whom|whose|which|does|do|did|is|are|was|were|can|could|"
                             r"should|would|will|has|have|had)\b|[吗呢？?]|什么|如何|怎么|为什么|多少|是否", re.I)
@@ -220,7 +222,8 @@ class QuestionAnalyzer:
                                         for a in self._family_names.get(fold(name).split()[-1], [])]
         analysis.names = analysis.authors + coded + named + analysis.unknown_authors
         analysis.wants_single = bool(_SINGLE_EN.search(question) or _SINGLE_ZH.search(question))
-        analysis.one_paper = analysis.wants_single or bool(_ONE_PAPER_EN.search(question) or _ONE_PAPER_ZH.search(question))
+        analysis.one_paper = analysis.wants_single or (
+            bool(_ONE_PAPER_EN.search(question) or _ONE_PAPER_ZH.search(question)) and not _SEVERAL_PAPERS.search(question))
         analysis.wants_list = bool(_LIST_EN.search(question) or _LIST_ZH.search(question)) or analysis.wants_single
         remaining = question
         for code in analysis.categories:  # "information retrieval (cs.IR)": the plain name is the code again

@@ -396,5 +396,6 @@ def test_a_question_referring_to_one_paper_is_told_from_one_about_a_subject():
     assert not route("有没有研究联邦学习的论文？它们用了什么方法？").wants_single
     for question in ("What's out there on training a student model to imitate a teacher?",
                      "Who is working on shrinking the cached keys and values of long prompts?",
-                     "有没有研究联邦学习的论文？"):
+                     "有没有研究联邦学习的论文？",
+                     "Two papers by the same pair of authors anneal with probabilistic bits: how do they differ?"):
         assert not route(question).one_paper, question
