@@ -247,6 +247,8 @@ def test_a_question_about_a_name_no_paper_mentions_is_declined_with_the_nearest_
     example = fixture_app.ask("Which papers compress or evict the KV cache (e.g. for ZetaServe-style serving)?")
     assert not example.refused and "2601.90001" in example.cited_ids
     assert not fixture_app.ask("By how much does KVSqueeze reduce KV-cache memory?").refused
+    many = fixture_app.ask("Compare " + " ".join(f"ZQX{i}" for i in range(40)) + " for KV caches")
+    assert many.refused and "(or 37 more it names)" in many.text and len(many.text) < 600
 
 
 def test_a_figure_the_paper_does_not_state_is_declined_with_what_it_does_report(fixture_app):

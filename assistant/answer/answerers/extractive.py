@@ -52,6 +52,7 @@ LIST_LIMIT = 8
 SENTENCE_VECTORS_KEPT = 4096  # about 6 MB of 384-d float32 vectors
 LINE_CHARS = 320  # a list line's sentence, shortened by whole clauses beyond this
 FEW_MEMBERS = 3  # set answers this short also quote each paper's headline result
+NAMES_SHOWN = 3  # unmentioned names a decline spells out ("No paper … mentions WMT14 or …")
 ROLE_BONUS = {"result": 0.05, "contribution": 0.05, "background": -0.15, "other": 0.0}
 
 
@@ -463,12 +464,16 @@ class ExtractiveAnswerer:
             return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
         nearest = "\n".join(f"- {_title(s.paper)} (arXiv {s.id})" for s in sources[:3])
         if analysis.unmentioned:
-            named = "、".join(analysis.unmentioned) if analysis.language == "zh" else " or ".join(analysis.unmentioned)
+            shown, more = analysis.unmentioned[:NAMES_SHOWN], len(analysis.unmentioned) - NAMES_SHOWN
+            named = "、".join(shown) if analysis.language == "zh" else " or ".join(shown)
+            if more > 0:
+                named += f"（等 {len(analysis.unmentioned)} 个）" if analysis.language == "zh" else f" (or {more} more it names)"
             text = (f"已导入的摘要中没有论文提到 {named}，我不做猜测。" if analysis.language == "zh"
                     else f"No paper in these digests mentions {named}, so I won't guess.")
             if nearest:
+                them = "them" if len(analysis.unmentioned) > 1 else "it"
                 text += ("\n最接近的论文（未提到它）：\n" if analysis.language == "zh"
-                         else "\nNearest papers in the digests (none mentions it):\n") + nearest
+                         else f"\nNearest papers in the digests (none mentions {them}):\n") + nearest
             return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
         if analysis.language == "zh":
             text = "已导入的摘要中没有能回答这个问题的论文，我不做猜测。"
