@@ -20,7 +20,7 @@ from assistant.answer.sentences import contribution_sentence
 from assistant.errors import BackendError, InputError
 from assistant.search.comparison import resolve_sides, side_query
 from assistant.search.lexical import tokenize
-from assistant.search.names import states_figure
+from assistant.search.names import unstated_figures
 from assistant.search.question import Analysis, QuestionAnalyzer
 from assistant.search.retrieval import Filters, RetrievalResult, Retriever
 from assistant.search.sets.judge import SetJudge
@@ -131,14 +131,13 @@ class AnswerChain:
                 return found
         result = self.fact_sources(question, analysis, filters, k)
         sources = result.sources
-        if sources and analysis.category_named and not analysis.categories \
-                and self.extractive.lead_first(analysis, sources)[0].paper.category == analysis.category_named[1] \
-                and self.category_as_subject(analysis):
+        lead = self.extractive.lead_first(analysis, sources)[0] if sources else None
+        if lead is not None and analysis.category_named and not analysis.categories \
+                and lead.paper.category == analysis.category_named[1] and self.category_as_subject(analysis):
             # "What did the information retrieval people post?": the paper that answers best is one
             # of that category's, and the other words do not narrow it: the category is the subject.
             return self.overview_sources(question, analysis, filters, k), {}, []
-        answerable = bool(sources) and self.extractive.is_answerable(
-            question, analysis, self.extractive.lead_first(analysis, sources)[0])
+        answerable = lead is not None and self.extractive.is_answerable(question, analysis, lead)
         if answerable and not analysis.one_paper and may_ask_for_papers(question, analysis):
             # "What's out there on training a student model to imitate a teacher?": a paper answers it,
             # but the question may ask for every paper on the subject and names no single one. When
@@ -173,12 +172,11 @@ class AnswerChain:
         Neither: `analysis.unstated` says which figures the lead lacks, and the question is declined
         (the paper reports 30%, not the 50% asked about)."""
         ranked = self.extractive.lead_first(analysis, sources)
-        missing = [f for f in analysis.figures if not states_figure(ranked[0].paper, f)]
+        missing = unstated_figures(ranked[0].paper, analysis.figures)
         if not missing:
             return sources
         for source in ranked[1:3]:
-            if all(states_figure(source.paper, f) for f in analysis.figures) \
-                    and self.extractive.is_answerable(question, analysis, source):
+            if not unstated_figures(source.paper, analysis.figures) and self.extractive.is_answerable(question, analysis, source):
                 return [source] + [s for s in sources if s is not source]
         analysis.unstated = missing
         return sources

@@ -134,7 +134,8 @@ def figure_value(figure: str) -> float | None:
         return None
 
 
-def states_figure(paper: Paper, figure: str) -> bool:
-    """Whether the paper's entry states the figure's number ("50%" by "50", "0.9" by "0.90")."""
-    value = figure_value(figure)
-    return any(figure_value(n) == value for n in numbers_in(paper_text(paper)))
+def unstated_figures(paper: Paper, figures: list[str]) -> list[str]:
+    """The figures whose number the paper's entry does not state ("50%" is stated by "50", "0.9" by
+    "0.90")."""
+    stated = {figure_value(n) for n in numbers_in(paper_text(paper))}
+    return [f for f in figures if figure_value(f) not in stated]

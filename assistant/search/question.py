@@ -65,7 +65,7 @@ _ONE_PAPER_EN = re.compile(r"\b(the|that|this)\s+(?:[\w'-]+\s+){0,3}?(paper|stud
                            re.I)
 _SEVERAL_PAPERS = re.compile(r"\b(two|both|these|three|several|multiple)\s+(papers|studies|works|preprints|articles)\b"
                              r"|两篇|几篇|这两|多篇", re.I)
-_ONE_PAPER_ZH = re.compile(r"那篇|这篇|该论文|该研究|有篇|有一篇|一篇|有个|有一个|那个|这个|研究中|作者")
+_ONE_PAPER_ZH = re.compile(r"该论文|该研究|一篇|有个|有一个|那个|这个|研究中|作者")  # besides _SINGLE_ZH's forms
 _QUESTION_WORD = re.compile(r"\b(what|how|why|when|where|who|whom|whose|which|does|do|did|is|are|was|were|can|could|"
                             r"should|would|will|has|have|had)\b|[吗呢？?]|什么|如何|怎么|为什么|多少|是否", re.I)
 _OVERVIEW_WORDS = frozenset("""what which about are is the papers paper in on do does category categories summarize summarise
@@ -184,6 +184,8 @@ class QuestionAnalyzer:
         self.authors: dict[str, str] = {}  # folded name -> stored spelling
         cards = list(cards_of(catalog))  # (what is read of every paper, without decoding its text)
         self.categories = {p.category.lower(): p.category for p in cards}
+        # The store's category codes name their archives too ("not a CS category": cs.LG, cs.DB …).
+        self._archives = {code.split(".")[0] for code in self.categories}
         for paper in cards:
             for author, folded in zip(paper.authors, _folded_authors(paper), strict=True):
                 if len(folded.split()) >= 2 or (folded and not folded.isascii()):
@@ -272,10 +274,8 @@ class QuestionAnalyzer:
         analysis.comparison = detect_comparison(question) if not analysis.ids else None
         if not (analysis.ids or analysis.authors or analysis.categories or analysis.unknown_authors):
             named = " ".join(analysis.names).lower()
-            # The store's category codes name their archives too ("not a CS category": cs.LG, cs.DB …).
-            archives = {code.split(".")[0] for code in self.categories}
             for name in names_in(question):
-                if name.text.lower() not in named and name.text.lower() not in archives \
+                if name.text.lower() not in named and name.text.lower() not in self._archives \
                         and not self._mentions(name.parts):
                     (analysis.unmentioned_examples if name.example else analysis.unmentioned).append(name.text)
         if not analysis.ids:

@@ -440,6 +440,9 @@ class ExtractiveAnswerer:
             text += ("\n它给出的是：" if zh else "\nWhat it does report: ") + f"“{shorten(clean_latex(reported), LINE_CHARS)}”"
         return Draft(text, refused=True, backend=self.name)
 
+    def _declined(self, text: str, why: str = "") -> Draft:
+        return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
+
     def refusal(self, analysis: Analysis, sources: list[Source], why: str = "") -> Draft:
         return self._refuse(analysis, sources, why)
 
@@ -448,20 +451,20 @@ class ExtractiveAnswerer:
             named, held = ", ".join(analysis.unknown_categories), ", ".join(analysis.stored_categories)
             text = (f"摘要中没有主类别为 {named} 的论文（已有的类别：{held}）。" if analysis.language == "zh"
                     else f"No paper in these digests has {named} as its main category (they hold {held}).")
-            return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
+            return self._declined(text, why)
         if analysis.unknown_authors and not sources:  # "papers by Geoffrey Hinton?" in a store without him
             if analysis.language == "zh":
                 text = f"摘要中没有作者为 {'、'.join(analysis.unknown_authors)} 的论文。"
                 if analysis.similar_authors:
                     text += f"同姓的已存作者：{', '.join(analysis.similar_authors)}。"
                 text += "（`digestqa papers --author NAME` 列出某位作者的论文。）"
-                return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
+                return self._declined(text, why)
             named = " or ".join(analysis.unknown_authors)
             text = f"No paper in these digests lists {named} as an author."
             if analysis.similar_authors:
                 text += f" Stored authors with the same family name: {', '.join(analysis.similar_authors)}."
             text += " (`digestqa papers --author NAME` lists a person's papers.)"
-            return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
+            return self._declined(text, why)
         nearest = "\n".join(f"- {_title(s.paper)} (arXiv {s.id})" for s in sources[:3])
         if analysis.unmentioned:
             shown, more = analysis.unmentioned[:NAMES_SHOWN], len(analysis.unmentioned) - NAMES_SHOWN
@@ -474,7 +477,7 @@ class ExtractiveAnswerer:
                 them = "them" if len(analysis.unmentioned) > 1 else "it"
                 text += ("\n最接近的论文（未提到它）：\n" if analysis.language == "zh"
                          else f"\nNearest papers in the digests (none mentions {them}):\n") + nearest
-            return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
+            return self._declined(text, why)
         if analysis.language == "zh":
             text = "已导入的摘要中没有能回答这个问题的论文，我不做猜测。"
             if nearest:
@@ -483,7 +486,7 @@ class ExtractiveAnswerer:
             text = "The digests do not cover this question, so I won't guess."
             if nearest:
                 text += "\nNearest papers in the digests (not judged to answer it):\n" + nearest
-        return Draft(text, refused=True, notices=[why] if why else [], backend=self.name)
+        return self._declined(text, why)
 
     # -- sentence selection -------------------------------------------------------------------
     def _rank_sentences(self, question: str, analysis: Analysis, sources: list[Source],
