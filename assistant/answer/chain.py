@@ -127,6 +127,11 @@ class AnswerChain:
                 # person or category named is the subject, never a reason to decline.
                 analysis.overview = True
                 return self.overview_sources(question, analysis, filters, k), {}, []
+            if found is not None and analysis.one_paper and not any(s.member or s.related for s in found[0]):
+                # "What does the theory paper on training with LLM-written data conclude?": it refers to
+                # one paper; no set of papers fits it, and one paper may still answer it (the fact
+                # path below: its answer bar, and a decline when it fails too).
+                found = None
             if found is not None:
                 return found
         result = self.fact_sources(question, analysis, filters, k)

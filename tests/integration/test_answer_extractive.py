@@ -271,3 +271,25 @@ def test_the_answer_bar_reads_the_closest_abstract_sentence(fixture_app):
     sources = fixture_app.chain.fact_sources(quoted, analysis, Filters(), 5).sources
     source = next(s for s in sources if s.id == "2601.90001")
     assert extractive.answerability(quoted, analysis, source)["sentence"] > 0.9
+
+
+def test_a_question_about_one_paper_that_no_set_fits_is_answered_by_that_paper(fixture_app, monkeypatch):
+    """"I remember a paper on … - what did it find?" reads as a listing question but refers to one
+    paper: when the set judge finds nothing plausible, the paper that answers it still does; a
+    question about a subject is declined as before."""
+    chain = fixture_app.chain
+
+    def nothing_plausible(question, analysis, filters, k, listing=True):
+        candidates = chain.fact_sources(question, analysis, filters, k).sources
+        for source in candidates:
+            source.membership, source.member, source.related = 0.01, False, False
+        return candidates, {}, []
+
+    monkeypatch.setattr(chain, "retrieve_set", nothing_plausible)
+    one = "I remember a paper on shrinking the key-value cache of each attention head - what did it find?"
+    assert chain.analyzer.analyze(one).one_paper
+    answer = chain.ask(one)
+    assert not answer.refused and answer.cited_ids[0] == "2601.90001", answer.text
+    subject = "Which papers shrink the key-value cache of attention heads?"
+    assert not chain.analyzer.analyze(subject).one_paper
+    assert chain.ask(subject).refused
