@@ -12,6 +12,7 @@ import gzip
 import importlib.resources
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 from assistant.search.lexical import chinese_words, tokenize
@@ -98,7 +99,7 @@ def english_query(terms: list[str], senses_per_word: int = 3) -> str:
 
 
 @lru_cache(maxsize=256)
-def english_rendering(text: str) -> str:
+def english_rendering(text: str, usage: Callable[[str], int] | None = None) -> str:
     """A Chinese (or mixed) question as English words in its own order, for the embedding model,
     which reads English only. Each term the alias file names is its English name (强化学习 ->
     reinforcement learning: the dictionary would say "strengthen learn"), every other word of two or
@@ -107,7 +108,12 @@ def english_rendering(text: str) -> str:
     subject rank first (measured on the labelled sets' 72 Chinese questions: the gold papers' recall
     among the first |gold| papers 0.61, where a Chinese question had no meaning signal at all).
     The text unchanged when it has no Chinese; empty when nothing in it has an English sense.
-    Remembered: the retriever and the set judge both read one question's rendering."""
+    Remembered: the retriever and the set judge both read one question's rendering.
+
+    `usage` (a term's document frequency in the store's English text): each word in the sense the
+    papers use, not the dictionary's first (蛋白 is "protein", not "egg white"; 计算 "compute", not
+    "count"). Measured on the 222 answerable Chinese questions of the labelled sets: the gold papers'
+    share among the first |gold| by meaning 0.711 -> 0.760, the first paper gold 0.779 -> 0.851."""
     if not has_cjk(text):
         return text
     for framing in sorted(FRAMING_ZH, key=len, reverse=True):
@@ -121,17 +127,24 @@ def english_rendering(text: str) -> str:
         for word in chinese_words(piece) if has_cjk(piece) else _LATIN.findall(piece):
             if not has_cjk(word):
                 words.extend(_LATIN.findall(word))
-            elif len(word) >= 2 and (sense := _first_sense(word)):
+            elif len(word) >= 2 and (sense := _sense(word, usage)):
                 words.append(sense)
     return " ".join(words)
 
 
-def _first_sense(word: str) -> str | None:
+def _sense(word: str, usage: Callable[[str], int] | None) -> str | None:
+    """Of the word's first senses, the one whose rarest term the papers use most (the dictionary's
+    first without `usage`, or when the papers use none of them)."""
+    senses: list[str] = []
     for gloss in _entries().get(word, []):
-        for phrase in _clean(gloss):
-            if 0 < len(phrase.split()) <= MAX_GLOSS_TERMS:
-                return phrase
-    return None
+        senses.extend(p for p in _clean(gloss) if 0 < len(p.split()) <= MAX_GLOSS_TERMS and p not in senses)
+        if len(senses) >= MAX_GLOSSES:
+            break
+    if not senses or usage is None:
+        return senses[0] if senses else None
+    used = [min((usage(t) for t in tokenize(p) if not has_cjk(t)), default=0) for p in senses]
+    best = max(range(len(senses)), key=lambda i: (used[i], -i))
+    return senses[best] if used[best] > 0 else senses[0]
 
 
 @lru_cache(maxsize=1)

@@ -115,6 +115,18 @@ class Retriever:
     def catalog(self) -> dict[str, Paper]:
         return self.store.papers()
 
+    def english_rendering(self, text: str) -> str:
+        """A Chinese question in English words for the embedding model, each word in the sense the
+        stored papers use most (bilingual.py). The set judge reads this one; `search` keeps the
+        dictionary's first senses: measured with this rendering in `search` too, the fact path
+        answered an off-corpus question (zx-24, person re-identification) and lost a paper question
+        on a fresh set, with no gain elsewhere that the judge alone does not give."""
+        return english_rendering(text, self.term_usage)
+
+    def term_usage(self, term: str) -> int:
+        """How many stored passages use an (index-tokenized) English term."""
+        return self.lexical().term_usage.get(term, 0)
+
     def lexical(self, known: LexicalBuilder | None = None) -> LexicalIndex:
         """The BM25 index of what the store holds (`known`: the chunks an ingest just wrote)."""
         # Keyed by what the store holds (generation and last write), so a long-lived process (the UI)

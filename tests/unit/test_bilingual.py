@@ -37,6 +37,18 @@ def test_a_chinese_question_rendered_in_english_for_the_embedding_model():
     assert english_rendering("有哪些？") == ""  # framing only: nothing to read
 
 
+def test_each_word_is_rendered_in_the_sense_the_papers_use():
+    """蛋白 is "egg white" first in the dictionary, "protein" in papers: given how often the store's
+    English text uses each term, the rendering takes the sense it uses most; the first sense when it
+    uses none of them (or nothing is known of its usage)."""
+    question = "有哪些预测蛋白结合的论文？"
+    assert "egg white" in english_rendering(question)  # the dictionary's first sense
+    usage = {"protein": 40, "egg": 1, "white": 3}
+    rendered = english_rendering(question, lambda term: usage.get(term, 0))
+    assert "protein" in rendered.split() and "egg" not in rendered.split()
+    assert english_rendering(question, lambda term: 0) == english_rendering(question)
+
+
 CHUNKS = [
     StoredChunk("2601.00001#abstract#a", "2601.00001", "abstract",
                 "We forecast daily attendance at Expo 2025 Osaka from ticket reservation data."),

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.ingest.embeddings import embed_recurring
-from assistant.search.bilingual import english_rendering
 from assistant.search.retrieval import Filters, Retriever
 from assistant.search.sets.concepts import Concept, topic_concepts
 from assistant.search.sets.features import SetQuestion, subject_row
@@ -100,7 +99,7 @@ class SetJudge:
         dense: dict[str, float] = {}
         question_vector = None
         # A Chinese question is read by the embedding model in its English rendering (bilingual.py).
-        meaning_text = english_rendering(question) if chinese else question
+        meaning_text = self.retriever.english_rendering(question) if chinese else question
         if meaning_text.strip() and len(vectors):
             question_vector = np.asarray(self.retriever.embedder.embed_query(meaning_text), np.float32)
             scores = vectors.paper_scores(question_vector)
