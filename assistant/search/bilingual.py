@@ -98,7 +98,6 @@ def english_query(terms: list[str], senses_per_word: int = 3) -> str:
     return " ".join(dict.fromkeys(words))
 
 
-@lru_cache(maxsize=256)
 def english_rendering(text: str, usage: Callable[[str], int] | None = None) -> str:
     """A Chinese (or mixed) question as English words in its own order, for the embedding model,
     which reads English only. Each term the alias file names is its English name (强化学习 ->
@@ -108,12 +107,22 @@ def english_rendering(text: str, usage: Callable[[str], int] | None = None) -> s
     subject rank first (measured on the labelled sets' 72 Chinese questions: the gold papers' recall
     among the first |gold| papers 0.61, where a Chinese question had no meaning signal at all).
     The text unchanged when it has no Chinese; empty when nothing in it has an English sense.
-    Remembered: the retriever and the set judge both read one question's rendering.
+    Remembered without `usage` (the retriever and the set judge both read one question's rendering;
+    the retriever remembers its own with `usage`, Retriever.english_rendering).
 
     `usage` (a term's document frequency in the store's English text): each word in the sense the
     papers use, not the dictionary's first (蛋白 is "protein", not "egg white"; 计算 "compute", not
     "count"). Measured on the 222 answerable Chinese questions of the labelled sets: the gold papers'
     share among the first |gold| by meaning 0.711 -> 0.760, the first paper gold 0.779 -> 0.851."""
+    return _first_sense_rendering(text) if usage is None else _rendering(text, usage)
+
+
+@lru_cache(maxsize=256)
+def _first_sense_rendering(text: str) -> str:
+    return _rendering(text, None)
+
+
+def _rendering(text: str, usage: Callable[[str], int] | None) -> str:
     if not has_cjk(text):
         return text
     for framing in sorted(FRAMING_ZH, key=len, reverse=True):

@@ -38,6 +38,7 @@ from assistant.types import Paper, Passage, Source
 # rank in the fused top 10): weight 0 (the keyword match alone, as before) MRR 0.804, hit@1 0.661;
 # 0.25: 0.912 / 0.875; 0.5: 0.913 / 0.875; 0.75: 0.908 / 0.857; 1.0: 0.934 / 0.911.
 CHINESE_DENSE_WEIGHT = 1.0
+RENDERINGS_KEPT = 1024  # Chinese questions whose English rendering a retriever remembers
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ class Retriever:
         self._lexical_key: str | None = None
         self._vectors: PaperVectors | None = None
         self._vectors_key: str | None = None
+        self._renderings: dict[str, str] = {}  # Chinese question -> English rendering, for one index
+        self._renderings_of: LexicalIndex | None = None
 
     @cached_property
     def chinese_runs(self) -> ChineseRuns:
@@ -120,12 +123,14 @@ class Retriever:
         stored papers use most (bilingual.py). The set judge reads this one; `search` keeps the
         dictionary's first senses: measured with this rendering in `search` too, the fact path
         answered an off-corpus question (zx-24, person re-identification) and lost a paper question
-        on a fresh set, with no gain elsewhere that the judge alone does not give."""
-        return english_rendering(text, self.term_usage)
-
-    def term_usage(self, term: str) -> int:
-        """How many stored passages use an (index-tokenized) English term."""
-        return self.lexical().term_usage.get(term, 0)
+        on a fresh set, with no gain elsewhere that the judge alone does not give.
+        Remembered per index (the retriever and the judge may read one question twice)."""
+        lexical = self.lexical()
+        if self._renderings_of is not lexical or len(self._renderings) > RENDERINGS_KEPT:
+            self._renderings, self._renderings_of = {}, lexical
+        if text not in self._renderings:
+            self._renderings[text] = english_rendering(text, lambda term: lexical.term_usage.get(term, 0))
+        return self._renderings[text]
 
     def lexical(self, known: LexicalBuilder | None = None) -> LexicalIndex:
         """The BM25 index of what the store holds (`known`: the chunks an ingest just wrote)."""
