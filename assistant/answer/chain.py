@@ -119,6 +119,7 @@ class AnswerChain:
                 analysis.comparison.paper_ids, found = None, None  # a side no paper fits: answered as any question
             if found is not None:
                 return found
+        set_declined = False  # the set judge already found nothing plausible (not asked again below)
         if analysis.kind == "list" and not analysis.wants_single:
             found = self.retrieve_set(question, analysis, filters, k)
             if found is not None and (analysis.authors or analysis.categories) \
@@ -131,7 +132,7 @@ class AnswerChain:
                 # "What does the theory paper on training with LLM-written data conclude?": it refers to
                 # one paper; no set of papers fits it, and one paper may still answer it (the fact
                 # path below: its answer bar, and a decline when it fails too).
-                found = None
+                found, set_declined = None, True
             if found is not None:
                 return found
         result = self.fact_sources(question, analysis, filters, k)
@@ -154,7 +155,7 @@ class AnswerChain:
         if sources and not answerable:
             if self.category_as_subject(analysis):  # "What did the information retrieval people post?"
                 return self.overview_sources(question, analysis, filters, k), {}, []
-            if may_ask_for_papers(question, analysis):
+            if may_ask_for_papers(question, analysis) and not set_declined:
                 # No single paper answers it: a reader who asked "is anyone working on …" or described
                 # a subject in their own words may still be asking for the papers on it. Declined
                 # only when the set judge finds nothing plausible either.

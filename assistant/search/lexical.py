@@ -357,11 +357,6 @@ class LexicalIndex:
                               for j in range(i + 1, len(split) + 1))
         return frozenset(pieces)
 
-    @cached_property
-    def term_usage(self) -> dict[str, int]:
-        """Papers' chunks using each term (document_frequencies, read once)."""
-        return self.document_frequencies()
-
     def document_frequencies(self) -> dict[str, int]:
         """Chunks containing each term (read off the matrix's term columns)."""
         indptr = self.matrix.indptr

@@ -129,7 +129,7 @@ class Retriever:
         if self._renderings_of is not lexical or len(self._renderings) > RENDERINGS_KEPT:
             self._renderings, self._renderings_of = {}, lexical
         if text not in self._renderings:
-            self._renderings[text] = english_rendering(text, lambda term: lexical.term_usage.get(term, 0))
+            self._renderings[text] = english_rendering(text, lexical.document_frequency)
         return self._renderings[text]
 
     def lexical(self, known: LexicalBuilder | None = None) -> LexicalIndex:
