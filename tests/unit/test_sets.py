@@ -1,6 +1,7 @@
 """The set judge's parts without the embedding model or a store (fast unit layer): the calibrated
 model file, key terms, per-question features and the calibration script's fitting."""
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 from assistant.search.sets.concepts import topic_concepts
 from assistant.search.sets.features import FEATURES, SetQuestion, subject_row
 from assistant.search.sets.keyterms import key_terms
-from assistant.search.sets.model import DATA_FILE, LanguageModel, Logistic, RelevanceModel, load_model
+from assistant.search.sets.model import DATA_FILE, LanguageModel, Logistic, RelevanceModel, Trees, load_model
 from tests.factories import paper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "evals"))
@@ -120,5 +121,68 @@ def test_a_plain_recalibration_fits_on_the_sets_the_shipped_model_names(tmp_path
     model = tmp_path / "relevance.json"
     model.write_text(json.dumps({"fitted": {"datasets": {"dev": "x", "holdout": "y", "gone": "z"}}}))
     assert [p.stem for p in calibrate.shipped_datasets(model)] == ["dev", "holdout"]  # a set no longer there is skipped
+    # The fact bar names its own sets when they differ; else the same ones.
+    assert [p.stem for p in calibrate.shipped_datasets(model, "fact_datasets")] == ["dev", "holdout"]
+    model.write_text(json.dumps({"fitted": {"datasets": {"dev": "x", "holdout": "y"}, "fact_datasets": ["holdout"]}}))
+    assert [p.stem for p in calibrate.shipped_datasets(model, "fact_datasets")] == ["holdout"]
     model.write_text("not json")
     assert calibrate.shipped_datasets(model) == []  # then every set, as before
+
+
+def _case(qid, gold, ranked_ids, answerable=True):
+    return calibrate.SetCase("s", qid, "en", answerable, set(gold), set(), [(pid, {}) for pid in ranked_ids])
+
+
+def test_the_bars_take_the_best_recall_that_keeps_precision_at_the_target(monkeypatch):
+    # q1: both gold papers above its distractors; q2: a distractor (0.7) between its gold papers. Listing
+    # down to 0.7 finds 3 of 4 at precision 0.75 (the best mean F1); stopping above 0.7 finds 2 of 4 at 1.0.
+    cases = [_case("q1", ["a", "b"], ["a", "b", "x", "y"]), _case("q2", ["c", "d"], ["c", "x", "d", "y"])]
+    scored = [([(0.9, "a"), (0.7, "b"), (0.6, "x"), (0.45, "y")], True),
+              ([(0.8, "c"), (0.7, "x"), (0.5, "d"), (0.45, "y")], True)]
+
+    def listed(target):
+        monkeypatch.setattr(calibrate, "PRECISION_TARGET", target)
+        member, related = calibrate.best_bars(cases, scored)
+        return calibrate.set_scores(LanguageModel((), member, related), cases, member, related, scored)
+
+    strict = listed(0.8)
+    assert strict["precision"] == 1.0 and strict["recall"] == 0.5
+    lenient = listed(0.7)
+    assert lenient["precision"] == 0.75 and lenient["recall"] == 0.75
+    # No pair reaches the target: the bars fall back to the best mean F1 rather than failing.
+    monkeypatch.setattr(calibrate, "PRECISION_TARGET", 0.8)
+    noisy = [([(0.9, "x"), (0.8, "y"), (0.7, "a"), (0.6, "b")], True)]
+    member, related = calibrate.best_bars(cases[:1], noisy)
+    assert calibrate.set_scores(LanguageModel((), member, related), cases[:1], member, related, noisy)["recall"] == 1.0
+
+
+
+
+def test_exported_trees_give_scikit_learns_probabilities_without_it():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    rows = [{"a": float(a), "b": float(b)} for a, b in rng.random((400, 2))]
+    labels = [r["a"] > 0.5 and r["b"] > 0.3 for r in rows]  # an interaction no single line draws
+    trees = calibrate.fit_trees(rows, labels, ("a", "b"), [1.0] * len(rows))
+    reference = HistGradientBoostingClassifier(**calibrate.TREES, random_state=0).fit(
+        np.array([[r["a"], r["b"]] for r in rows]), np.array(labels))
+    expected = reference.predict_proba(np.array([[r["a"], r["b"]] for r in rows]))[:, 1]
+    assert np.allclose(trees.probabilities(rows), expected, atol=1e-9)
+    assert trees.probability({"a": 0.9, "b": 0.9}) > 0.5 > trees.probability({"a": 0.9, "b": 0.1})
+    again = Trees.from_json(json.loads(json.dumps(trees.to_json())))
+    assert again == trees and LanguageModel((again,), 0.5, 0.3).probabilities(rows[:3]) == trees.probabilities(rows[:3])
+    assert trees.probabilities([]) == []
+
+
+def test_where_few_papers_compete_the_logistic_lines_decide_instead_of_the_trees():
+    trees = LanguageModel((Trees(("dense",), 0.0, (((0, -1, -1), (0.5, 0.0, 0.0), (1, 0, 0), (2, 0, 0), (0.0, -3.0, 3.0)),)),),
+                          0.7, 0.5)
+    lines = LanguageModel((Logistic(("dense",), (0.0,), (1.0,), (1.0,), 0.0),), 0.7, 0.5)
+    model = RelevanceModel({"en": trees}, {}, {}, small={"en": lines}, trees_min_pool=50)
+    assert model.for_language("en", 350) is trees and model.for_language("en") is trees
+    assert model.for_language("en", 4) is lines and model.for_language("zh", 4) is lines  # zh falls back to en
+    assert RelevanceModel({"en": trees}, {}, {}).for_language("en", 4) is trees  # no lines shipped: the trees
+    again = RelevanceModel.from_json(json.loads(json.dumps(model.to_json())))
+    assert again.small == model.small and again.trees_min_pool == 50
+    assert trees.probabilities([{"dense": 0.9}, {"dense": 0.1}]) == [1 / (1 + math.exp(-3.0)), 1 / (1 + math.exp(3.0))]

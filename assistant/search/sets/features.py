@@ -26,6 +26,9 @@ cosine; `key_score`, how well the best key term is shared by the seeds, rare and
 question; `coherence`, how alike the seeds are (the papers closest to a subject the store holds
 resemble each other; those closest to an absent one each match a different word of it).
 
+`pool`: how many papers the dense search scored (the whole store, or those the question's filters
+allow): it chooses which model reads the others (sets/model.py), no model reads it.
+
 Each value is a plain float; `FEATURES` is the full list in a fixed order (the calibration data
 file names the ones each model uses).
 """
@@ -41,7 +44,8 @@ from assistant.search.sets.presence import membership_score, paper_words, stated
 from assistant.types import Paper
 
 FEATURES = ("dense", "dense_gap", "dense_local", "dense_rank", "above_gap", "neighbour", "neighbour_local",
-            "words", "names_all", "key_words", "lexical", "lexical_key", "fused_rank", "top_dense", "key_score", "coherence")
+            "words", "names_all", "key_words", "lexical", "lexical_key", "fused_rank", "top_dense", "key_score", "coherence",
+            "pool")
 SUBJECT_FEATURES = ("top_dense", "key_score", "coherence", "top_words")  # of the question as a whole
 LOCAL = 50  # papers the local z-scores are taken over
 GAP_WINDOW = 15
@@ -96,6 +100,7 @@ class SetQuestion:
             "top_dense": top,
             "key_score": self.key_score,
             "coherence": self.coherence,
+            "pool": float(len(self.dense)),
         }
 
 

@@ -147,7 +147,7 @@ class SetJudge:
         single paper answered it (it expects one or two papers, so the bars are that case's)."""
         measured, candidates, terms, timings = self.measure(question, chinese, drop, filters)
         started = time.perf_counter()
-        model = self.model.for_language("zh" if chinese else "en")
+        model = self.model.for_language("zh" if chinese else "en", len(measured.dense))
         rows = [measured.features(source.paper) for source in candidates]
         member, related = model.bars(listing)
         held = model.holds_subject(subject_row(rows))  # else nothing is plausible: every candidate is out

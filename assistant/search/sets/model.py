@@ -3,12 +3,14 @@ list it for the question, and the bars for "member", "may be related" and "answe
 
 Nothing here is set by hand. `evals/calibrate.py` fits the weights and the bars on the labelled
 question sets (evals/datasets/*.jsonl) and writes them to assistant/data/relevance.json, with a
-leave-one-set-out report in evals/reports/calibration.md. A model is a small logistic regression per
-language ("en", "zh": a Chinese question reaches the embedding model only through its English
-rendering, a dictionary's word-for-word reading, so its signals weigh differently); set membership
-takes the larger of two such channels, one over meaning and one over words, so a paper stated in the
-question's words and a paper about the subject in other words can each qualify without the other
-counting against it.
+leave-one-set-out report in evals/reports/calibration.md. There is a model per language ("en", "zh": a
+Chinese question reaches the embedding model only through its English rendering, a dictionary's
+word-for-word reading, so its signals weigh differently). Set membership is read by small
+gradient-boosted trees over every feature (`Trees`): how much a feature counts depends on the others
+(the words a short keyword question states decide it; for a question in other words, meaning does).
+A model may instead hold logistic channels (`Logistic`), one over meaning and one over words, the
+larger counting, so a paper stated in the question's words and a paper about the subject in other
+words each qualify without the other counting against it: the shape before the trees, kept readable.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 DATA_FILE = Path(__file__).resolve().parent.parent.parent / "data" / "relevance.json"
 
@@ -47,10 +51,67 @@ class Logistic:
 
 
 @dataclass(frozen=True)
+class Trees:
+    """Gradient-boosted decision trees: p = sigmoid(baseline + the leaf each tree sends the row to).
+    Each tree is four parallel lists over its nodes: the feature tested (-1 at a leaf), the
+    threshold (a row goes left when its value is at most it), the left and right child, and the
+    leaf's value. Trees can weigh a feature differently by the question's kind (a short keyword
+    question is decided by its words; one in other words by meaning), which one line cannot."""
+
+    features: tuple[str, ...]
+    baseline: float
+    trees: tuple[tuple[tuple[int, ...], tuple[float, ...], tuple[int, ...], tuple[int, ...], tuple[float, ...]], ...]
+
+    def probability(self, row: dict[str, float]) -> float:
+        return self.probabilities([row])[0]
+
+    def probabilities(self, rows: list[dict[str, float]]) -> list[float]:
+        if not rows:
+            return []
+        x = np.array([[row[f] for f in self.features] for row in rows], dtype=np.float64)
+        raw = np.full(len(rows), self.baseline)
+        at = np.arange(len(rows))
+        for feature, threshold, left, right, value in self._arrays:
+            node = np.zeros(len(rows), dtype=np.int64)
+            while True:
+                inner = feature[node] >= 0
+                if not inner.any():
+                    break
+                go_left = x[at, np.maximum(feature[node], 0)] <= threshold[node]
+                node = np.where(inner, np.where(go_left, left[node], right[node]), node)
+            raw += value[node]
+        return [float(p) for p in 1.0 / (1.0 + np.exp(-np.clip(raw, -60.0, 60.0)))]
+
+    @property
+    def _arrays(self):
+        cached = self.__dict__.get("_cached_arrays")
+        if cached is None:
+            cached = [(np.asarray(f, np.int64), np.asarray(t, np.float64), np.asarray(lo, np.int64),
+                       np.asarray(hi, np.int64), np.asarray(v, np.float64)) for f, t, lo, hi, v in self.trees]
+            object.__setattr__(self, "_cached_arrays", cached)
+        return cached
+
+    def to_json(self) -> dict:
+        return {"kind": "trees", "features": list(self.features), "baseline": self.baseline,
+                "trees": [{"feature": list(f), "threshold": list(t), "left": list(lo), "right": list(hi), "value": list(v)}
+                          for f, t, lo, hi, v in self.trees]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Trees:
+        return cls(tuple(data["features"]), float(data["baseline"]),
+                   tuple((tuple(map(int, t["feature"])), tuple(map(float, t["threshold"])), tuple(map(int, t["left"])),
+                          tuple(map(int, t["right"])), tuple(map(float, t["value"]))) for t in data["trees"]))
+
+
+def channel_from_json(data: dict) -> Logistic | Trees:
+    return Trees.from_json(data) if data.get("kind") == "trees" else Logistic.from_json(data)
+
+
+@dataclass(frozen=True)
 class LanguageModel:
     """The set-membership channels and bars for questions in one language."""
 
-    channels: tuple[Logistic, ...]
+    channels: tuple[Logistic | Trees, ...]
     member: float  # probability at which a candidate is listed as a member
     related: float  # … at which it is listed as "may be related" (and below which nothing is plausible)
     # The same two bars for a question asked about one paper or fact that no paper answered on its
@@ -70,7 +131,7 @@ class LanguageModel:
         """Every candidate of one question. The first stage's probabilities are not comparable
         across questions (a subject named in other words leaves every paper lower), so a second
         stage reads each one beside its question's best: its share of the best, its rank."""
-        first = [self.probability(row) for row in rows]
+        first = [max(ps) for ps in zip(*(_all(channel, rows) for channel in self.channels), strict=True)] if rows else []
         if self.standing is None or not first:
             return first
         return [self.standing.probability(row) for row in standing_rows(first)]
@@ -83,6 +144,10 @@ class LanguageModel:
 
     def holds_subject(self, question_row: dict[str, float]) -> bool:
         return self.subject is None or self.subject.probability(question_row) >= self.subject_bar
+
+
+def _all(channel: Logistic | Trees, rows: list[dict[str, float]]) -> list[float]:
+    return channel.probabilities(rows) if isinstance(channel, Trees) else [channel.probability(row) for row in rows]
 
 
 def standing_rows(first: list[float]) -> list[dict[str, float]]:
@@ -105,8 +170,17 @@ class RelevanceModel:
     # found at least as many papers as every question it was fitted on (`min_pool`); a smaller store
     # (the quick start's dozen sample papers) is decided by `answerable`.
     pooled: dict[str, tuple[Logistic, float, int]] = field(default_factory=dict)
+    # Trees learn the features' ranges from the 350-paper store: where the dense search scored fewer
+    # papers than `trees_min_pool` (a category of four, the quick start's dozen papers), the ranks and
+    # local z-scores they read mean something else, and trees do not extrapolate. There the logistic
+    # channels in `small` decide (fitted on the same questions; a line extrapolates as it should).
+    small: dict[str, LanguageModel] = field(default_factory=dict)
+    trees_min_pool: int = 0
 
-    def for_language(self, language: str) -> LanguageModel:
+    def for_language(self, language: str, pool: int | None = None) -> LanguageModel:
+        """The set model for a question in `language` whose dense search scored `pool` papers."""
+        if pool is not None and pool < self.trees_min_pool and self.small:
+            return self.small.get(language) or self.small["en"]
         return self.sets.get(language) or self.sets["en"]
 
     def answers(self, language: str, row: dict[str, float]) -> tuple[float, bool]:
@@ -120,11 +194,9 @@ class RelevanceModel:
 
     def to_json(self) -> dict:
         return {"format": 1,
-                "sets": {lang: {"channels": [c.to_json() for c in m.channels], "member": m.member, "related": m.related,
-                                "subject": m.subject.to_json() if m.subject else None, "subject_bar": m.subject_bar,
-                                "standing": m.standing.to_json() if m.standing else None,
-                                "single_member": m.single_member, "single_related": m.single_related}
-                         for lang, m in self.sets.items()},
+                "sets": {lang: _language_json(m) for lang, m in self.sets.items()},
+                "sets_small": {lang: _language_json(m) for lang, m in self.small.items()},
+                "trees_min_pool": self.trees_min_pool,
                 "answerable": {lang: {"model": m.to_json(), "bar": bar} for lang, (m, bar) in self.answerable.items()},
                 "answerable_pooled": {lang: {"model": m.to_json(), "bar": bar, "min_pool": pool}
                                       for lang, (m, bar, pool) in self.pooled.items()},
@@ -132,16 +204,27 @@ class RelevanceModel:
 
     @classmethod
     def from_json(cls, data: dict) -> RelevanceModel:
-        sets = {lang: LanguageModel(tuple(Logistic.from_json(c) for c in m["channels"]), float(m["member"]),
-                                    float(m["related"]), m.get("single_member"), m.get("single_related"),
-                                    subject=Logistic.from_json(m["subject"]) if m.get("subject") else None,
-                                    subject_bar=float(m.get("subject_bar", 0.0)),
-                                    standing=Logistic.from_json(m["standing"]) if m.get("standing") else None)
-                for lang, m in data["sets"].items()}
+        sets = {lang: _language_from_json(m) for lang, m in data["sets"].items()}
         answerable = {lang: (Logistic.from_json(m["model"]), float(m["bar"])) for lang, m in data["answerable"].items()}
         pooled = {lang: (Logistic.from_json(m["model"]), float(m["bar"]), int(m["min_pool"]))
                   for lang, m in data.get("answerable_pooled", {}).items()}
-        return cls(sets, answerable, data.get("fitted", {}), pooled)
+        small = {lang: _language_from_json(m) for lang, m in (data.get("sets_small") or {}).items()}
+        return cls(sets, answerable, data.get("fitted", {}), pooled, small, int(data.get("trees_min_pool") or 0))
+
+
+def _language_json(m: LanguageModel) -> dict:
+    return {"channels": [c.to_json() for c in m.channels], "member": m.member, "related": m.related,
+            "subject": m.subject.to_json() if m.subject else None, "subject_bar": m.subject_bar,
+            "standing": m.standing.to_json() if m.standing else None,
+            "single_member": m.single_member, "single_related": m.single_related}
+
+
+def _language_from_json(m: dict) -> LanguageModel:
+    return LanguageModel(tuple(channel_from_json(c) for c in m["channels"]), float(m["member"]), float(m["related"]),
+                         m.get("single_member"), m.get("single_related"),
+                         subject=Logistic.from_json(m["subject"]) if m.get("subject") else None,
+                         subject_bar=float(m.get("subject_bar", 0.0)),
+                         standing=Logistic.from_json(m["standing"]) if m.get("standing") else None)
 
 
 @lru_cache(maxsize=4)
