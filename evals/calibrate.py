@@ -573,6 +573,8 @@ def main(argv: list[str] | None = None) -> int:
                              "questions of sets left out of the fit (127 vs 138 of 153) and declined no more of the "
                              "unanswerable ones (16 vs 17 of 39), so it stays on the sets it was fitted on")
     args = parser.parse_args(argv)
+    if args.groups < 0:
+        parser.error(f"--groups must be 0 (one set at a time) or a number of groups, not {args.groups}")
     paths = args.datasets or shipped_datasets(args.out) or sorted((ROOT / "evals" / "datasets").glob("*.jsonl"))
     fact_paths = args.fact_sets or shipped_datasets(args.out, "fact_datasets") or paths
     started = time.perf_counter()

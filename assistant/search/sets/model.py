@@ -40,6 +40,9 @@ class Logistic:
                                                                         strict=True))
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
+    def probabilities(self, rows: list[dict[str, float]]) -> list[float]:
+        return [self.probability(row) for row in rows]
+
     def to_json(self) -> dict:
         return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
                 "weights": list(self.weights), "bias": self.bias}
@@ -61,6 +64,12 @@ class Trees:
     features: tuple[str, ...]
     baseline: float
     trees: tuple[tuple[tuple[int, ...], tuple[float, ...], tuple[int, ...], tuple[int, ...], tuple[float, ...]], ...]
+    _nodes: list = field(init=False, repr=False, compare=False)  # the same lists as arrays, made once
+
+    def __post_init__(self):
+        object.__setattr__(self, "_nodes", [
+            (np.asarray(f, np.int64), np.asarray(t, np.float64), np.asarray(lo, np.int64), np.asarray(hi, np.int64),
+             np.asarray(v, np.float64)) for f, t, lo, hi, v in self.trees])
 
     def probability(self, row: dict[str, float]) -> float:
         return self.probabilities([row])[0]
@@ -71,7 +80,7 @@ class Trees:
         x = np.array([[row[f] for f in self.features] for row in rows], dtype=np.float64)
         raw = np.full(len(rows), self.baseline)
         at = np.arange(len(rows))
-        for feature, threshold, left, right, value in self._arrays:
+        for feature, threshold, left, right, value in self._nodes:
             node = np.zeros(len(rows), dtype=np.int64)
             while True:
                 inner = feature[node] >= 0
@@ -81,15 +90,6 @@ class Trees:
                 node = np.where(inner, np.where(go_left, left[node], right[node]), node)
             raw += value[node]
         return [float(p) for p in 1.0 / (1.0 + np.exp(-np.clip(raw, -60.0, 60.0)))]
-
-    @property
-    def _arrays(self):
-        cached = self.__dict__.get("_cached_arrays")
-        if cached is None:
-            cached = [(np.asarray(f, np.int64), np.asarray(t, np.float64), np.asarray(lo, np.int64),
-                       np.asarray(hi, np.int64), np.asarray(v, np.float64)) for f, t, lo, hi, v in self.trees]
-            object.__setattr__(self, "_cached_arrays", cached)
-        return cached
 
     def to_json(self) -> dict:
         return {"kind": "trees", "features": list(self.features), "baseline": self.baseline,
@@ -131,7 +131,7 @@ class LanguageModel:
         """Every candidate of one question. The first stage's probabilities are not comparable
         across questions (a subject named in other words leaves every paper lower), so a second
         stage reads each one beside its question's best: its share of the best, its rank."""
-        first = [max(ps) for ps in zip(*(_all(channel, rows) for channel in self.channels), strict=True)] if rows else []
+        first = [max(ps) for ps in zip(*(channel.probabilities(rows) for channel in self.channels), strict=True)] if rows else []
         if self.standing is None or not first:
             return first
         return [self.standing.probability(row) for row in standing_rows(first)]
@@ -144,10 +144,6 @@ class LanguageModel:
 
     def holds_subject(self, question_row: dict[str, float]) -> bool:
         return self.subject is None or self.subject.probability(question_row) >= self.subject_bar
-
-
-def _all(channel: Logistic | Trees, rows: list[dict[str, float]]) -> list[float]:
-    return channel.probabilities(rows) if isinstance(channel, Trees) else [channel.probability(row) for row in rows]
 
 
 def standing_rows(first: list[float]) -> list[dict[str, float]]:
