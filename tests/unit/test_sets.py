@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from assistant.search.sets.concepts import topic_concepts
 from assistant.search.sets.features import FEATURES, SetQuestion, subject_row
@@ -186,3 +187,88 @@ def test_where_few_papers_compete_the_logistic_lines_decide_instead_of_the_trees
     again = RelevanceModel.from_json(json.loads(json.dumps(model.to_json())))
     assert again.small == model.small and again.trees_min_pool == 50
     assert trees.probabilities([{"dense": 0.9}, {"dense": 0.1}]) == [1 / (1 + math.exp(-3.0)), 1 / (1 + math.exp(3.0))]
+
+
+class _Store:
+    """A stand-in retriever for the second reading: each paper one chunk vector (`_embed`), and a
+    keyword search scoring each paper by how often it states the query's words."""
+
+    def __init__(self, papers):
+        from assistant.search.vectors import PaperVectors
+
+        self.papers = papers
+        self._vectors = PaperVectors([p.id for p in papers], np.arange(len(papers)),
+                                     _embed([f"{p.title} {p.abstract}" for p in papers]))
+
+    def vectors(self):
+        return self._vectors
+
+    def lexical(self):
+        return self
+
+    def search(self, query, n, paper_ids=None):
+        from types import SimpleNamespace
+
+        hits = []
+        for p in self.papers:
+            score = sum(f"{p.title} {p.abstract}".lower().count(w) for w in query.lower().split())
+            if score and (paper_ids is None or p.id in paper_ids):
+                hits.append(SimpleNamespace(chunk=SimpleNamespace(paper_id=p.id), score=float(score)))
+        return sorted(hits, key=lambda h: -h.score)[:n]
+
+
+def test_the_second_reading_measures_each_paper_against_the_first_readings_best():
+    from assistant.search.sets.features import FEEDBACK_FEATURES
+    from assistant.search.sets.judge import SetJudge
+
+    papers = [*QUANT, OTHER]
+    judge = SetJudge(_Store(papers), lambda text: 3.0)
+    judge._embed_terms = _embed
+    vector = _embed(["LLMs at reduced numeric precision"])[0]
+    # The first reading found two quantization papers; the third states the same subject in its own
+    # words and comes closer to them than the attention paper does.
+    rows = judge.feedback(vector, papers, [0.9, 0.8, 0.2, 0.3])
+    assert [set(r) for r in rows] == [set(FEEDBACK_FEATURES)] * 4
+    third, other = rows[2], rows[3]
+    assert third["feedback_neighbour"] > other["feedback_neighbour"]
+    assert third["feedback_key_words"] > 0 == other["feedback_key_words"]
+    assert third["feedback_lexical_key"] > 0 == other["feedback_lexical_key"]
+    # It follows the first reading, not the question: had that found the attention paper, its
+    # neighbourhood is the one measured against.
+    swapped = judge.feedback(vector, papers, [0.1, 0.1, 0.1, 0.9])
+    assert swapped[3]["feedback_neighbour"] == max(r["feedback_neighbour"] for r in swapped)
+    assert judge.feedback(vector, [], []) == []
+
+
+def _measured_case(dataset, qid, rng):
+    ids = [f"{qid}-{i}" for i in range(12)]
+    row = {f: float(v) for f, v in zip(FEATURES, rng.random(len(FEATURES)), strict=True)}
+    return calibrate.SetCase(dataset, qid, "en", True, {ids[0], ids[1]}, set(),
+                             [(pid, row | {"dense": float(rng.random())}) for pid in ids], True, f"question {qid}")
+
+
+def test_calibration_fits_the_second_reading_on_first_probabilities_it_was_not_fitted_on(monkeypatch):
+    # Noise in every first-reading feature; only the second reading's measure tells the gold papers.
+    rng = np.random.default_rng(1)
+    cases = [_measured_case(f"set{k % 3}", f"q{k}", rng) for k in range(60)]
+    seen = []
+
+    def feedback_of(case, first):
+        seen.append((case.qid, len(first)))
+        assert len(first) == len(case.rows) and all(0.0 <= p <= 1.0 for p in first)
+        return [{"feedback_neighbour": float(pid in case.gold), "feedback_key_words": 0.0, "feedback_lexical_key": 0.0}
+                for pid, _ in case.rows]
+
+    monkeypatch.setattr(calibrate, "TREES", dict(calibrate.TREES, min_samples_leaf=5))
+    model = calibrate.fit_sets(cases, "en", feedback_of=feedback_of)
+    assert model.feedback is not None and "feedback_neighbour" in model.feedback.features
+    assert {qid for qid, _ in seen} == {c.qid for c in cases}
+    listed = calibrate.set_scores(model, cases, model.member, model.related, feedback_of=feedback_of)
+    assert listed["recall"] == 1.0 and listed["precision"] == 1.0
+    # The data file keeps the second reading.
+    again = RelevanceModel.from_json(json.loads(json.dumps(RelevanceModel({"en": model}, {}, {}).to_json()))).sets["en"]
+    assert again.feedback == model.feedback
+    with pytest.raises(ValueError, match="second reading"):
+        calibrate.ranked(model, cases[:1])
+    # Without a store to measure with, the trees read once.
+    assert calibrate.fit_sets(cases, "en").feedback is None

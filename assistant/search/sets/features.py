@@ -26,6 +26,14 @@ cosine; `key_score`, how well the best key term is shared by the seeds, rare and
 question; `coherence`, how alike the seeds are (the papers closest to a subject the store holds
 resemble each other; those closest to an absent one each match a different word of it).
 
+Feedback (a second reading, judge.py `feedback`): the first reading's most probable papers stand for
+the subject better than the question's own wording does (a reader's "forget specific training data"
+is the papers' "unlearning"), so each candidate is measured again against them:
+- `feedback_neighbour`: cosine of the paper to the probability-weighted centroid of the first
+  reading's best `FEEDBACK_SEEDS` papers;
+- `feedback_key_words`, `feedback_lexical_key`: `key_words` and `lexical_key` for the key terms of
+  the first reading's best papers instead of the papers closest to the question's wording.
+
 `pool`: how many papers the dense search scored (the whole store, or those the question's filters
 allow): it chooses which model reads the others (sets/model.py), no model reads it.
 
@@ -46,6 +54,7 @@ from assistant.types import Paper
 FEATURES = ("dense", "dense_gap", "dense_local", "dense_rank", "above_gap", "neighbour", "neighbour_local",
             "words", "names_all", "key_words", "lexical", "lexical_key", "fused_rank", "top_dense", "key_score", "coherence",
             "pool")
+FEEDBACK_FEATURES = ("feedback_neighbour", "feedback_key_words", "feedback_lexical_key")
 SUBJECT_FEATURES = ("top_dense", "key_score", "coherence", "top_words")  # of the question as a whole
 LOCAL = 50  # papers the local z-scores are taken over
 GAP_WINDOW = 15
@@ -66,6 +75,7 @@ class SetQuestion:
     fused_rank: dict[str, int] = field(default_factory=dict)  # paper id -> 0-based rank
     key_score: float = 0.0  # the best key term's score (keyterms.py)
     coherence: float = 0.0  # mean pairwise cosine of the seeds' own vectors
+    vector: np.ndarray | None = None  # what the model read of the question (unit length; None: nothing)
 
     def __post_init__(self):
         self._dense_stats = _stats(self.dense)

@@ -7,7 +7,11 @@ reader would list it, and one of three outcomes.
    exact, not the approximate index).
 2. The question measured once (features.py): its own concepts (concepts.py), the papers closest to
    it (the seeds), the subject in the seeds' own words (keyterms.py).
-3. Each candidate's features -> probability (model.py, fitted by evals/calibrate.py) -> a tier:
+3. Each candidate's features -> probability (model.py, fitted by evals/calibrate.py). Where the
+   model has a second reading, each candidate is then measured again against the papers that first
+   probability ranks best (`feedback`: pseudo-relevance feedback from the first reading's own
+   choice, not from the papers nearest the question's wording), and that reading decides.
+4. The probability -> a tier:
    "member" (clearly about the subject), "related" (plausible, below the member bar: shown as
    such, cited) or "out". Nothing plausible at all is the only case a set question is declined.
 """
@@ -25,11 +29,14 @@ from assistant.search.sets.concepts import Concept, topic_concepts
 from assistant.search.sets.features import SetQuestion, subject_row
 from assistant.search.sets.keyterms import KeyTerm, key_terms
 from assistant.search.sets.model import RelevanceModel, load_model
-from assistant.types import Source
+from assistant.search.sets.presence import membership_score
+from assistant.types import Paper, Source
 
 SET_CANDIDATES = 60  # papers of the hybrid ranking judged (each retriever contributes 4x as many chunks)
 DENSE_CANDIDATES = 60  # … plus the papers closest in meaning over the whole store
 SEEDS = 3  # papers whose centroid is the subject's neighbourhood
+FEEDBACK_SEEDS = 3  # the first reading's best papers whose centroid the second reading measures against
+FEEDBACK_HITS = 400  # chunks the second reading's keyword search returns (the candidates' own, a few each)
 MAX_RELATED = 5  # "may be related" papers listed at most
 TERM_VECTORS_KEPT = 20000  # ~30 MB of 384-d vectors
 
@@ -97,11 +104,8 @@ class SetJudge:
         vectors = self.retriever.vectors()
         catalog = self.retriever.catalog
         dense: dict[str, float] = {}
-        question_vector = None
-        # A Chinese question is read by the embedding model in its English rendering (bilingual.py).
-        meaning_text = self.retriever.english_rendering(question) if chinese else question
-        if meaning_text.strip() and len(vectors):
-            question_vector = np.asarray(self.retriever.embedder.embed_query(meaning_text), np.float32)
+        question_vector = self.meaning_vector(question, chinese) if len(vectors) else None
+        if question_vector is not None:
             scores = vectors.paper_scores(question_vector)
             dense = {pid: float(scores[i]) for pid, i in vectors.position.items()
                      if allowed is None or pid in allowed}
@@ -138,8 +142,43 @@ class SetJudge:
                 best[hit.chunk.paper_id] = max(best.get(hit.chunk.paper_id, 0.0), hit.score)
             lexical_key = _relative(best)
         measured = SetQuestion(chinese, concepts, key_concepts, dense, neighbour, lexical, lexical_key,
-                               {s.id: r for r, s in enumerate(ranked)}, terms[0].score if terms else 0.0, coherence)
+                               {s.id: r for r, s in enumerate(ranked)}, terms[0].score if terms else 0.0, coherence,
+                               question_vector)
         return measured, candidates, terms, timings
+
+    def meaning_vector(self, question: str, chinese: bool) -> np.ndarray | None:
+        """The question as the embedding model reads it (a Chinese question in its English rendering,
+        bilingual.py); None when nothing is left to read."""
+        text = self.retriever.english_rendering(question) if chinese else question
+        return np.asarray(self.retriever.embedder.embed_query(text), np.float32) if text.strip() else None
+
+    def feedback(self, vector: np.ndarray | None, papers: list[Paper], first: list[float]) -> list[dict[str, float]]:
+        """Each candidate measured against the first reading's most probable papers (features.py,
+        "Feedback"): their probability-weighted centroid and the key terms they share. `vector`: the
+        question's (`meaning_vector`); `first`: the first reading's probability of each paper."""
+        if not papers:
+            return []
+        vectors = self.retriever.vectors()
+        order = sorted(range(len(papers)), key=lambda i: -first[i])
+        best = [i for i in order if papers[i].id in vectors.position][:FEEDBACK_SEEDS]
+        centroid = None
+        if best:
+            weights = np.asarray([first[i] for i in best], np.float32)[:, None]
+            centroid = (vectors.centroids[[vectors.position[papers[i].id] for i in best]] * weights).sum(axis=0)
+            centroid /= np.linalg.norm(centroid) or 1.0
+        target = vector if vector is not None else centroid
+        terms = key_terms([papers[i] for i in order], target, self.rarity, self._embed_terms) if target is not None else []
+        concepts = [c for t in terms for c in topic_concepts(t.text, self.rarity)[:1]]
+        stated: dict[str, float] = {}
+        if terms:
+            for hit in self.retriever.lexical().search(" ".join(t.text for t in terms), FEEDBACK_HITS,
+                                                       {p.id for p in papers}):
+                stated[hit.chunk.paper_id] = max(stated.get(hit.chunk.paper_id, 0.0), hit.score)
+        stated = _relative(stated)
+        return [{"feedback_neighbour": float(vectors.centroids[vectors.position[p.id]] @ centroid)
+                 if centroid is not None and p.id in vectors.position else 0.0,
+                 "feedback_key_words": max((membership_score([c], p, False) for c in concepts), default=0.0),
+                 "feedback_lexical_key": stated.get(p.id, 0.0)} for p in papers]
 
     def judge(self, question: str, chinese: bool, drop: tuple[str, ...] = (), filters: Filters | None = None,
               listing: bool = True) -> SetResult:
@@ -151,8 +190,13 @@ class SetJudge:
         rows = [measured.features(source.paper) for source in candidates]
         member, related = model.bars(listing)
         held = model.holds_subject(subject_row(rows))  # else nothing is plausible: every candidate is out
+        probabilities = model.probabilities(rows)
+        if model.feedback is not None and rows:  # the second reading (features.py, "Feedback")
+            extra = self.feedback(measured.vector, [source.paper for source in candidates], probabilities)
+            rows = [row | more for row, more in zip(rows, extra, strict=True)]
+            probabilities = model.feedback.probabilities(rows)
         verdicts = []
-        for source, row, p in zip(candidates, rows, model.probabilities(rows), strict=True):
+        for source, row, p in zip(candidates, rows, probabilities, strict=True):
             tier = "out" if not held else ("member" if p >= member else ("related" if p >= related else "out"))
             verdicts.append(Verdict(source, p, tier, row))
         order = {"member": 0, "related": 1, "out": 2}

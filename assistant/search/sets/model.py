@@ -8,9 +8,12 @@ Chinese question reaches the embedding model only through its English rendering,
 word-for-word reading, so its signals weigh differently). Set membership is read by small
 gradient-boosted trees over every feature (`Trees`): how much a feature counts depends on the others
 (the words a short keyword question states decide it; for a question in other words, meaning does).
-A model may instead hold logistic channels (`Logistic`), one over meaning and one over words, the
-larger counting, so a paper stated in the question's words and a paper about the subject in other
-words each qualify without the other counting against it: the shape before the trees, kept readable.
+The trees may read twice: the second time (`feedback`) with each candidate also measured against the
+papers the first reading ranked best (judge.py), so a subject the question names in other words than
+the papers is read in the papers' words. A model may instead hold logistic channels (`Logistic`), one
+over meaning and one over words, the larger counting, so a paper stated in the question's words and a
+paper about the subject in other words each qualify without the other counting against it: the shape
+before the trees, kept readable.
 """
 from __future__ import annotations
 
@@ -122,6 +125,9 @@ class LanguageModel:
     subject_bar: float = 0.0
 
     standing: Logistic | None = None  # second stage: a candidate's probability among its question's others
+    # The second reading (judge.py `feedback`): trees over the first reading's features plus each
+    # candidate measured against the first reading's best papers; when present, it decides.
+    feedback: Trees | None = None
 
     def probability(self, row: dict[str, float]) -> float:
         """The first stage alone: the larger of the channels' probabilities."""
@@ -212,7 +218,8 @@ def _language_json(m: LanguageModel) -> dict:
     return {"channels": [c.to_json() for c in m.channels], "member": m.member, "related": m.related,
             "subject": m.subject.to_json() if m.subject else None, "subject_bar": m.subject_bar,
             "standing": m.standing.to_json() if m.standing else None,
-            "single_member": m.single_member, "single_related": m.single_related}
+            "single_member": m.single_member, "single_related": m.single_related,
+            "feedback": m.feedback.to_json() if m.feedback else None}
 
 
 def _language_from_json(m: dict) -> LanguageModel:
@@ -220,7 +227,8 @@ def _language_from_json(m: dict) -> LanguageModel:
                          m.get("single_member"), m.get("single_related"),
                          subject=Logistic.from_json(m["subject"]) if m.get("subject") else None,
                          subject_bar=float(m.get("subject_bar", 0.0)),
-                         standing=Logistic.from_json(m["standing"]) if m.get("standing") else None)
+                         standing=Logistic.from_json(m["standing"]) if m.get("standing") else None,
+                         feedback=Trees.from_json(m["feedback"]) if m.get("feedback") else None)
 
 
 @lru_cache(maxsize=4)
