@@ -135,12 +135,7 @@ class SetJudge:
         key_concepts = [c for t in terms for c in topic_concepts(t.text, self.rarity)[:1]]
         timings["meaning_s"] = time.perf_counter() - started
         lexical = _relative({s.id: s.evidence.get("lexical", 0.0) for s in ranked})
-        lexical_key = {}
-        if terms:
-            best: dict[str, float] = {}
-            for hit in self.retriever.lexical().search(" ".join(t.text for t in terms), 4 * SET_CANDIDATES, allowed):
-                best[hit.chunk.paper_id] = max(best.get(hit.chunk.paper_id, 0.0), hit.score)
-            lexical_key = _relative(best)
+        lexical_key = self._stating(terms, 4 * SET_CANDIDATES, allowed)
         measured = SetQuestion(chinese, concepts, key_concepts, dense, neighbour, lexical, lexical_key,
                                {s.id: r for r, s in enumerate(ranked)}, terms[0].score if terms else 0.0, coherence,
                                question_vector)
@@ -169,12 +164,7 @@ class SetJudge:
         target = vector if vector is not None else centroid
         terms = key_terms([papers[i] for i in order], target, self.rarity, self._embed_terms) if target is not None else []
         concepts = [c for t in terms for c in topic_concepts(t.text, self.rarity)[:1]]
-        stated: dict[str, float] = {}
-        if terms:
-            for hit in self.retriever.lexical().search(" ".join(t.text for t in terms), FEEDBACK_HITS,
-                                                       {p.id for p in papers}):
-                stated[hit.chunk.paper_id] = max(stated.get(hit.chunk.paper_id, 0.0), hit.score)
-        stated = _relative(stated)
+        stated = self._stating(terms, FEEDBACK_HITS, {p.id for p in papers})
         return [{"feedback_neighbour": float(vectors.centroids[vectors.position[p.id]] @ centroid)
                  if centroid is not None and p.id in vectors.position else 0.0,
                  "feedback_key_words": max((membership_score([c], p, False) for c in concepts), default=0.0),
@@ -206,6 +196,14 @@ class SetJudge:
         verdicts.sort(key=lambda v: (order[v.tier], -v.probability))
         timings["judge_s"] = time.perf_counter() - started
         return SetResult(verdicts, measured.concepts, terms, timings)
+
+    def _stating(self, terms: list[KeyTerm], hits: int, allowed: set[str] | None) -> dict[str, float]:
+        """Per paper, BM25 of the key terms (its best chunk among the first `hits`), relative to the best."""
+        best: dict[str, float] = {}
+        if terms:
+            for hit in self.retriever.lexical().search(" ".join(t.text for t in terms), hits, allowed):
+                best[hit.chunk.paper_id] = max(best.get(hit.chunk.paper_id, 0.0), hit.score)
+        return _relative(best)
 
     def _embed_terms(self, texts: list[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self._term_vectors]
