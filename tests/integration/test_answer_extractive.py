@@ -293,3 +293,18 @@ def test_a_question_about_one_paper_that_no_set_fits_is_answered_by_that_paper(f
     subject = "Which papers shrink the key-value cache of attention heads?"
     assert not chain.analyzer.analyze(subject).one_paper
     assert chain.ask(subject).refused
+
+
+@needs_shared
+def test_the_issues_own_examples_answer_as_a_reader_expects(sample_app):
+    # Issue 24's hand examples on the 350 sample papers: a category with framing around it lists the
+    # category; "cheaper" and "speed up" inference are not declined and do not list the pretraining
+    # optimizer (2601.14603); "model compression" does not list the concrete-strength paper.
+    cs_ir = {p.id for p in sample_app.retriever.catalog.values() if p.category == "cs.IR"}
+    for question in ("What are the cs.IR papers in the corpus about?", "Brief me on the cs.IR papers.", "cs.IR papers?"):
+        assert set(sample_app.ask(question).cited_ids) == cs_ir
+    for question in ("Which papers speed up LLM inference?", "Which papers make LLM inference cheaper?"):
+        answer = sample_app.ask(question)
+        assert not answer.refused and answer.cited_ids and "2601.14603" not in answer.cited_ids
+    compression = sample_app.ask("model compression papers?")
+    assert {"2601.07839", "2601.14277"} <= set(compression.cited_ids) and "2601.09096" not in compression.cited_ids
