@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from assistant.answer.chain import may_ask_for_papers  # noqa: E402
 from assistant.app import App  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
+from assistant.errors import DigestQAError  # noqa: E402
 from assistant.evaluation.dataset import load_dataset  # noqa: E402
 from assistant.search.retrieval import Filters  # noqa: E402
 from assistant.search.sets.features import FEEDBACK_FEATURES, SUBJECT_FEATURES, subject_row  # noqa: E402
@@ -609,6 +610,14 @@ def shipped_datasets(model_file: Path, key: str = "datasets") -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except DigestQAError as error:  # no store, a bad config: what to do, not a traceback
+        print(f"calibrate: {error}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("datasets", nargs="*", type=Path,
                         help="labelled sets to fit on (default: those the shipped model names, else every set)")

@@ -272,3 +272,11 @@ def test_calibration_fits_the_second_reading_on_first_probabilities_it_was_not_f
         calibrate.ranked(model, cases[:1])
     # Without a store to measure with, the trees read once.
     assert calibrate.fit_sets(cases, "en").feedback is None
+
+
+def test_calibration_without_a_store_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DIGESTQA_STORE", str(tmp_path / "no-store"))
+    dataset = Path(calibrate.ROOT) / "evals" / "datasets" / "dev.jsonl"
+    assert calibrate.main([str(dataset), "--dry-run", "--out", str(tmp_path / "relevance.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("calibrate: no store at") and "digestqa ingest" in err and "\n" not in err
