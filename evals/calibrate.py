@@ -13,11 +13,15 @@ about (the 350 sample papers: `digestqa ingest ../shared/digests`).
 What is fitted, all by the same rule for every question (nothing is keyed to a question or a set):
 - set questions (the questions the product routes to set retrieval): for each candidate paper, its
   features (assistant/search/sets/features.py) and whether it is gold (ok papers are left out of
-  the fit: a reader may or may not list them). One logistic regression per channel and language;
-  the subject gate (question-level features); the bars for "member" and "may
-  be related" by grid search for the best recall of what is listed at a precision of at least
+  the fit: a reader may or may not list them). Gradient-boosted trees per language (TREES), and
+  a logistic regression per channel for stores where few papers compete (TREES_MIN_POOL); the
+  subject gate (question-level features); the bars for "member" and "may be related" by grid
+  search for the best recall of what is listed at a precision of at least
   PRECISION_TARGET (members and related papers are both cited; ok papers count as correct, as in
   the eval), with each unanswerable set question counting as right when nothing clears the lower bar;
+  then the second reading (FEEDBACK): each candidate measured again against the papers the first
+  reading, fitted without the question's set, ranked best; trees over both, and the bars again on
+  their out-of-fold predictions (this part reads the store, so calibration always needs one);
 - fact questions: the top source's answerability features (the extractive answerer's
   `answerability`), positive when the question is answerable and a gold paper is among the first
   three sources, negative when it is unanswerable; the bar at the best balanced accuracy.
