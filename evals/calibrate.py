@@ -258,14 +258,10 @@ def fit_logistic(rows: list[dict[str, float]], labels: list[bool], features: tup
 def ranked(model: LanguageModel, cases: list[SetCase], feedback_of: FeedbackOf | None = None
            ) -> list[tuple[list[tuple[float, str]], bool]]:
     """Per case, its candidates by probability (best first) and whether the subject gate passes."""
-    if model.feedback is not None and feedback_of is None:
-        raise ValueError("a model with a second reading is scored only with the store to measure it (feedback_of)")
     out = []
     for case in cases:
         rows = [r for _, r in case.rows]
-        probs = model.probabilities(rows)
-        if model.feedback is not None and rows:
-            probs = model.feedback.probabilities([r | more for r, more in zip(rows, feedback_of(case, probs), strict=True)])
+        probs, _ = model.read(rows, (lambda first, case=case: feedback_of(case, first)) if feedback_of else None)
         out.append((sorted(zip(probs, (pid for pid, _ in case.rows), strict=True), reverse=True),
                     bool(rows) and model.holds_subject(subject_row(rows))))
     return out

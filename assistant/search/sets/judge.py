@@ -180,11 +180,8 @@ class SetJudge:
         rows = [measured.features(source.paper) for source in candidates]
         member, related = model.bars(listing)
         held = model.holds_subject(subject_row(rows))  # else nothing is plausible: every candidate is out
-        probabilities = model.probabilities(rows)
-        if model.feedback is not None and rows:  # the second reading (features.py, "Feedback")
-            extra = self.feedback(measured.vector, [source.paper for source in candidates], probabilities)
-            rows = [row | more for row, more in zip(rows, extra, strict=True)]
-            probabilities = model.feedback.probabilities(rows)
+        papers = [source.paper for source in candidates]
+        probabilities, rows = model.read(rows, lambda first: self.feedback(measured.vector, papers, first))
         verdicts = []
         for source, row, p in zip(candidates, rows, probabilities, strict=True):
             tier = "out" if not held else ("member" if p >= member else ("related" if p >= related else "out"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -141,6 +142,19 @@ class LanguageModel:
         if self.standing is None or not first:
             return first
         return [self.standing.probability(row) for row in standing_rows(first)]
+
+    def read(self, rows: list[dict[str, float]], feedback: Callable[[list[float]], list[dict[str, float]]] | None = None
+             ) -> tuple[list[float], list[dict[str, float]]]:
+        """Every candidate's probability and the rows it was read from: the first reading, then, where
+        the model has a second one, that one over the rows plus `feedback(first)` (each candidate
+        measured against the first reading's best papers: judge.py)."""
+        first = self.probabilities(rows)
+        if self.feedback is None or not rows:
+            return first, rows
+        if feedback is None:
+            raise ValueError("a model with a second reading needs the candidates' feedback to read them")
+        rows = [row | more for row, more in zip(rows, feedback(first), strict=True)]
+        return self.feedback.probabilities(rows), rows
 
     def bars(self, listing: bool) -> tuple[float, float]:
         """(member, related) for a question asking for papers (listing) or about one paper or fact."""
