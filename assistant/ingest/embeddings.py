@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import os
 import sys
 import threading
 import warnings
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
+from assistant.ingest.sentence_vectors import pool_spans, sentence_spans
 from assistant.ingest.vector_cache import VectorCache, vector_cache_path
 
 
@@ -122,6 +125,22 @@ class Embedder:
             return encoder.embed(texts, size).tolist()
         return self.model.get_text_embedding_batch(texts)
 
+    @property
+    def makes_sentences(self) -> bool:
+        """Whether ingest's encoder gives each passage's sentence vectors: the ONNX one does, the
+        torch paths do not. Checked without loading the model (ingest loads it in its own thread)."""
+        return not self.cuda_torch and importlib.util.find_spec("onnxruntime") is not None
+
+    def embed_passages(self, texts: list[str], bulk: bool = True) -> Embedded:
+        """`embed_texts` for ingest's passages, with each passage's sentence vectors where the ONNX
+        encoder runs (sentence_vectors.py); the torch paths give the passages' vectors alone."""
+        encoder = None if (bulk and self.cuda_torch) else (self.bulk_onnx if bulk else self.onnx)
+        if encoder is None:
+            return Embedded(self.embed_texts(texts, bulk), [None] * len(texts))
+        size = self.settings.embed_bulk_batch_size if bulk and encoder is self.onnx else self.settings.embed_batch_size
+        vectors, sentences = encoder.embed_passages(texts, size)
+        return Embedded(vectors.tolist(), list(sentences))
+
     def embed_query(self, text: str) -> list[float]:
         vector = self._recent_queries.get(text)
         if vector is None:
@@ -184,6 +203,21 @@ class Embedder:
         return model_key(self.path, self.settings)
 
 
+@dataclass
+class Embedded:
+    """Passages embedded for ingest: a vector each, and each one's sentence vectors (sentences x dims;
+    None where the encoder gives none)."""
+
+    vectors: list[list[float]]
+    sentences: list[np.ndarray | None]
+
+
+def embed_passages(embedder, texts: list[str]) -> Embedded:
+    """`Embedder.embed_passages` when the embedder has it (a benchmark's stand-in model may not)."""
+    method = getattr(embedder, "embed_passages", None)
+    return method(texts, True) if method is not None else Embedded(embedder.embed_texts(texts, True), [None] * len(texts))
+
+
 def embed_recurring(embedder, texts: list[str]) -> list[list[float]]:
     """`Embedder.embed_recurring` when the embedder has it (a stand-in model in a test may not)."""
     method = getattr(embedder, "embed_recurring", None)
@@ -237,9 +271,18 @@ class OnnxEncoder:
     def embed(self, texts: list[str], batch_size: int = 32):
         """Unit vectors for `texts`, in order. Texts are sorted by token length and batched, so a
         batch pads to similar lengths: padding is compute the model throws away."""
+        return self._run(texts, batch_size, with_sentences=False)[0]
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`embed`, plus each passage's sentences as vectors pooled from the same forward pass
+        (sentence_vectors.py): (passages x dims, one sentences x dims array a passage)."""
+        return self._run(texts, batch_size, with_sentences=True)
+
+    def _run(self, texts: list[str], batch_size: int, with_sentences: bool) -> tuple[np.ndarray, list[np.ndarray]]:
         encoded = self.tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
         out = np.zeros((len(texts), 0), dtype=np.float32)
+        sentences: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(texts) if with_sentences else []
         for start in range(0, len(order), max(1, batch_size)):
             rows = order[start:start + batch_size]
             width = max(len(encoded[i].ids) for i in rows)
@@ -254,7 +297,11 @@ class OnnxEncoder:
             if out.shape[1] == 0:
                 out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
             out[rows] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-        return out
+            if with_sentences:
+                for r, i in enumerate(rows):
+                    tokens = len(encoded[i].ids)
+                    sentences[i] = pool_spans(hidden[r, :tokens], encoded[i].offsets, sentence_spans(texts[i]))
+        return out, sentences
 
 
 def model_key(model_dir: Path, settings: Settings) -> str:

@@ -8,6 +8,8 @@
   worker thread; onnxruntime releases the GIL) the next is parsed, chunked and looked up, and the
   previous one written. Only chunks in a language the model reads are embedded
   (`Settings.embed_languages`); vectors already computed come from the store or the vector cache.
+  The same forward pass gives each passage's sentence vectors (sentence_vectors.py), stored and
+  cached with it; a passage cached without them is embedded again where the encoder makes them.
 - One ingest at a time per store: a second one fails at once with a clear message.
 - What the ingest saw (each paper written, the ids added and changed) goes to an `IngestObserver`,
   under the ingest lock: the App records what's new and the summaries' number checks with it
@@ -24,16 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 from filelock import FileLock, Timeout
 
 from assistant.config import Settings
 from assistant.errors import DigestQAError, InputError, StoreError
 from assistant.files import FileRefused
 from assistant.ingest.chunking import chunk_paper, embed_text, embedded, header_title
-from assistant.ingest.embeddings import Embedder
+from assistant.ingest.embeddings import Embedded, Embedder, embed_passages
 from assistant.ingest.parser import ParsedDigest, discover_digest_files, parse_digest_file
 from assistant.ingest.sample import is_sample_file, is_sample_origin, mark_sample, plan_removal
-from assistant.ingest.store import Store, is_read_only, store_fault
+from assistant.ingest.sentence_vectors import encode as encode_sentences
+from assistant.ingest.store import SENTENCES_KEY, Store, is_read_only, store_fault
 from assistant.ingest.vector_cache import VectorCache, vector_cache_path
 from assistant.types import Chunk, IngestReport, Paper, ParseProblem
 
@@ -69,6 +73,7 @@ class _Group:
 
     chunked: list[tuple[Paper, list[Chunk], list[bool]]]
     vectors: dict[str, list[float]]  # chunk id -> vector, known or computed
+    sentences: dict[str, str]  # chunk id -> its sentence vectors (sentence_vectors.encode), known or computed
     todo: list[Chunk]  # embedded chunks with no known vector
     texts: list[str]  # what the model reads for each of `todo`
     future: Future | None = None
@@ -87,8 +92,8 @@ class _EarlyStart:
     def covers(self, texts: list[str]) -> bool:
         return not self.used and set(texts) <= set(self.texts)
 
-    def vectors(self) -> dict[str, list[float]]:
-        return dict(zip(self.texts, self.future.result(), strict=True))
+    def embedded(self) -> dict[str, tuple[list[float], str | None]]:
+        return _by_text(self.texts, self.future.result())
 
 
 class _EmbedWorker:
@@ -103,9 +108,28 @@ class _EmbedWorker:
         self.cache = VectorCache(vector_cache_path(settings, identity) if identity else None)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         self.early: _EarlyStart | None = None
+        self.makes_sentences = bool(getattr(embedder, "makes_sentences", False))
 
     def submit(self, texts: list[str]) -> Future:
-        return self.pool.submit(self.embedder.embed_texts, texts, True)
+        return self.pool.submit(embed_passages, self.embedder, texts)
+
+    def known(self, texts: list[str]) -> tuple[dict[str, list[float]], dict[str, str]]:
+        """The cached vectors of these passages, and their cached sentence vectors. A passage cached
+        before sentence vectors existed counts as unknown where the encoder makes them (embedded
+        once more, so that every passage the store holds has them)."""
+        vectors = self.cache.get_many(texts)
+        if not vectors:
+            return {}, {}
+        dims = len(next(iter(vectors.values())))
+        sentences = self.cache.get_sentences(list(vectors), dims)
+        if self.makes_sentences:
+            vectors = {t: v for t, v in vectors.items() if t in sentences}
+        return vectors, sentences
+
+    def keep(self, by_text: dict[str, tuple[list[float], str | None]]) -> None:
+        texts = list(by_text)
+        self.cache.put_many(texts, [by_text[t][0] for t in texts])
+        self.cache.put_sentences(texts, [by_text[t][1] for t in texts])
 
     def start_early(self, papers: list[Paper]) -> None:
         """Embed the first group's texts that the cache lacks. On a re-run they are all cached and
@@ -117,7 +141,7 @@ class _EmbedWorker:
                                  self.embedder.count_tokens_many)
             texts += [embed_text(header_title(paper), c.text)
                       for c, flag in zip(chunks, embedded(chunks, self.settings.embed_languages), strict=True) if flag]
-        cached = self.cache.get_many(list(dict.fromkeys(texts)))
+        cached, _ = self.known(list(dict.fromkeys(texts)))
         todo = [t for t in dict.fromkeys(texts) if t not in cached]
         if todo:
             self.early = _EarlyStart(todo, self.submit(todo))
@@ -126,7 +150,7 @@ class _EmbedWorker:
         early = self.early
         if early is not None and not early.used:  # the plan did not need it: keep what was computed
             if early.future.done() and not early.future.cancelled() and early.future.exception() is None:
-                self.cache.put_many(early.texts, early.future.result())
+                self.keep(early.embedded())
             early.future.cancel()
         self.pool.shutdown(wait=True)
         self.cache.close()
@@ -265,6 +289,12 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         states = store.paper_states()
         plan = _plan(papers, store, report, states, {row["id"] for row in conflicts})
         del papers
+        upgrading = worker.makes_sentences and not store.state().get(SENTENCES_KEY)
+        if upgrading:  # a store written before sentence vectors: its papers get them, once
+            upgraded = _plan_sentence_vectors(plan, store)
+            if upgraded:
+                report.notes.append(f"embedded the passages of {upgraded} stored paper(s) again for their sentence "
+                                    "vectors (once: the store was written before them)")
         _clean_orphans(store, keep={p.paper.id for p in plan}, recorded=set(states))
         added = [p.paper.id for p in plan if p.kind == "added"]
         changed = [p.paper.id for p in plan if p.kind == "changed"]
@@ -275,8 +305,8 @@ def ingest(paths: list[Path], settings: Settings, embedder: Embedder, digest_dat
         if bar is not None:
             bar.close()
         store.record_digests(recorded_digests, sample_names)
-        if planned or store.state().get("generation", 0) == 0:
-            store.bump_generation()
+        if planned or store.state().get("generation", 0) == 0 or upgrading:
+            store.bump_generation(sentence_vectors=True if upgrading else None)
         if observer is not None:
             observer.finished(added, changed, report)
         report.papers_total = store.papers_collection.count()
@@ -388,6 +418,18 @@ def _plan(papers: list[Paper], store: Store, report: IngestReport,
     return plan
 
 
+def _plan_sentence_vectors(plan: list[_Planned], store: Store) -> int:
+    """Add the stored papers whose chunks lack sentence vectors to the plan, rewritten as they are
+    ("relisted": not reported as added or changed; `_prepare` embeds their passages again). Returns
+    how many were added."""
+    planned = {item.paper.id for item in plan}
+    lacking = store.papers_without_sentence_vectors() - planned
+    stored = store.papers() if lacking else {}
+    added = [_Planned(stored[pid], "relisted") for pid in sorted(lacking) if pid in stored]
+    plan.extend(added)
+    return len(added)
+
+
 def _clean_orphans(store: Store, keep: set[str], recorded: set[str] | None = None) -> None:
     """Remove chunks left by an ingest killed before it wrote their paper's record."""
     if store.chunk_count() == 0:
@@ -415,7 +457,7 @@ def _write_plan(plan: list[_Planned], store: Store, worker: _EmbedWorker, bar=No
             if group is not None and group.texts and group.early is None:
                 group.future = worker.submit(group.texts)
             if pending is not None:  # written (and tokenized for BM25) while `group` embeds
-                embedded_count += _finish(pending, store, worker.cache)
+                embedded_count += _finish(pending, store, worker)
                 for paper, chunks, _ in pending.chunked:
                     if lexical is not None:
                         for chunk in chunks:
@@ -437,31 +479,49 @@ def _prepare(group: list[_Planned], store: Store, worker: _EmbedWorker) -> _Grou
         chunks = chunk_paper(item.paper, worker.embedder.count_tokens, worker.settings.embed_max_tokens,
                              worker.embedder.count_tokens_many)
         chunked.append((item.paper, chunks, embedded(chunks, worker.settings.embed_languages)))
-    cache = worker.cache
     dense = [(paper, c) for paper, chunks, flags in chunked for c, flag in zip(chunks, flags, strict=False) if flag]
     # Reuse vectors for chunks whose text did not change: from the store (relisted papers, small
     # edits), else from the cache (another digest, another store, an earlier interrupted run).
-    vectors = store.chunk_embeddings([c.id for _, c in dense])
+    vectors, sentences = store.passage_vectors([c.id for _, c in dense])
+    if worker.makes_sentences:  # a passage stored without its sentence vectors is embedded again
+        vectors = {cid: v for cid, v in vectors.items() if cid in sentences}
     missing = [(c, embed_text(header_title(paper), c.text)) for paper, c in dense if c.id not in vectors]
-    cached = cache.get_many([text for _, text in missing])
+    cached, cached_sentences = worker.known([text for _, text in missing])
     vectors.update({c.id: cached[text] for c, text in missing if text in cached})
+    sentences.update({c.id: cached_sentences[text] for c, text in missing if text in cached and text in cached_sentences})
     todo = [(c, text) for c, text in missing if text not in cached]
-    prepared = _Group(chunked, vectors, [c for c, _ in todo], [text for _, text in todo])
+    prepared = _Group(chunked, vectors, sentences, [c for c, _ in todo], [text for _, text in todo])
     if todo and worker.early is not None and worker.early.covers(prepared.texts):
         worker.early.used = True
         prepared.early = worker.early
     return prepared
 
 
-def _finish(group: _Group, store: Store, cache: VectorCache) -> int:
+def _finish(group: _Group, store: Store, worker: _EmbedWorker) -> int:
     if group.early is not None:
-        by_text = group.early.vectors()
-        group.vectors.update({c.id: by_text[text] for c, text in zip(group.todo, group.texts, strict=True)})
-        cache.put_many(group.early.texts, [by_text[t] for t in group.early.texts])
+        by_text = group.early.embedded()
     elif group.future is not None:
-        computed = group.future.result()
-        group.vectors.update({c.id: v for c, v in zip(group.todo, computed, strict=False)})
-        cache.put_many(group.texts, computed)
+        by_text = _by_text(group.texts, group.future.result())
+    else:
+        by_text = {}
+    worker.keep(by_text)
+    for chunk, text in zip(group.todo, group.texts, strict=True):
+        vector, encoded = by_text[text]
+        group.vectors[chunk.id] = vector
+        if encoded:
+            group.sentences[chunk.id] = encoded
     store.write_papers([(paper, chunks, [group.vectors[c.id] if flag else None for c, flag in zip(chunks, flags, strict=False)])
-                        for paper, chunks, flags in group.chunked])
+                        for paper, chunks, flags in group.chunked], group.sentences)
     return len(group.todo)
+
+
+def _by_text(texts: list[str], embedded: Embedded) -> dict[str, tuple[list[float], str | None]]:
+    """Each passage's vector and its sentence vectors as stored (None: the encoder gave none). A
+    passage with no sentence long enough to pool keeps its own vector as its one sentence, so every
+    passage the encoder read has them (and none is embedded again for want of them)."""
+    out = {}
+    for text, vector, sentences in zip(texts, embedded.vectors, embedded.sentences, strict=True):
+        if sentences is not None and not len(sentences):
+            sentences = np.asarray([vector], np.float32)
+        out[text] = (vector, None if sentences is None else encode_sentences(sentences))
+    return out

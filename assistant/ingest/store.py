@@ -4,7 +4,8 @@ Schema (owned here and nowhere else):
 - `<prefix>_chunks`: the dense index: one record per embedded chunk (sections in a language the
   embedding model reads, `Settings.embed_languages`), written as llama-index TextNodes (so
   llama-index's ChromaVectorStore can read them) with metadata paper_id, title, category, section,
-  digests, dates.
+  digests, dates, and `sentence_vectors`: the passage's sentences as vectors from the same forward
+  pass (ingest/sentence_vectors.py; absent in a store written before Dec 2026 or by the torch fallback).
 - `<prefix>_text`: the chunks that are not embedded (the title alone, sections in other languages),
   with a 1-dim placeholder vector, the same metadata but no llama-index node record, and the text
   in metadata "text" as a JSON string literal (ASCII-only) rather than the document (see `_papers`
@@ -61,6 +62,7 @@ _BATCH = 1000  # ids per Chroma get/delete call (keeps request sizes sane on a s
 # it starts, so fewer, larger pages read faster: at 50k papers the catalogue took 8.8 s in 1,000-record
 # pages and 1.3 s in 5,000-record ones (a scan of 350k chunks is dominated by volume, not paging).
 _PAGE = 5000
+SENTENCES_KEY = "sentence_vectors"  # an embedded chunk's sentences as vectors (sentence_vectors.py), in its metadata
 INDEX_FILE = "index_metadata.pickle"  # the id map in each of Chroma's HNSW index folders (repair.py reads it)
 SCHEMA_VERSION = 2  # 2: chunks that are not embedded live in `<prefix>_text`
 
@@ -410,12 +412,20 @@ class Store:
         return states
 
     def chunk_embeddings(self, chunk_ids: list[str]) -> dict[str, list[float]]:
-        out = {}
+        return self.passage_vectors(chunk_ids)[0]
+
+    def passage_vectors(self, chunk_ids: list[str]) -> tuple[dict[str, list[float]], dict[str, str]]:
+        """The stored vectors of those chunks, and the sentence vectors of those that have them
+        (as stored: sentence_vectors.encode)."""
+        vectors: dict[str, list[float]] = {}
+        sentences: dict[str, str] = {}
         for i in range(0, len(chunk_ids), _BATCH):
-            got = self.chunks.get(ids=chunk_ids[i:i + _BATCH], include=["embeddings"])
-            for cid, emb in zip(got["ids"], got["embeddings"], strict=False):
-                out[cid] = list(emb)
-        return out
+            got = self.chunks.get(ids=chunk_ids[i:i + _BATCH], include=["embeddings", "metadatas"])
+            for cid, emb, meta in zip(got["ids"], got["embeddings"], got["metadatas"] or [], strict=False):
+                vectors[cid] = list(emb)
+                if isinstance(meta, dict) and isinstance(meta.get(SENTENCES_KEY), str):
+                    sentences[cid] = meta[SENTENCES_KEY]
+        return vectors, sentences
 
     def iter_chunks(self) -> Iterator[StoredChunk]:
         """Every chunk, embedded or not (what the lexical index is built from)."""
@@ -516,28 +526,31 @@ class Store:
         return [cid for cid in self.chunk_ids() if cid.split("#", 1)[0] not in known]
 
     # -- writing ----------------------------------------------------------------------------
-    def write_papers(self, batch: list[tuple[Paper, list[Chunk], list[list[float] | None]]]) -> None:
+    def write_papers(self, batch: list[tuple[Paper, list[Chunk], list[list[float] | None]]],
+                     sentences: dict[str, str] | None = None) -> None:
         """Replace several papers' chunks and records: every chunk first, stale chunks next, every
         paper record last (the crash-safe order described above, per batch). A chunk whose
         embedding is None is not embedded and goes to the text collection. One upsert per
         collection for the whole batch, because each Chroma call pays a disk sync (~33 ms here)
-        whatever its size; per-paper calls made writing cost more than parsing and chunking."""
+        whatever its size; per-paper calls made writing cost more than parsing and chunking.
+        `sentences`: chunk id -> its sentence vectors (sentence_vectors.encode), kept with the chunk."""
         if not batch:
             return
+        sentences = sentences or {}
         dense: list[tuple] = []
         text: list[tuple] = []
         for paper, chunks, embeddings in batch:
             for chunk, vector in zip(chunks, embeddings, strict=False):
                 if vector is None:
-                    text.append((chunk, paper, [1.0]))  # placeholder: this collection is never queried by vector
+                    text.append((chunk, paper, [1.0], None))  # placeholder: this collection is never queried by vector
                 else:
-                    dense.append((chunk, paper, vector))
+                    dense.append((chunk, paper, vector, sentences.get(chunk.id)))
         paper_ids = [paper.id for paper, _, _ in batch]
         self._stamp_write()  # before as well as after: see _stamp_write
         self._upsert_chunks(self.chunks, dense)
         self._upsert_chunks(self.text_chunks, text, text_in_metadata=True)
         for collection, rows in ((self.chunks, dense), (self.text_chunks, text)):
-            keep = {chunk.id for chunk, _, _ in rows}
+            keep = {chunk.id for chunk, _, _, _ in rows}
             stale = [c.id for c in self._chunks_in(collection, paper_ids) if c.id not in keep]
             for i in range(0, len(stale), _BATCH):
                 collection.delete(ids=stale[i:i + _BATCH])
@@ -559,7 +572,7 @@ class Store:
 
         for i in range(0, len(rows), _BATCH):
             part = rows[i:i + _BATCH]
-            nodes = [chunk_to_node(chunk, paper) for chunk, paper, _ in part]
+            nodes = [chunk_to_node(chunk, paper) for chunk, paper, _, _ in part]
             if text_in_metadata:
                 # No llama-index node record (~690 characters a chunk, as much again to write as the
                 # text) and no filter keys: this collection is read by id and paper id only, and each
@@ -568,7 +581,10 @@ class Store:
                               "text": json.dumps(n.get_content())} for n in nodes]
             else:
                 metadatas = [node_to_metadata_dict(n, remove_text=True, flat_metadata=False) for n in nodes]
-            collection.upsert(ids=[n.node_id for n in nodes], embeddings=[list(v) for _, _, v in part],
+                for metadata, (_, _, _, encoded) in zip(metadatas, part, strict=True):
+                    if encoded:
+                        metadata[SENTENCES_KEY] = encoded
+            collection.upsert(ids=[n.node_id for n in nodes], embeddings=[list(v) for _, _, v, _ in part],
                               documents=None if text_in_metadata else [n.get_content() for n in nodes],
                               metadatas=metadatas)
 
@@ -629,14 +645,27 @@ class Store:
         self.meta.upsert(ids=["written"], embeddings=[[1.0]], documents=["{}"],
                          metadatas=[{"stamp": uuid.uuid4().hex[:12]}])
 
-    def bump_generation(self) -> None:
-        """Mark a completed write. Caches derived from the store are keyed by (store_id, generation)."""
+    def bump_generation(self, sentence_vectors: bool | None = None) -> None:
+        """Mark a completed write. Caches derived from the store are keyed by (store_id, generation).
+        `sentence_vectors`: whether every embedded chunk now has its sentence vectors (None: as before)."""
         state = self.state()
         generation = int(state.get("generation") or 0) + 1
         store_id = state.get("store_id") or uuid.uuid4().hex[:12]
+        complete = bool(state.get(SENTENCES_KEY)) if sentence_vectors is None else sentence_vectors
         self.meta.upsert(ids=["state"], embeddings=[[1.0]], documents=[json.dumps({"schema": SCHEMA_VERSION})],
                          metadatas=[{"generation": generation, "last_ingest": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                     "schema": SCHEMA_VERSION, "store_id": store_id}])
+                                     "schema": SCHEMA_VERSION, "store_id": store_id, SENTENCES_KEY: complete}])
+
+    def papers_without_sentence_vectors(self) -> set[str]:
+        """Papers with an embedded chunk that has no sentence vectors (written before they existed,
+        or by the torch fallback): a scan of the chunks' metadata, which ingest does until a store
+        records that every chunk has them (`state()[SENTENCES_KEY]`)."""
+        lacking: set[str] = set()
+        for offset in range(0, self.chunks.count(), _PAGE):
+            for metadata in self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)["metadatas"]:
+                if isinstance(metadata, dict) and not isinstance(metadata.get(SENTENCES_KEY), str):
+                    lacking.add(str(metadata.get("paper_id")))
+        return lacking
 
     def digest_records(self) -> dict[str, dict]:
         """name -> {date, order, ingested_at} as recorded by ingest ({} for older stores)."""

@@ -2,7 +2,8 @@
 
 An edited entry re-embeds only its changed passages, a paper seen in another digest or ingested into
 a second store is not embedded again. One SQLite file per model under `Settings.cache_dir/vectors`,
-float32 blobs (no pickle: a cache file is data, never code). What is read is validated (length,
+float32 blobs (no pickle: a cache file is data, never code), and beside them each passage's sentence
+vectors as ingest stores them (sentence_vectors.py). What is read is validated (length,
 finite values); a bad row is ignored, an unreadable file is moved aside and rebuilt. A cache is only
 a cache: every failure falls back to embedding.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
+from assistant.ingest.sentence_vectors import decode
 
 _LOOKUP = 500  # keys per SELECT (SQLite's variable limit is 999 on old builds)
 
@@ -35,7 +37,7 @@ class VectorCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-            db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+            _create(db)
             db.execute("PRAGMA journal_mode=WAL")  # a concurrent ingest into another store may read it
             db.commit()
             self._db = db
@@ -51,7 +53,7 @@ class VectorCache:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
             db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-            db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+            _create(db)
             db.commit()
             self._db = db
         except (sqlite3.Error, OSError):
@@ -96,10 +98,49 @@ class VectorCache:
         except sqlite3.DatabaseError:
             self._reset()
 
+    def get_sentences(self, texts: list[str], dims: int) -> dict[str, str]:
+        """The stored sentence vectors (sentence_vectors.encode) of those passages that have valid ones."""
+        if self._db is None or not texts:
+            return {}
+        by_key = {self.key(t): t for t in texts}
+        keys = list(by_key)
+        out: dict[str, str] = {}
+        try:
+            for i in range(0, len(keys), _LOOKUP):
+                part = keys[i:i + _LOOKUP]
+                rows = self._db.execute(f"SELECT key, vectors FROM sentences WHERE key IN ({','.join('?' * len(part))})",
+                                        part).fetchall()
+                for key, text in rows:
+                    if decode(text, dims) is not None:
+                        out[by_key[bytes(key)]] = text
+        except sqlite3.OperationalError:
+            return {}
+        except sqlite3.DatabaseError:
+            self._reset()
+            return {}
+        return out
+
+    def put_sentences(self, texts: list[str], encoded: list[str | None]) -> None:
+        rows = [(self.key(t), e) for t, e in zip(texts, encoded, strict=False) if e]
+        if self._db is None or not rows:
+            return
+        try:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO sentences (key, vectors) VALUES (?, ?)", rows)
+        except sqlite3.OperationalError:
+            pass
+        except sqlite3.DatabaseError:
+            self._reset()
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _create(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS sentences (key BLOB PRIMARY KEY, vectors TEXT NOT NULL)")
 
 
 def _decode(blob, dim: int | None) -> list[float] | None:

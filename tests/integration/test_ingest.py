@@ -163,3 +163,74 @@ def test_an_upload_of_a_digest_and_notes_counts_one_digest(fresh_app):
                                          Upload("notes.txt", b"Remember to read the KV cache papers.\n")])
     assert "from 1 digest(s)" in summary.headline and summary.added == 6
     assert [row["file"] for row in summary.skipped] == ["notes.txt"]
+
+
+def _sentence_vectors(app, paper_id: str) -> list:
+    from assistant.ingest.sentence_vectors import decode
+
+    got = app.store.chunks.get(where={"paper_id": paper_id}, include=["metadatas"])
+    return [decode(m.get("sentence_vectors"), 384) for m in got["metadatas"]]
+
+
+def test_each_passages_sentences_are_stored_as_vectors_read_in_context(fresh_app, embedder):
+    import numpy as np
+
+    from assistant.ingest.chunking import embed_text, header_title
+    from assistant.ingest.sentence_vectors import decode, sentence_spans
+
+    fresh_app.ingest([FIXTURES / "2026-01-20.md"])
+    paper = fresh_app.store.papers()["2601.90001"]
+    stored = {c.id: c for c in fresh_app.store.chunks_of([paper.id])}
+    got = fresh_app.store.chunks.get(where={"paper_id": paper.id}, include=["metadatas"])
+    checked = 0
+    for cid, metadata in zip(got["ids"], got["metadatas"], strict=True):
+        text = embed_text(header_title(paper), stored[cid].text)
+        spans = sentence_spans(text)
+        pooled = decode(metadata["sentence_vectors"], 384)
+        assert pooled is not None and len(pooled) == len(spans) >= 2
+        alone = np.asarray(embedder.embed_texts([text[a:b] for a, b in spans]), np.float32)
+        # Read in context, each pooled vector carries its passage too; still, of the passage's pooled
+        # vectors, each sentence embedded alone is closest to its own.
+        assert list(np.argmax(pooled @ alone.T, axis=0)) == list(range(len(spans)))
+        checked += 1
+    assert checked
+
+
+def test_sentence_vectors_survive_a_relisting_and_come_back_for_an_old_cache(tmp_path, embedder):
+    import sqlite3
+
+    from assistant.ingest.vector_cache import vector_cache_path
+    from tests.factories import make_app
+
+    cache_dir = tmp_path / "user-cache"  # this test empties a cache table: never the developer's own
+    first = make_app(tmp_path / "store", embedder, cache_dir=cache_dir)
+    first.ingest([FIXTURES / "2026-01-20.md"])
+    first.ingest([FIXTURES / "2026-01-21.md"])  # 2601.90001 again: relisted, its vectors reused
+    assert all(v is not None for v in _sentence_vectors(first, "2601.90001"))
+    # A vector cache written before sentence vectors existed: its passages are embedded once more.
+    with sqlite3.connect(vector_cache_path(first.settings, embedder.identity)) as db:
+        db.execute("DELETE FROM sentences")
+    second = make_app(tmp_path / "second-store", embedder, cache_dir=cache_dir)
+    report = second.ingest([FIXTURES / "2026-01-20.md"])
+    assert report.chunks_written and all(v is not None for v in _sentence_vectors(second, "2601.90001"))
+    again = make_app(tmp_path / "third-store", embedder, cache_dir=cache_dir).ingest([FIXTURES / "2026-01-20.md"])
+    assert again.chunks_written == 0  # now cached with their sentences
+
+
+def test_a_store_written_before_sentence_vectors_gets_them_at_its_next_ingest_once(tmp_path, embedder):
+    import zipfile
+
+    from assistant.ingest.store import SENTENCES_KEY
+    from tests.factories import make_app
+
+    store = tmp_path / "old-store"
+    zipfile.ZipFile(FIXTURES / "store_7d2d5af.zip").extractall(store)
+    app = make_app(store, embedder, cache_dir=tmp_path / "user-cache")
+    before = set(app.store.papers())
+    assert app.store.papers_without_sentence_vectors() == before  # written before they existed
+    report = app.ingest([FIXTURES / "2026-01-20.md"])
+    assert any("sentence vectors" in note for note in report.notes)
+    assert app.store.papers_without_sentence_vectors() == set() and app.store.state()[SENTENCES_KEY] is True
+    assert before <= set(app.store.papers())  # nothing lost
+    again = app.ingest([FIXTURES / "2026-01-20.md"])
+    assert again.chunks_written == 0 and not any("sentence vectors" in note for note in again.notes)

@@ -70,7 +70,7 @@ def test_a_store_written_by_the_previous_version_reads_the_same(tmp_path, capsys
             with monkeypatch.context() as previous:
                 _previous_read_path(previous)
                 assert now == _printed(capsys, store, case["args"]), (round_, case["args"])
-        assert list((store / ".cache").glob("papers-*")) and list((store / ".cache").glob("vectors-*-v2.npz"))
+        assert list((store / ".cache").glob("papers-*")) and list((store / ".cache").glob("vectors-*-v3.npz"))
 
 
 # -- Chroma's core and the catalogue read straight from SQLite ----------------------------------------

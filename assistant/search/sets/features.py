@@ -9,7 +9,10 @@ search/bilingual.py):
   question's own spread;
 - `dense_rank`: log of its rank among all papers;
 - `above_gap`: whether it sits above the widest gap among the 15 closest papers (a topic's papers
-  tend to cluster above one).
+  tend to cluster above one);
+- `sentence`, `sentence2`: cosine of the paper's closest sentence, and the mean of its two closest
+  (ingest/sentence_vectors.py: a paper is about a subject when a sentence or two say so, which a
+  passage's vector blurs); `sentence2_local`: how the latter stands among the 50 best papers.
 Neighbourhood (both languages): the seeds are the papers closest to the question in meaning:
 - `neighbour`: cosine of the paper to the seeds' centroid (papers on one subject resemble each
   other, whatever the question's wording); `neighbour_local`: its z-score among the 50 closest.
@@ -53,7 +56,7 @@ from assistant.types import Paper
 
 FEATURES = ("dense", "dense_gap", "dense_local", "dense_rank", "above_gap", "neighbour", "neighbour_local",
             "words", "names_all", "key_words", "lexical", "lexical_key", "fused_rank", "top_dense", "key_score", "coherence",
-            "pool")
+            "sentence", "sentence2", "sentence2_local", "pool")
 FEEDBACK_FEATURES = ("feedback_neighbour", "feedback_key_words", "feedback_lexical_key")
 SUBJECT_FEATURES = ("top_dense", "key_score", "coherence", "top_words")  # of the question as a whole
 LOCAL = 50  # papers the local z-scores are taken over
@@ -76,10 +79,13 @@ class SetQuestion:
     key_score: float = 0.0  # the best key term's score (keyterms.py)
     coherence: float = 0.0  # mean pairwise cosine of the seeds' own vectors
     vector: np.ndarray | None = None  # what the model read of the question (unit length; None: nothing)
+    sentence: dict[str, float] = field(default_factory=dict)  # paper id -> its closest sentence's cosine
+    sentence2: dict[str, float] = field(default_factory=dict)  # paper id -> mean of its two closest
 
     def __post_init__(self):
         self._dense_stats = _stats(self.dense)
         self._neighbour_stats = _stats(self.neighbour)
+        self._sentence2_stats = _stats(self.sentence2)
         ranked = sorted(self.dense.values(), reverse=True)
         self._dense_rank = {pid: r for r, pid in enumerate(sorted(self.dense, key=lambda p: -self.dense[p]))}
         window = ranked[:GAP_WINDOW]
@@ -92,6 +98,8 @@ class SetQuestion:
         d = self.dense.get(pid, mean)
         n_top, n_mean, n_spread = self._neighbour_stats
         n = self.neighbour.get(pid, n_mean)
+        _, s_mean, s_spread = self._sentence2_stats
+        s2 = self.sentence2.get(pid, s_mean)
         return {
             "dense": d,
             "dense_gap": d - top,
@@ -110,6 +118,9 @@ class SetQuestion:
             "top_dense": top,
             "key_score": self.key_score,
             "coherence": self.coherence,
+            "sentence": self.sentence.get(pid, 0.0),
+            "sentence2": s2,
+            "sentence2_local": (s2 - s_mean) / s_spread,
             "pool": float(len(self.dense)),
         }
 

@@ -104,11 +104,16 @@ class SetJudge:
         vectors = self.retriever.vectors()
         catalog = self.retriever.catalog
         dense: dict[str, float] = {}
+        sentence: dict[str, float] = {}
+        sentence2: dict[str, float] = {}
         question_vector = self.meaning_vector(question, chinese) if len(vectors) else None
         if question_vector is not None:
             scores = vectors.paper_scores(question_vector)
-            dense = {pid: float(scores[i]) for pid, i in vectors.position.items()
-                     if allowed is None or pid in allowed}
+            best, two = vectors.sentence_scores(question_vector)
+            kept = [(pid, i) for pid, i in vectors.position.items() if allowed is None or pid in allowed]
+            dense = {pid: float(scores[i]) for pid, i in kept}
+            sentence = {pid: float(best[i]) for pid, i in kept}
+            sentence2 = {pid: float(two[i]) for pid, i in kept}
         candidates = list(ranked)
         known = {s.id for s in candidates}
         for pid in sorted(dense, key=lambda p: -dense[p])[:DENSE_CANDIDATES]:
@@ -138,7 +143,7 @@ class SetJudge:
         lexical_key = self._stating(terms, 4 * SET_CANDIDATES, allowed)
         measured = SetQuestion(chinese, concepts, key_concepts, dense, neighbour, lexical, lexical_key,
                                {s.id: r for r, s in enumerate(ranked)}, terms[0].score if terms else 0.0, coherence,
-                               question_vector)
+                               question_vector, sentence, sentence2)
         return measured, candidates, terms, timings
 
     def meaning_vector(self, question: str, chinese: bool) -> np.ndarray | None:
