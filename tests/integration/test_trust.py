@@ -136,7 +136,7 @@ def test_a_read_only_store_is_queried_and_ingest_says_read_only(store_copy, monk
 def test_a_full_disk_during_ingest_is_one_line_and_the_store_stays_usable(store_copy, monkeypatch, capsys, quiet_env):
     from chromadb.errors import InternalError
 
-    def full(self, batch):
+    def full(self, batch, sentences=None):
         raise InternalError("error returned from database: (code: 13) database or disk is full")
 
     papers_before = len(Store(make_settings(store_copy)).paper_states())
