@@ -412,7 +412,12 @@ class Store:
         return states
 
     def chunk_embeddings(self, chunk_ids: list[str]) -> dict[str, list[float]]:
-        return self.passage_vectors(chunk_ids)[0]
+        out = {}
+        for i in range(0, len(chunk_ids), _BATCH):
+            got = self.chunks.get(ids=chunk_ids[i:i + _BATCH], include=["embeddings"])
+            for cid, emb in zip(got["ids"], got["embeddings"], strict=False):
+                out[cid] = list(emb)
+        return out
 
     def passage_vectors(self, chunk_ids: list[str]) -> tuple[dict[str, list[float]], dict[str, str]]:
         """The stored vectors of those chunks, and the sentence vectors of those that have them

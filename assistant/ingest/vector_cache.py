@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from assistant.config import Settings
 from assistant.ingest.sentence_vectors import decode
 
+T = TypeVar("T")
 _LOOKUP = 500  # keys per SELECT (SQLite's variable limit is 999 on old builds)
 
 
@@ -65,20 +68,35 @@ class VectorCache:
 
     def get_many(self, texts: list[str], dim: int | None = None) -> dict[str, list[float]]:
         """The cached vectors of those texts that have a valid one (of `dim` values when given)."""
+        return self._read("vectors", "vector", texts, lambda blob: _decode(blob, dim))
+
+    def put_many(self, texts: list[str], vectors: list[list[float]]) -> None:
+        self._write("vectors", "vector", [(self.key(t), np.asarray(v, dtype="<f4").tobytes())
+                                          for t, v in zip(texts, vectors, strict=False)])
+
+    def get_sentences(self, texts: list[str], dims: int) -> dict[str, str]:
+        """The stored sentence vectors (sentence_vectors.encode) of those passages that have valid ones."""
+        return self._read("sentences", "vectors", texts, lambda text: text if decode(text, dims) is not None else None)
+
+    def put_sentences(self, texts: list[str], encoded: list[str | None]) -> None:
+        self._write("sentences", "vectors", [(self.key(t), e) for t, e in zip(texts, encoded, strict=False) if e])
+
+    def _read(self, table: str, column: str, texts: list[str], valid: Callable[[object], T | None]) -> dict[str, T]:
+        """Text -> `valid(value)` for the texts `table` holds a value for that `valid` accepts."""
         if self._db is None or not texts:
             return {}
         by_key = {self.key(t): t for t in texts}
         keys = list(by_key)
-        out: dict[str, list[float]] = {}
+        out: dict[str, T] = {}
         try:
             for i in range(0, len(keys), _LOOKUP):
                 part = keys[i:i + _LOOKUP]
-                rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})",
+                rows = self._db.execute(f"SELECT key, {column} FROM {table} WHERE key IN ({','.join('?' * len(part))})",
                                         part).fetchall()
-                for key, blob in rows:
-                    vector = _decode(blob, dim)
-                    if vector is not None:
-                        out[by_key[bytes(key)]] = vector
+                for key, value in rows:
+                    checked = valid(value)
+                    if checked is not None:
+                        out[by_key[bytes(key)]] = checked
         except sqlite3.OperationalError:  # locked too long, I/O error: embed instead
             return {}
         except sqlite3.DatabaseError:  # not a database / corrupt: start afresh
@@ -86,49 +104,14 @@ class VectorCache:
             return {}
         return out
 
-    def put_many(self, texts: list[str], vectors: list[list[float]]) -> None:
-        if self._db is None or not texts:
-            return
-        rows = [(self.key(t), np.asarray(v, dtype="<f4").tobytes()) for t, v in zip(texts, vectors, strict=False)]
-        try:
-            with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)", rows)
-        except sqlite3.OperationalError:
-            pass  # disk full, locked too long: the vectors are in the store anyway
-        except sqlite3.DatabaseError:
-            self._reset()
-
-    def get_sentences(self, texts: list[str], dims: int) -> dict[str, str]:
-        """The stored sentence vectors (sentence_vectors.encode) of those passages that have valid ones."""
-        if self._db is None or not texts:
-            return {}
-        by_key = {self.key(t): t for t in texts}
-        keys = list(by_key)
-        out: dict[str, str] = {}
-        try:
-            for i in range(0, len(keys), _LOOKUP):
-                part = keys[i:i + _LOOKUP]
-                rows = self._db.execute(f"SELECT key, vectors FROM sentences WHERE key IN ({','.join('?' * len(part))})",
-                                        part).fetchall()
-                for key, text in rows:
-                    if decode(text, dims) is not None:
-                        out[by_key[bytes(key)]] = text
-        except sqlite3.OperationalError:
-            return {}
-        except sqlite3.DatabaseError:
-            self._reset()
-            return {}
-        return out
-
-    def put_sentences(self, texts: list[str], encoded: list[str | None]) -> None:
-        rows = [(self.key(t), e) for t, e in zip(texts, encoded, strict=False) if e]
+    def _write(self, table: str, column: str, rows: list[tuple[bytes, object]]) -> None:
         if self._db is None or not rows:
             return
         try:
             with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO sentences (key, vectors) VALUES (?, ?)", rows)
+                self._db.executemany(f"INSERT OR REPLACE INTO {table} (key, {column}) VALUES (?, ?)", rows)
         except sqlite3.OperationalError:
-            pass
+            pass  # disk full, locked too long: the vectors are in the store anyway
         except sqlite3.DatabaseError:
             self._reset()
 
