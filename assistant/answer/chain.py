@@ -51,7 +51,7 @@ class AnswerChain:
         # A family name alone names a person only where the papers' text never uses the word
         # ("the Davidson diagonalization": an eponym, not a question about Sam Davidson).
         return QuestionAnalyzer(self.retriever.catalog, stated=lambda term: self.weights.frequency(term) > 0,
-                                mentions=self.retriever.lexical().mentions)
+                                mentions=self.retriever.lexical().mentions, spells_out=self.retriever.lexical().spells_out)
 
     @cached_property
     def set_judge(self) -> SetJudge:

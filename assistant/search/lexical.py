@@ -344,6 +344,17 @@ class LexicalIndex:
         known = self._name_pieces
         return _squashed(whole) in known or all(plural_stem(p) in known for p in parts)
 
+    def spells_out(self, acronym: str) -> bool:
+        """Whether any indexed text writes an acronym out in full, each letter a capitalised word's
+        (a hyphenated word counts once; "for", "of" … between them are skipped): "ECMWF" in a paper that
+        says "European Centre for Medium-Range Weather Forecasts" and never the letters. Capitalised
+        words only, four letters or more: lower-case runs of words, and Title Case titles' runs of three,
+        share initials with a short acronym by chance (a made-up name would pass as written out)."""
+        if not ACRONYM.fullmatch(acronym):
+            return False
+        pattern = _spelled_out(acronym)
+        return any(pattern.search(text) for text in self.chunks.texts)
+
     @cached_property
     def _name_pieces(self) -> frozenset[str]:
         """Every term, each of its hyphen-joined runs of pieces, hyphens and dots dropped (read only
@@ -494,6 +505,15 @@ def _build_from_store(store: Store, builder: LexicalBuilder | None) -> LexicalIn
     for chunk in store.chunks_by_id(sorted(cid for cid in stored if cid not in builder.known)):
         builder.add(chunk)
     return builder.build(keep=stored)
+
+
+ACRONYM = re.compile(r"[A-Z]{4,8}")
+_BETWEEN = r"(?:\s+(?:of|for|the|and|on|in|de|du|des|la|le|von|van)){0,2}\s+"
+
+
+def _spelled_out(acronym: str) -> re.Pattern[str]:
+    words = [rf"{letter}[a-z]+(?:-[A-Za-z][a-z]*)*" for letter in acronym]
+    return re.compile(r"(?<![\w-])" + _BETWEEN.join(words) + r"(?![\w-])")
 
 
 def _squashed(term: str) -> str:

@@ -174,13 +174,16 @@ class QuestionAnalyzer:
     """Built once per catalogue: an index of author names and categories for matching in questions."""
 
     def __init__(self, catalog: Mapping[str, Paper], stated: Callable[[str], bool] | None = None,
-                 mentions: Callable[[tuple[str, ...]], bool] | None = None):
+                 mentions: Callable[[tuple[str, ...]], bool] | None = None,
+                 spells_out: Callable[[str], bool] | None = None):
         """`stated`: whether the papers' text uses a (tokenized) term; a word it uses is never read as
         a family name on its own (default: none is). `mentions`: whether it mentions a name given by
-        its pieces (LexicalIndex.mentions; default: every name is mentioned)."""
+        its pieces (LexicalIndex.mentions; default: every name is mentioned); `spells_out`: whether it
+        writes an acronym out in full instead (LexicalIndex.spells_out; default: none is)."""
         self.catalog = catalog
         self._stated = stated or (lambda term: False)
         self._mentions = mentions or (lambda parts: True)
+        self._spells_out = spells_out or (lambda acronym: False)
         self.authors: dict[str, str] = {}  # folded name -> stored spelling
         cards = list(cards_of(catalog))  # (what is read of every paper, without decoding its text)
         self.categories = {p.category.lower(): p.category for p in cards}
@@ -276,7 +279,7 @@ class QuestionAnalyzer:
             named = " ".join(analysis.names).lower()
             for name in names_in(question):
                 if name.text.lower() not in named and name.text.lower() not in self._archives \
-                        and not self._mentions(name.parts):
+                        and not self._mentions(name.parts) and not self._spells_out(name.text):
                     (analysis.unmentioned_examples if name.example else analysis.unmentioned).append(name.text)
         if not analysis.ids:
             analysis.figures = stated_figures(question)

@@ -76,3 +76,18 @@ def test_figures_stated_as_conditions_are_standalone_exact_numbers():
     assert stated_figures("~0.8M params, about 70,000 records, 约 7 万条, 320 亿参数") == []
     assert stated_figures("What does 2601.16032 report on long inputs (e.g. 512 tokens)?") == []
     assert [figure_value(f) for f in ("50%", "1,024", "0.90", "3.5x")] == [50.0, 1024.0, 0.9, 3.5]
+
+
+def test_an_acronym_the_papers_write_out_in_full_is_mentioned():
+    chunks = [StoredChunk("a#1", "a", "abstract", "It beats the high-resolution forecast of the European Centre for "
+                                                  "Medium-Range Weather Forecasts at one-degree resolution."),
+              StoredChunk("b#1", "b", "abstract", "Deep Learning Models for Graph Neural Network pruning.")]
+    index = LexicalIndex(chunks)
+    assert index.spells_out("ECMWF")  # a hyphenated word is one initial; "for" between words is skipped
+    assert not index.spells_out("ECMRWF")
+    assert not index.spells_out("GNNP")  # "Neural Network pruning": a lower-case word is not an initial
+    assert not index.spells_out("DLM")  # three letters: Title Case runs match those by chance
+    assert not index.spells_out("ecmwf")  # an acronym is written in capitals
+    papers = {"a": Paper("a", "YanTian", ["Ada Lovelace"], "cs.LG", abstract=chunks[0].text)}
+    analyzer = QuestionAnalyzer(papers, mentions=index.mentions, spells_out=index.spells_out)
+    assert analyzer.analyze("How many days of skill does it have against ECMWF HRES?").unmentioned == ["HRES"]
