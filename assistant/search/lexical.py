@@ -318,6 +318,7 @@ class LexicalIndex:
         self.matrix = matrix
         self.vocabulary = vocabulary or []
         self.term_id = {term: i for i, term in enumerate(self.vocabulary)}
+        self._spelled_out: dict[str, bool] = {}  # acronym -> written out somewhere (a scan of every text)
 
     def document_frequency(self, term: str) -> int:
         """Chunks containing `term` (0 for a term the index does not know)."""
@@ -352,8 +353,10 @@ class LexicalIndex:
         share initials with a short acronym by chance (a made-up name would pass as written out)."""
         if not ACRONYM.fullmatch(acronym):
             return False
-        pattern = _spelled_out(acronym)
-        return any(pattern.search(text) for text in self.chunks.texts)
+        if acronym not in self._spelled_out:  # a chat asks about the same name again; the index is per generation
+            pattern = _spelled_out(acronym)
+            self._spelled_out[acronym] = any(pattern.search(text) for text in self.chunks.texts)
+        return self._spelled_out[acronym]
 
     @cached_property
     def _name_pieces(self) -> frozenset[str]:
