@@ -50,8 +50,9 @@ class AnswerChain:
     def analyzer(self) -> QuestionAnalyzer:
         # A family name alone names a person only where the papers' text never uses the word
         # ("the Davidson diagonalization": an eponym, not a question about Sam Davidson).
+        lexical = self.retriever.lexical()
         return QuestionAnalyzer(self.retriever.catalog, stated=lambda term: self.weights.frequency(term) > 0,
-                                mentions=self.retriever.lexical().mentions, spells_out=self.retriever.lexical().spells_out)
+                                mentions=lexical.mentions, spells_out=lexical.spells_out)
 
     @cached_property
     def set_judge(self) -> SetJudge:

@@ -412,25 +412,27 @@ class Store:
         return states
 
     def chunk_embeddings(self, chunk_ids: list[str]) -> dict[str, list[float]]:
-        out = {}
-        for i in range(0, len(chunk_ids), _BATCH):
-            got = self.chunks.get(ids=chunk_ids[i:i + _BATCH], include=["embeddings"])
-            for cid, emb in zip(got["ids"], got["embeddings"], strict=False):
-                out[cid] = list(emb)
-        return out
+        return {cid: list(emb) for cid, emb, _ in self._chunk_rows(chunk_ids, sentences=False)}
 
     def passage_vectors(self, chunk_ids: list[str]) -> tuple[dict[str, list[float]], dict[str, str]]:
         """The stored vectors of those chunks, and the sentence vectors of those that have them
         (as stored: sentence_vectors.encode)."""
         vectors: dict[str, list[float]] = {}
         sentences: dict[str, str] = {}
-        for i in range(0, len(chunk_ids), _BATCH):
-            got = self.chunks.get(ids=chunk_ids[i:i + _BATCH], include=["embeddings", "metadatas"])
-            for cid, emb, meta in zip(got["ids"], got["embeddings"], got["metadatas"] or [], strict=False):
-                vectors[cid] = list(emb)
-                if isinstance(meta, dict) and isinstance(meta.get(SENTENCES_KEY), str):
-                    sentences[cid] = meta[SENTENCES_KEY]
+        for cid, emb, meta in self._chunk_rows(chunk_ids, sentences=True):
+            vectors[cid] = list(emb)
+            if isinstance(meta, dict) and isinstance(meta.get(SENTENCES_KEY), str):
+                sentences[cid] = meta[SENTENCES_KEY]
         return vectors, sentences
+
+    def _chunk_rows(self, chunk_ids: list[str], sentences: bool) -> Iterator[tuple[str, object, object]]:
+        """(id, embedding, metadata or None) of those chunks; the metadata (with every sentence vector) only
+        when `sentences`: the briefing's reads need the embeddings alone."""
+        include = ["embeddings", "metadatas"] if sentences else ["embeddings"]
+        for i in range(0, len(chunk_ids), _BATCH):
+            got = self.chunks.get(ids=chunk_ids[i:i + _BATCH], include=include)
+            metas = (got["metadatas"] or []) if sentences else [None] * len(got["ids"])
+            yield from zip(got["ids"], got["embeddings"], metas, strict=False)
 
     def iter_chunks(self) -> Iterator[StoredChunk]:
         """Every chunk, embedded or not (what the lexical index is built from)."""
